@@ -1,0 +1,136 @@
+import { InvalidArgumentError } from '#server';
+
+/** The limits a function's settings must respect; see control_plane.proto. */
+export const functionLimits = {
+  nameMaxLength: 63,
+  handlerMaxLength: 255,
+  codeMaxBytes: 10 * 1024 * 1024,
+  memoryMb: { min: 128, max: 10_240, default: 128 },
+  timeoutS: { min: 1, max: 900, default: 30 },
+  maxReplicas: { min: 1, max: 1000, default: 10 },
+  envVarsMaxBytes: 4096,
+  modes: ['process'] as const,
+  defaultMode: 'process',
+  listLimit: { default: 100, max: 1000 },
+} as const;
+
+const dns1123Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const handlerPattern = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
+const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function checkName(name: string, field = 'name'): string {
+  if (name === '') throw new InvalidArgumentError(field, 'is required');
+  if (name.length > functionLimits.nameMaxLength) {
+    throw new InvalidArgumentError(field, `must be at most ${functionLimits.nameMaxLength} characters (got ${name.length})`);
+  }
+  if (!dns1123Label.test(name)) {
+    throw new InvalidArgumentError(
+      field,
+      `"${name}" is not a DNS-1123 label: use lowercase letters, digits and '-', start with a letter and end with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export function checkRuntime(runtime: string, available: readonly string[]): string {
+  if (runtime === '') throw new InvalidArgumentError('runtime', `is required; one of ${available.join(', ')}`);
+  if (!available.includes(runtime)) {
+    throw new InvalidArgumentError('runtime', `"${runtime}" is not available here; one of ${available.join(', ')}`);
+  }
+  return runtime;
+}
+
+export function checkHandler(handler: string): string {
+  if (handler === '') throw new InvalidArgumentError('handler', 'is required, e.g. "handler" or "module.func"');
+  if (handler.length > functionLimits.handlerMaxLength || !handlerPattern.test(handler)) {
+    throw new InvalidArgumentError('handler', `"${handler.slice(0, 80)}" is not a function name or module.function path`);
+  }
+  return handler;
+}
+
+export function checkCode(code: Uint8Array, field = 'code'): Buffer {
+  if (code.length === 0) throw new InvalidArgumentError(field, 'is required');
+  if (code.length > functionLimits.codeMaxBytes) {
+    throw new InvalidArgumentError(field, `is ${code.length} bytes; at most ${functionLimits.codeMaxBytes} (10 MiB)`);
+  }
+  return Buffer.from(code.buffer, code.byteOffset, code.length);
+}
+
+function checkRange(field: string, value: number, limits: { min: number; max: number }): number {
+  if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
+    throw new InvalidArgumentError(field, `must be ${limits.min} to ${limits.max} (got ${value})`);
+  }
+  return value;
+}
+
+/** 0 means the default. */
+export function checkMemoryMb(value: number): number {
+  return value === 0 ? functionLimits.memoryMb.default : checkRange('memory_mb', value, functionLimits.memoryMb);
+}
+
+/** 0 means the default. */
+export function checkTimeoutS(value: number): number {
+  return value === 0 ? functionLimits.timeoutS.default : checkRange('timeout_s', value, functionLimits.timeoutS);
+}
+
+/** 0 means the default. */
+export function checkMaxReplicas(value: number): number {
+  return value === 0 ? functionLimits.maxReplicas.default : checkRange('max_replicas', value, functionLimits.maxReplicas);
+}
+
+export function checkMinReplicas(value: number, maxReplicas: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('min_replicas', `must be 0 or more (got ${value})`);
+  if (value > maxReplicas) {
+    throw new InvalidArgumentError('min_replicas', `must not exceed max_replicas (${value} > ${maxReplicas})`);
+  }
+  return value;
+}
+
+export function checkMode(mode: string): string {
+  if (mode === '') return functionLimits.defaultMode;
+  if (!(functionLimits.modes as readonly string[]).includes(mode)) {
+    throw new InvalidArgumentError('mode', `"${mode}" is not a mode; one of ${functionLimits.modes.join(', ')}`);
+  }
+  return mode;
+}
+
+export function checkEnvVars(envVars: Record<string, string>): Record<string, string> {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(envVars)) {
+    if (!envNamePattern.test(name)) {
+      throw new InvalidArgumentError('env_vars', `"${name.slice(0, 80)}" is not a valid name: use letters, digits and '_', not starting with a digit`);
+    }
+    if (name.toUpperCase().startsWith('NOVA_')) {
+      throw new InvalidArgumentError('env_vars', `"${name}": names starting with NOVA_ are reserved for Nova`);
+    }
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
+  if (bytes > functionLimits.envVarsMaxBytes) {
+    throw new InvalidArgumentError('env_vars', `take ${bytes} bytes in all; at most ${functionLimits.envVarsMaxBytes} (4 KiB)`);
+  }
+  return { ...envVars };
+}
+
+export function checkPage(limit: number, offset: number): { limit: number; offset: number } {
+  if (!Number.isInteger(limit) || limit < 0 || limit > functionLimits.listLimit.max) {
+    throw new InvalidArgumentError('limit', `must be 0 to ${functionLimits.listLimit.max} (got ${limit}); 0 means ${functionLimits.listLimit.default}`);
+  }
+  if (!Number.isInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
+  return { limit: limit === 0 ? functionLimits.listLimit.default : limit, offset };
+}
+
+export const updatableFields = ['memory_mb', 'timeout_s', 'env_vars', 'min_replicas', 'max_replicas'] as const;
+export type UpdatableField = (typeof updatableFields)[number];
+
+/** update_mask entries, accepted in snake_case or camelCase. */
+export function checkUpdateMask(paths: readonly string[]): Set<UpdatableField> {
+  const mask = new Set<UpdatableField>();
+  for (const path of paths) {
+    const snake = path.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    if (!(updatableFields as readonly string[]).includes(snake)) {
+      throw new InvalidArgumentError('update_mask', `"${path}" is not an updatable field; one of ${updatableFields.join(', ')}`);
+    }
+    mask.add(snake as UpdatableField);
+  }
+  return mask;
+}

@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { FunctionsRepository, type FunctionRecord, type FunctionSettingsPatch } from '#storage';
+import { RuntimeCatalog } from '#runtimes';
+import type { controlPlane } from '#proto';
+import {
+  checkCode,
+  checkEnvVars,
+  checkHandler,
+  checkMaxReplicas,
+  checkMemoryMb,
+  checkMinReplicas,
+  checkMode,
+  checkName,
+  checkPage,
+  checkRuntime,
+  checkTimeoutS,
+  checkUpdateMask,
+} from './function-rules.js';
+import { FunctionExistsError, FunctionNotFoundError } from './functions.errors.js';
+
+@Injectable()
+export class FunctionsService {
+  constructor(
+    private readonly functions: FunctionsRepository,
+    private readonly runtimes: RuntimeCatalog,
+  ) {}
+
+  async create(request: controlPlane.CreateFunctionRequest): Promise<FunctionRecord> {
+    const maxReplicas = checkMaxReplicas(request.maxReplicas);
+    const created = await this.functions.create({
+      name: checkName(request.name),
+      runtime: checkRuntime(request.runtime, this.runtimes.ids()),
+      handler: checkHandler(request.handler),
+      code: checkCode(request.code),
+      memoryMb: checkMemoryMb(request.memoryMb),
+      timeoutS: checkTimeoutS(request.timeoutS),
+      envVars: checkEnvVars(request.envVars),
+      mode: checkMode(request.mode),
+      maxReplicas,
+      minReplicas: checkMinReplicas(request.minReplicas, maxReplicas),
+    });
+    if (created === 'name_taken') throw new FunctionExistsError(request.name);
+    return created;
+  }
+
+  async get(name: string): Promise<FunctionRecord> {
+    const found = await this.functions.findByName(checkName(name));
+    if (!found) throw new FunctionNotFoundError(name);
+    return found;
+  }
+
+  async list(limit: number, offset: number): Promise<{ functions: FunctionRecord[]; total: number }> {
+    const page = checkPage(limit, offset);
+    return this.functions.list(page.limit, page.offset);
+  }
+
+  /** Applies fields that are set, or named in update_mask (see control_plane.proto). */
+  async update(request: controlPlane.UpdateFunctionRequest): Promise<FunctionRecord> {
+    const name = checkName(request.name);
+    const mask = checkUpdateMask(request.updateMask);
+    const applies = (field: Parameters<typeof mask.has>[0], isSet: boolean): boolean => isSet || mask.has(field);
+
+    const patch: FunctionSettingsPatch = {};
+    if (applies('memory_mb', request.memoryMb !== 0)) patch.memoryMb = checkMemoryMb(request.memoryMb);
+    if (applies('timeout_s', request.timeoutS !== 0)) patch.timeoutS = checkTimeoutS(request.timeoutS);
+    if (applies('env_vars', Object.keys(request.envVars).length > 0)) patch.envVars = checkEnvVars(request.envVars);
+    if (applies('max_replicas', request.maxReplicas !== 0)) patch.maxReplicas = checkMaxReplicas(request.maxReplicas);
+    if (applies('min_replicas', request.minReplicas !== 0)) patch.minReplicas = request.minReplicas;
+
+    if (Object.keys(patch).length === 0) return this.get(name);
+    const updated = await this.functions.update(name, patch, (_current, next) => {
+      checkMinReplicas(next.minReplicas, next.maxReplicas);
+    });
+    if (!updated) throw new FunctionNotFoundError(name);
+    return updated;
+  }
+
+  async updateCode(name: string, code: Uint8Array): Promise<{ version: number; codeHash: string }> {
+    const stored = await this.functions.addVersion(checkName(name), checkCode(code));
+    if (!stored) throw new FunctionNotFoundError(name);
+    return stored;
+  }
+
+  async delete(name: string): Promise<void> {
+    if (!(await this.functions.delete(checkName(name)))) throw new FunctionNotFoundError(name);
+  }
+}

@@ -1,0 +1,11 @@
+import { protoFiles, serviceNames } from '#proto';
+import type { PlaneDefinition } from '#server';
+import { ControlPlaneModule } from './control-plane.module.js';
+
+export const controlPlaneDefinition: PlaneDefinition = {
+  name: 'control-plane',
+  module: ControlPlaneModule,
+  protoFiles: [protoFiles.controlPlane],
+  packages: ['nova.v1'],
+  services: [serviceNames.controlPlane],
+};

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { RuntimeCatalog } from '#runtimes';
+
+export interface NodeHealth {
+  healthy: boolean;
+  components: Record<string, string>;
+}
+
+const DATABASE_CHECK_TIMEOUT_MS = 2000;
+
+/** Whether this data-plane node can do its work: reach the database and run its runtimes. */
+@Injectable()
+export class NodeHealthService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly runtimes: RuntimeCatalog,
+  ) {}
+
+  async check(): Promise<NodeHealth> {
+    const components: Record<string, string> = {};
+    let healthy = true;
+
+    const started = performance.now();
+    try {
+      await withTimeout(this.dataSource.query('SELECT 1'), DATABASE_CHECK_TIMEOUT_MS);
+      components['database'] = `ok (${(performance.now() - started).toFixed(1)} ms)`;
+    } catch (error) {
+      healthy = false;
+      components['database'] = `error: ${(error as Error).message}`;
+    }
+
+    for (const runtime of this.runtimes.list()) {
+      components[`runtime.${runtime.id}`] = `ok (${runtime.name} ${runtime.version})`;
+    }
+    for (const [id, reason] of Object.entries(this.runtimes.unavailable())) {
+      components[`runtime.${id}`] = `unavailable: ${reason}`;
+    }
+    return { healthy, components };
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

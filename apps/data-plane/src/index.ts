@@ -1,0 +1,11 @@
+import { protoFiles, serviceNames } from '#proto';
+import type { PlaneDefinition } from '#server';
+import { DataPlaneModule } from './data-plane.module.js';
+
+export const dataPlaneDefinition: PlaneDefinition = {
+  name: 'data-plane',
+  module: DataPlaneModule,
+  protoFiles: [protoFiles.dataPlane],
+  packages: ['nova.v1'],
+  services: [serviceNames.dataPlane],
+};

@@ -1,0 +1,191 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { createControlPlaneClient, type controlPlane } from '#proto';
+import { clientOptions, type ClientFlags } from './client-options.js';
+import { printJson, printRecord, printTable } from './output.js';
+
+type Flags = ClientFlags & { json?: boolean };
+
+function client(command: Command): ReturnType<typeof createControlPlaneClient> {
+  return createControlPlaneClient(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
+}
+
+/** Runs one call with a client that is closed afterwards. */
+async function withClient<T>(
+  command: Command,
+  call: (cp: ReturnType<typeof createControlPlaneClient>) => Promise<T>,
+): Promise<T> {
+  const cp = client(command);
+  try {
+    return await call(cp);
+  } finally {
+    cp.close();
+  }
+}
+
+function integer(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^-?\d+$/.test(value)) throw new Error(`${name} must be a whole number (got "${value}")`);
+    return Number(value);
+  };
+}
+
+function collectEnv(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new Error(`--env takes NAME=VALUE (got "${value}")`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+function printFunction(info: controlPlane.FunctionInfo, json: boolean | undefined): void {
+  if (json) return printJson(info);
+  printRecord({
+    name: info.name,
+    id: info.id,
+    runtime: info.runtime,
+    handler: info.handler,
+    version: info.version,
+    code_hash: info.codeHash,
+    memory_mb: info.memoryMb,
+    timeout_s: info.timeoutS,
+    replicas: `${info.minReplicas}..${info.maxReplicas}`,
+    mode: info.mode,
+    env_vars: Object.keys(info.envVars).sort().join(', ') || '-',
+    created_at: info.createdAt,
+    updated_at: info.updatedAt,
+  });
+}
+
+export function registerFunctionCommands(program: Command): void {
+  const functions = program.command('functions').alias('fn').description('manage functions (nova.v1.ControlPlane)');
+
+  functions
+    .command('create')
+    .description('create a function from a source file or zip')
+    .argument('<name>')
+    .requiredOption('--runtime <runtime>', 'e.g. python or node (see `nova runtimes`)')
+    .requiredOption('--handler <handler>', 'e.g. handler or module.func')
+    .requiredOption('--code <file>', 'source file or zip archive')
+    .option('--memory <mb>', 'memory limit in MiB (default 128)', integer('--memory'))
+    .option('--timeout <s>', 'timeout in seconds (default 30)', integer('--timeout'))
+    .option('--env <NAME=VALUE>', 'environment variable, repeatable', collectEnv)
+    .option('--min-replicas <n>', 'instances kept warm', integer('--min-replicas'))
+    .option('--max-replicas <n>', 'most instances per node (default 10)', integer('--max-replicas'))
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
+      const code = await readFile(String(flags['code']));
+      const info = await withClient(command, (cp) =>
+        cp.createFunction({
+          name,
+          runtime: String(flags['runtime']),
+          handler: String(flags['handler']),
+          code,
+          memoryMb: (flags['memory'] as number | undefined) ?? 0,
+          timeoutS: (flags['timeout'] as number | undefined) ?? 0,
+          envVars: (flags['env'] as Record<string, string> | undefined) ?? {},
+          mode: '',
+          minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
+          maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
+        }),
+      );
+      printFunction(info, flags.json);
+    });
+
+  functions
+    .command('get')
+    .description('show a function')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags, command: Command) => {
+      printFunction(await withClient(command, (cp) => cp.getFunction({ name })), flags.json);
+    });
+
+  functions
+    .command('list')
+    .alias('ls')
+    .description('list functions by name')
+    .option('--limit <n>', 'page size (default 100, at most 1000)', integer('--limit'))
+    .option('--offset <n>', 'skip this many', integer('--offset'))
+    .option('--json', 'print JSON')
+    .action(async (flags: Flags & { limit?: number; offset?: number }, command: Command) => {
+      const page = await withClient(command, (cp) => cp.listFunctions({ limit: flags.limit ?? 0, offset: flags.offset ?? 0 }));
+      if (flags.json) return printJson(page);
+      printTable(
+        ['NAME', 'RUNTIME', 'HANDLER', 'VERSION', 'MEMORY', 'TIMEOUT', 'UPDATED'],
+        page.functions.map((fn) => [
+          fn.name,
+          fn.runtime,
+          fn.handler,
+          String(fn.version),
+          `${fn.memoryMb} MiB`,
+          `${fn.timeoutS} s`,
+          fn.updatedAt,
+        ]),
+      );
+      process.stdout.write(`${page.functions.length} of ${page.total} functions\n`);
+    });
+
+  functions
+    .command('update')
+    .description("change a function's settings; unset flags leave settings as they are")
+    .argument('<name>')
+    .option('--memory <mb>', 'memory limit in MiB', integer('--memory'))
+    .option('--timeout <s>', 'timeout in seconds', integer('--timeout'))
+    .option('--env <NAME=VALUE>', 'replace all environment variables, repeatable', collectEnv)
+    .option('--clear-env', 'remove all environment variables')
+    .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
+    .option('--max-replicas <n>', 'most instances per node', integer('--max-replicas'))
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
+      const updateMask: string[] = [];
+      if (flags['clearEnv']) updateMask.push('env_vars');
+      if (flags['minReplicas'] !== undefined) updateMask.push('min_replicas');
+      const info = await withClient(command, (cp) =>
+        cp.updateFunction({
+          name,
+          memoryMb: (flags['memory'] as number | undefined) ?? 0,
+          timeoutS: (flags['timeout'] as number | undefined) ?? 0,
+          envVars: flags['clearEnv'] ? {} : ((flags['env'] as Record<string, string> | undefined) ?? {}),
+          minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
+          maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
+          updateMask,
+        }),
+      );
+      printFunction(info, flags.json);
+    });
+
+  functions
+    .command('code')
+    .description('upload new code as a new version')
+    .argument('<name>')
+    .requiredOption('--code <file>', 'source file or zip archive')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags & { code: string }, command: Command) => {
+      const code = await readFile(flags.code);
+      const result = await withClient(command, (cp) => cp.updateFunctionCode({ name, code }));
+      if (flags.json) return printJson(result);
+      process.stdout.write(`${name}: version ${result.version}, code sha256 ${result.codeHash}\n`);
+    });
+
+  functions
+    .command('delete')
+    .alias('rm')
+    .description('delete a function and all its versions')
+    .argument('<name>')
+    .action(async (name: string, _flags: Flags, command: Command) => {
+      await withClient(command, (cp) => cp.deleteFunction({ name }));
+      process.stdout.write(`deleted ${name}\n`);
+    });
+
+  program
+    .command('runtimes')
+    .description('list the runtimes the server can run')
+    .option('--json', 'print JSON')
+    .action(async (flags: Flags, command: Command) => {
+      const { runtimes } = await withClient(command, (cp) => cp.listRuntimes({}));
+      if (flags.json) return printJson(runtimes);
+      printTable(
+        ['ID', 'NAME', 'VERSION', 'ENTRYPOINT'],
+        runtimes.map((runtime) => [runtime.id, runtime.name, runtime.version, runtime.entrypoint.join(' ')]),
+      );
+    });
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { registerFunctionCommands } from './cli/function-commands.js';
+import { registerServerCommands } from './cli/server-commands.js';
+import { describeError } from './cli/output.js';
+import { clientOptions } from './cli/client-options.js';
+
+const program = new Command('nova')
+  .description('Nova: serverless functions and agents over gRPC')
+  .option('--addr <host:port>', 'server address for client commands (env NOVA_ADDR, default localhost:9090)')
+  .option('--api-key <key>', 'API key for client commands (env NOVA_API_KEY)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServerCommands(program);
+registerFunctionCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else {
+    const address = clientOptions(program.opts(), process.env).address;
+    process.stderr.write(`error: ${describeError(error, address)}\n`);
+    process.exitCode = 1;
+  }
+}

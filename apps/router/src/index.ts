@@ -1,0 +1,10 @@
+import type { PlaneDefinition } from '#server';
+import { RouterModule } from './router.module.js';
+
+export const routerDefinition: PlaneDefinition = {
+  name: 'router',
+  module: RouterModule,
+  protoFiles: [],
+  packages: [],
+  services: [],
+};

@@ -1,0 +1,83 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Observable } from 'rxjs';
+import { protoLoaderOptions } from './loader-options.js';
+import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
+import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
+import type { DataPlaneClient } from './generated/nova/v1/data_plane.js';
+
+/**
+ * The promise-returning shape of a ts-proto Nest client interface: the same
+ * method names and message types, without rxjs.
+ */
+export type PromiseClient<T> = {
+  [K in keyof T]: T[K] extends (request: infer Req, metadata?: grpc.Metadata) => Observable<infer Res>
+    ? (request: Req, options?: UnaryCallOptions) => Promise<Res>
+    : never;
+};
+
+export interface UnaryCallOptions {
+  metadata?: Record<string, string>;
+  /** Milliseconds from now. */
+  timeoutMs?: number;
+}
+
+export interface NovaClientOptions {
+  /** host:port */
+  address: string;
+  /** API key, sent as `authorization: Bearer <key>`. */
+  apiKey?: string;
+  channelOptions?: grpc.ChannelOptions;
+}
+
+let packageDefinition: protoLoader.PackageDefinition | undefined;
+
+function loadDefinition(): protoLoader.PackageDefinition {
+  packageDefinition ??= protoLoader.loadSync(Object.values(protoFiles), {
+    ...protoLoaderOptions,
+    includeDirs: [protoRoot],
+  });
+  return packageDefinition;
+}
+
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+export interface ClosableClient {
+  close(): void;
+}
+
+function createPromiseClient<T>(serviceName: string, options: NovaClientOptions): PromiseClient<T> & ClosableClient {
+  const definition = loadDefinition()[serviceName];
+  if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
+  const ServiceClient = grpc.makeGenericClientConstructor(definition as grpc.ServiceDefinition, serviceName);
+  const client = new ServiceClient(options.address, grpc.credentials.createInsecure(), options.channelOptions);
+  const wrapped: Record<string, unknown> = { close: () => client.close() };
+  for (const [name, method] of Object.entries(definition as grpc.ServiceDefinition)) {
+    if (method.requestStream || method.responseStream) continue;
+    const call = (client as unknown as Record<string, UnaryMethod>)[name]!.bind(client);
+    const camel = name.charAt(0).toLowerCase() + name.slice(1);
+    wrapped[camel] = (request: unknown, callOptions: UnaryCallOptions = {}) =>
+      new Promise((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        if (options.apiKey) metadata.set('authorization', `Bearer ${options.apiKey}`);
+        for (const [key, value] of Object.entries(callOptions.metadata ?? {})) metadata.set(key, value);
+        const grpcOptions: grpc.CallOptions = {};
+        if (callOptions.timeoutMs !== undefined) grpcOptions.deadline = Date.now() + callOptions.timeoutMs;
+        call(request, metadata, grpcOptions, (error, response) => (error ? reject(error) : resolve(response)));
+      });
+  }
+  return wrapped as PromiseClient<T> & ClosableClient;
+}
+
+export function createControlPlaneClient(options: NovaClientOptions): PromiseClient<ControlPlaneClient> & ClosableClient {
+  return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
+}
+
+export function createDataPlaneClient(options: NovaClientOptions): PromiseClient<DataPlaneClient> & ClosableClient {
+  return createPromiseClient<DataPlaneClient>(serviceNames.dataPlane, options);
+}

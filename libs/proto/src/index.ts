@@ -1,0 +1,13 @@
+export { protoLoaderOptions } from './loader-options.js';
+export { reflectionDescriptors } from './descriptors.js';
+export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } from './proto-files.js';
+export {
+  createControlPlaneClient,
+  createDataPlaneClient,
+  type PromiseClient,
+  type UnaryCallOptions,
+  type NovaClientOptions,
+  type ClosableClient,
+} from './grpc-client.js';
+export * as controlPlane from './generated/nova/v1/control_plane.js';
+export * as dataPlane from './generated/nova/v1/data_plane.js';

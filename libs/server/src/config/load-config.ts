@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { NovaConfig } from './nova-config.js';
+import { isLoopbackHost, settings, type SettingKey, type SettingValues } from './settings.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  /** Commander-style parsed flags; keys as in settings[*].flag. */
+  flags?: Record<string, unknown>;
+  /** The environment; pass process.env. */
+  env?: Record<string, string | undefined>;
+  /** Path to the YAML file; when absent, env NOVA_CONFIG is used. */
+  configFile?: string;
+  cwd?: string;
+}
+
+function lookupPath(document: unknown, path: string): unknown {
+  let node: unknown = document;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function readYaml(file: string, problems: string[]): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`config file ${file}: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    problems.push(`config file ${file}: not valid YAML: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Builds the configuration from defaults < YAML file < environment < flags and
+ * throws a ConfigError naming every bad setting at once.
+ */
+export function loadConfig(sources: ConfigSources = {}): NovaConfig {
+  const env = sources.env ?? {};
+  const flags = sources.flags ?? {};
+  const cwd = sources.cwd ?? process.cwd();
+  const problems: string[] = [];
+
+  const configFileRaw = sources.configFile ?? env['NOVA_CONFIG'];
+  const configFile = configFileRaw ? resolve(cwd, configFileRaw) : undefined;
+  const document = configFile ? readYaml(configFile, problems) : undefined;
+
+  const values: Partial<Record<SettingKey, unknown>> = {};
+  const written: Partial<Record<SettingKey, string>> = {};
+  for (const key of Object.keys(settings) as SettingKey[]) {
+    const definition = settings[key];
+    const candidates: { raw: unknown; source: string }[] = [];
+    const fromFile = document === undefined ? undefined : lookupPath(document, definition.yaml);
+    if (fromFile !== undefined && fromFile !== null) candidates.push({ raw: fromFile, source: `${definition.yaml} in ${configFile}` });
+    const fromEnv = definition.env ? env[definition.env] : undefined;
+    if (fromEnv !== undefined && fromEnv !== '') candidates.push({ raw: fromEnv, source: `${definition.env}` });
+    const fromFlag = definition.flag ? flags[definition.flag] : undefined;
+    if (fromFlag !== undefined) candidates.push({ raw: fromFlag, source: `${definition.flagName}` });
+
+    const chosen = candidates.at(-1);
+    if (!chosen) {
+      values[key] = definition.default;
+      continue;
+    }
+    try {
+      values[key] = definition.parse(chosen.raw);
+      written[key] = String(chosen.raw);
+    } catch (error) {
+      problems.push(`${chosen.source}=${JSON.stringify(chosen.raw)}: ${(error as Error).message}`);
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  const v = values as SettingValues;
+
+  if (v.auth === 'off' && !v.insecure && !isLoopbackHost(v.grpcAddr.host)) {
+    throw new ConfigError([
+      `grpc address ${written.grpcAddr ?? ''} listens beyond this machine while auth is off, so anyone who can reach it ` +
+        'could deploy and run code. Either enable auth (NOVA_AUTH=required, then create keys with `nova keys create`), ' +
+        'or accept the risk explicitly with --insecure (NOVA_INSECURE=true).',
+    ]);
+  }
+
+  return {
+    grpc: {
+      addr: written.grpcAddr ?? `${v.grpcAddr.host}:${v.grpcAddr.port}`,
+      listen: v.grpcAddr,
+      mode: v.mode,
+    },
+    databaseUrl: v.databaseUrl,
+    dataDir: resolve(cwd, v.dataDir),
+    logLevel: v.logLevel,
+    auth: v.auth,
+    insecure: v.insecure,
+    configFile,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The table of Nova's settings. Each one can come from the YAML file, the
+ * environment or a flag; later sources win (defaults < file < environment <
+ * flags). Parsers return a value or throw an Error whose message says what is
+ * wrong; loadConfig collects every such message before it gives up.
+ */
+
+export const grpcModes = ['unified', 'controlplane', 'dataplane', 'router'] as const;
+export type GrpcMode = (typeof grpcModes)[number];
+
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export const authModes = ['off', 'required'] as const;
+export type AuthMode = (typeof authModes)[number];
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface SettingDefinition<T> {
+  /** Dotted path in the YAML file. */
+  yaml: string;
+  env?: string;
+  /** Commander option key (camelCase) of the flag that sets it. */
+  flag?: string;
+  flagName?: string;
+  default: T;
+  parse(raw: unknown): T;
+}
+
+function oneOf<T extends string>(values: readonly T[]): (raw: unknown) => T {
+  return (raw) => {
+    const text = String(raw).trim().toLowerCase();
+    if ((values as readonly string[]).includes(text)) return text as T;
+    throw new Error(`must be one of ${values.join(', ')}`);
+  };
+}
+
+function boolean(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(text)) return false;
+  throw new Error('must be true or false');
+}
+
+function nonEmptyString(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new Error('must be a non-empty string');
+  return raw.trim();
+}
+
+function optionalString(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') throw new Error('must be a string');
+  return raw.trim() === '' ? undefined : raw.trim();
+}
+
+/**
+ * host:port, [v6]:port, or :port (every interface, as in Go's net.Listen).
+ */
+export function parseListenAddress(raw: unknown): ListenAddress {
+  const text = nonEmptyString(raw);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  if (!match) throw new Error('must be host:port, [ipv6]:port or :port');
+  const port = Number(match[3]);
+  if (port > 65535) throw new Error('port must be 0 to 65535');
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  return lower === 'localhost' || lower === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower);
+}
+
+function databaseUrl(raw: unknown): string | undefined {
+  const text = optionalString(raw);
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('must be a URL such as postgres://user:password@host:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error('must start with postgres:// or postgresql://');
+  }
+  return text;
+}
+
+export const settings = {
+  grpcEnabled: {
+    yaml: 'grpc.enabled',
+    env: 'NOVA_GRPC_ENABLED',
+    flag: 'grpcEnabled',
+    flagName: '--grpc-enabled',
+    default: true,
+    parse: (raw: unknown) => {
+      if (!boolean(raw)) throw new Error('gRPC is the only API Nova serves and cannot be disabled');
+      return true;
+    },
+  },
+  grpcAddr: {
+    yaml: 'grpc.addr',
+    env: 'NOVA_GRPC_ADDR',
+    flag: 'grpcAddr',
+    flagName: '--grpc-addr',
+    default: { host: '127.0.0.1', port: 9090 },
+    parse: parseListenAddress,
+  },
+  mode: {
+    yaml: 'grpc.mode',
+    env: 'NOVA_GRPC_MODE',
+    flag: 'mode',
+    flagName: '--mode',
+    default: 'unified',
+    parse: oneOf(grpcModes),
+  },
+  databaseUrl: {
+    yaml: 'database_url',
+    env: 'DATABASE_URL',
+    flag: 'databaseUrl',
+    flagName: '--database-url',
+    default: undefined,
+    parse: databaseUrl,
+  },
+  dataDir: {
+    yaml: 'data_dir',
+    env: 'NOVA_DATA_DIR',
+    flag: 'dataDir',
+    flagName: '--data-dir',
+    default: '.nova',
+    parse: nonEmptyString,
+  },
+  logLevel: {
+    yaml: 'log_level',
+    env: 'NOVA_LOG_LEVEL',
+    flag: 'logLevel',
+    flagName: '--log-level',
+    default: 'info',
+    parse: oneOf(logLevels),
+  },
+  auth: {
+    yaml: 'auth',
+    env: 'NOVA_AUTH',
+    flag: 'auth',
+    flagName: '--auth',
+    default: 'off',
+    parse: oneOf(authModes),
+  },
+  insecure: {
+    yaml: 'insecure',
+    env: 'NOVA_INSECURE',
+    flag: 'insecure',
+    flagName: '--insecure',
+    default: false,
+    parse: boolean,
+  },
+} satisfies Record<string, SettingDefinition<unknown>>;
+
+type Settings = typeof settings;
+export type SettingKey = keyof Settings;
+export type SettingValues = { [K in SettingKey]: ReturnType<Settings[K]['parse']> };

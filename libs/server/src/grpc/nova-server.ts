@@ -1,0 +1,159 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { ReflectionService } from '@grpc/reflection';
+import type { Server } from '@grpc/grpc-js';
+import { healthProtoFile, protoLoaderOptions, protoRoot, reflectionDescriptors, serviceNames } from '#proto';
+import { Database, StorageModule, runMigrations } from '#storage';
+import { RuntimesModule } from '#runtimes';
+import type { NovaConfig } from '../config/nova-config.js';
+import { GrpcHealth } from '../health/grpc-health.js';
+import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
+import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
+import { NovaServerModule } from '../nova-server.module.js';
+import type { PlaneDefinition } from './plane.js';
+
+// Function code may be 10 MiB and payloads 6 MiB; leave room for the envelope.
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 15_000;
+
+export interface RunningNovaServer {
+  /** host:port as bound. */
+  address: string;
+  database: Database;
+  /** Stops taking calls, drains those in flight, closes the database. */
+  stop(reason: string): Promise<void>;
+}
+
+function grpcUrl(config: NovaConfig): string {
+  const { host, port } = config.grpc.listen;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Starts a Nova server that serves the given planes on one port: opens the
+ * database (embedded or DATABASE_URL), migrates when this process may, and
+ * serves gRPC with reflection, the standard health service, call logging,
+ * auth and status mapping.
+ */
+export async function startNovaServer(config: NovaConfig, planes: PlaneDefinition[]): Promise<RunningNovaServer> {
+  setLogLevel(config.logLevel);
+  const logger = new JsonLogger('server');
+  const log = (message: string): void => logger.info(message);
+
+  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  try {
+    // Unified mode and the embedded database are single-deployment setups:
+    // migrate at start. Separate planes on a shared database expect the
+    // explicit `nova migrate` step, run once per release.
+    if (config.grpc.mode === 'unified' || database.isEmbedded) {
+      const ran = await runMigrations(database.dataSource);
+      if (ran.length > 0) logger.info('migrations applied', { migrations: ran });
+    } else if (await database.dataSource.showMigrations()) {
+      throw new Error('the database has pending migrations: run `nova migrate` first');
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const services = planes.flatMap((plane) => plane.services);
+  const health = new GrpcHealth(services);
+  let grpcServer: Server | undefined;
+
+  @Module({
+    imports: [
+      NovaServerModule.forRoot(config, health),
+      StorageModule.forDatabase(database, log),
+      RuntimesModule,
+      ...planes.map((plane) => plane.module),
+    ],
+  })
+  class NovaRootModule {}
+
+  const url = grpcUrl(config);
+  let app;
+  try {
+    app = await NestFactory.createMicroservice<MicroserviceOptions>(NovaRootModule, {
+      logger: new JsonLogger('nest'),
+      transport: Transport.GRPC,
+      options: {
+        url,
+        package: [...new Set(planes.flatMap((plane) => plane.packages))],
+        protoPath: [...new Set(planes.flatMap((plane) => plane.protoFiles)), healthProtoFile],
+        loader: { ...protoLoaderOptions, includeDirs: [protoRoot] },
+        gracefulShutdown: true,
+        maxReceiveMessageLength: MAX_MESSAGE_BYTES,
+        maxSendMessageLength: MAX_MESSAGE_BYTES,
+        channelOptions: { interceptors: [callLoggingInterceptor] },
+        onLoadPackageDefinition: (_definition, server: Server) => {
+          grpcServer = server;
+          new ReflectionService(reflectionDescriptors(), {
+            services: [...services, serviceNames.health],
+          }).addToServer(server);
+          health.addToServer(server);
+        },
+      },
+    });
+    await app.listen();
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+  health.setServing(true);
+  logger.info('nova listening', {
+    address: url,
+    mode: config.grpc.mode,
+    planes: planes.map((plane) => plane.name),
+    database: database.isEmbedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
+    auth: config.auth,
+  });
+
+  const nestApp = app;
+  let stopping: Promise<void> | undefined;
+  return {
+    address: url,
+    database,
+    stop(reason: string) {
+      stopping ??= (async () => {
+        logger.info('shutting down: draining calls', { reason });
+        health.setServing(false);
+        const force = setTimeout(() => {
+          logger.warn('drain timed out; cancelling the remaining calls', { afterMs: DRAIN_TIMEOUT_MS });
+          grpcServer?.forceShutdown();
+        }, DRAIN_TIMEOUT_MS);
+        try {
+          await nestApp.close();
+        } finally {
+          clearTimeout(force);
+          await database.close();
+        }
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Stops the server on SIGINT or SIGTERM; a second signal exits at once. */
+export function stopOnSignals(server: RunningNovaServer): void {
+  const logger = new JsonLogger('server');
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) {
+      logger.warn('second signal: exiting without draining', { signal });
+      process.exit(1);
+    }
+    received = true;
+    server.stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: error instanceof Error ? error.stack : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

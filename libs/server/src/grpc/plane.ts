@@ -1,0 +1,16 @@
+import type { Type } from '@nestjs/common';
+import type { ProtoFile } from '#proto';
+
+/**
+ * One plane of Nova (control, data, router) as a server composes it: its
+ * root Nest module and the gRPC services it serves.
+ */
+export interface PlaneDefinition {
+  name: string;
+  module: Type;
+  protoFiles: ProtoFile[];
+  /** Proto packages whose services Nest binds handlers for. */
+  packages: string[];
+  /** Fully qualified service names, for the health service. */
+  services: string[];
+}

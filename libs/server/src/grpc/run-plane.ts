@@ -1,0 +1,23 @@
+import type { ConfigSources } from '../config/load-config.js';
+import { loadConfig } from '../config/load-config.js';
+import { JsonLogger } from '../logging/json-logger.js';
+import { startNovaServer, stopOnSignals } from './nova-server.js';
+import type { PlaneDefinition } from './plane.js';
+
+/**
+ * The whole life of a server process: configuration, start, and shutdown on
+ * signals. A bad configuration or a failed start prints why and exits 1.
+ */
+export async function runNovaProcess(sources: ConfigSources, planes: (mode: string) => PlaneDefinition[]): Promise<void> {
+  const logger = new JsonLogger('server');
+  try {
+    const config = loadConfig(sources);
+    const server = await startNovaServer(config, planes(config.grpc.mode));
+    stopOnSignals(server);
+  } catch (error) {
+    logger.error('start failed', { error: error instanceof Error ? error.message : String(error) });
+    process.exitCode = 1;
+    // Let the log line flush; exit explicitly because handles (pg pools) may linger.
+    setImmediate(() => process.exit(1));
+  }
+}

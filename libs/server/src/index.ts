@@ -1,0 +1,12 @@
+export { loadConfig, ConfigError, type ConfigSources } from './config/load-config.js';
+export { NOVA_CONFIG, type NovaConfig } from './config/nova-config.js';
+export { settings, grpcModes, logLevels, authModes, type GrpcMode, type LogLevel, type AuthMode } from './config/settings.js';
+export { DomainError, InvalidArgumentError, toGrpcStatus, type ErrorKind } from './errors/domain-error.js';
+export { GrpcStatusFilter } from './errors/grpc-status.filter.js';
+export { JsonLogger, setLogLevel } from './logging/json-logger.js';
+export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+export { RequiredScope } from './auth/required-scope.decorator.js';
+export { GrpcHealth } from './health/grpc-health.js';
+export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
+export type { PlaneDefinition } from './grpc/plane.js';
+export { runNovaProcess } from './grpc/run-plane.js';

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status as GrpcStatus,
+} from '@grpc/grpc-js';
+import { JsonLogger, isLogLevelEnabled } from './json-logger.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
+
+const logger = new JsonLogger('grpc');
+// Request ids come from clients: keep them short and printable.
+const acceptableRequestId = /^[\w.:-]{1,128}$/;
+
+/**
+ * A grpc-js server interceptor, so that it sees every call — also those that
+ * never reach a Nest handler (auth failures, UNIMPLEMENTED, health checks):
+ * it gives each call a request id (x-request-id from the client, or a new
+ * UUID), returns it in the response headers, and writes one JSON line per
+ * call with method, status code, duration and request id.
+ */
+export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call) => {
+  const started = process.hrtime.bigint();
+  let requestId = '';
+  return new ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMetadata(metadata: Metadata, mdNext) {
+          const given = metadata.get(REQUEST_ID_HEADER)[0];
+          requestId = typeof given === 'string' && acceptableRequestId.test(given) ? given : randomUUID();
+          metadata.set(REQUEST_ID_HEADER, requestId);
+          mdNext(metadata);
+        },
+      });
+    },
+    sendMetadata(metadata, next) {
+      if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
+      next(metadata);
+    },
+    sendStatus(status, next) {
+      const level = status.code === GrpcStatus.OK ? 'info' : status.code === GrpcStatus.INTERNAL ? 'error' : 'warn';
+      if (isLogLevelEnabled(level)) {
+        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        logger.write(level, 'call', {
+          method: methodDescriptor.path,
+          code: GrpcStatus[status.code],
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          requestId,
+          ...(status.code === GrpcStatus.OK ? {} : { details: status.details }),
+        });
+      }
+      next(status);
+    },
+  });
+};

@@ -1,0 +1,26 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { NOVA_CONFIG, type NovaConfig } from './config/nova-config.js';
+import { ApiKeyVerifier } from './auth/api-key-verifier.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { GrpcStatusFilter } from './errors/grpc-status.filter.js';
+import { GrpcHealth } from './health/grpc-health.js';
+
+/** What every Nova server shares: its config, auth and error mapping. */
+@Global()
+@Module({})
+export class NovaServerModule {
+  static forRoot(config: NovaConfig, health: GrpcHealth): DynamicModule {
+    return {
+      module: NovaServerModule,
+      providers: [
+        { provide: NOVA_CONFIG, useValue: config },
+        { provide: GrpcHealth, useValue: health },
+        ApiKeyVerifier,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: GrpcStatusFilter },
+      ],
+      exports: [NOVA_CONFIG, GrpcHealth],
+    };
+  }
+}

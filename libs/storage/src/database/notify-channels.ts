@@ -1,0 +1,23 @@
+/**
+ * Postgres NOTIFY channels. Writers notify inside the writing transaction, so
+ * a listener hears of a change only once it is committed.
+ */
+export const notifyChannels = {
+  /** Payload: FunctionChange as JSON. */
+  functions: 'nova_functions',
+  /** Payload: ApiKeyChange as JSON. */
+  apiKeys: 'nova_api_keys',
+} as const;
+
+export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];
+
+export interface FunctionChange {
+  op: 'created' | 'updated' | 'code_updated' | 'deleted';
+  name: string;
+  version: number;
+}
+
+export interface ApiKeyChange {
+  op: 'created' | 'revoked';
+  id: string;
+}

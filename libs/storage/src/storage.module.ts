@@ -1,0 +1,39 @@
+import { type DynamicModule, Global, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
+import { Database } from './database/database.js';
+import { NotificationListener } from './database/notification-listener.js';
+import { FunctionsRepository } from './functions/functions.repository.js';
+
+/**
+ * Makes an opened Database available to Nest: the DataSource, the
+ * repositories and the NOTIFY listener. The process that opened the database
+ * closes it, after the server has drained; this module only ends the
+ * listener.
+ */
+@Global()
+@Module({})
+export class StorageModule {
+  static forDatabase(database: Database, log: (message: string) => void): DynamicModule {
+    return {
+      module: StorageModule,
+      providers: [
+        { provide: Database, useValue: database },
+        { provide: DataSource, useValue: database.dataSource },
+        { provide: FunctionsRepository, useFactory: () => new FunctionsRepository(database.dataSource) },
+        { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.dataSource) },
+        { provide: NotificationListener, useFactory: () => new NotificationListener(database.url, log) },
+        ListenerCloser,
+      ],
+      exports: [Database, DataSource, FunctionsRepository, ApiKeysRepository, NotificationListener],
+    };
+  }
+}
+
+@Injectable()
+class ListenerCloser implements OnApplicationShutdown {
+  constructor(private readonly listener: NotificationListener) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.listener.close();
+  }
+}
