@@ -54,10 +54,10 @@ export interface ClosableClient {
 function createPromiseClient<T>(serviceName: string, options: NovaClientOptions): PromiseClient<T> & ClosableClient {
   const definition = loadDefinition()[serviceName];
   if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
-  const ServiceClient = grpc.makeGenericClientConstructor(definition as grpc.ServiceDefinition, serviceName);
+  const ServiceClient = grpc.makeGenericClientConstructor(definition, serviceName);
   const client = new ServiceClient(options.address, grpc.credentials.createInsecure(), options.channelOptions);
   const wrapped: Record<string, unknown> = { close: () => client.close() };
-  for (const [name, method] of Object.entries(definition as grpc.ServiceDefinition)) {
+  for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream || method.responseStream) continue;
     const call = (client as unknown as Record<string, UnaryMethod>)[name]!.bind(client);
     const camel = name.charAt(0).toLowerCase() + name.slice(1);
@@ -74,7 +74,9 @@ function createPromiseClient<T>(serviceName: string, options: NovaClientOptions)
   return wrapped as PromiseClient<T> & ClosableClient;
 }
 
-export function createControlPlaneClient(options: NovaClientOptions): PromiseClient<ControlPlaneClient> & ClosableClient {
+export function createControlPlaneClient(
+  options: NovaClientOptions,
+): PromiseClient<ControlPlaneClient> & ClosableClient {
   return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
 }
 

@@ -26,7 +26,9 @@ export interface RuntimeProbeResult {
  * executable (sys.executable, so a pyenv or asdf shim is followed once here
  * rather than on every start), and the node that runs Nova.
  */
-export async function probeRuntimes(env: Record<string, string | undefined> = process.env): Promise<RuntimeProbeResult> {
+export async function probeRuntimes(
+  env: Record<string, string | undefined> = process.env,
+): Promise<RuntimeProbeResult> {
   const runtimes: RuntimeDescriptor[] = [];
   const unavailable: RuntimeProbeResult['unavailable'] = {};
   try {

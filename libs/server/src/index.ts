@@ -1,6 +1,14 @@
 export { loadConfig, ConfigError, type ConfigSources } from './config/load-config.js';
 export { NOVA_CONFIG, type NovaConfig } from './config/nova-config.js';
-export { settings, grpcModes, logLevels, authModes, type GrpcMode, type LogLevel, type AuthMode } from './config/settings.js';
+export {
+  settings,
+  grpcModes,
+  logLevels,
+  authModes,
+  type GrpcMode,
+  type LogLevel,
+  type AuthMode,
+} from './config/settings.js';
 export { DomainError, InvalidArgumentError, toGrpcStatus, type ErrorKind } from './errors/domain-error.js';
 export { GrpcStatusFilter } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';

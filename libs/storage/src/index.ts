@@ -1,9 +1,20 @@
 export { Database, type DatabaseOptions } from './database/database.js';
 export { runMigrations } from './database/migrate.js';
 export { NotificationListener } from './database/notification-listener.js';
-export { notifyChannels, type NotifyChannel, type FunctionChange, type ApiKeyChange } from './database/notify-channels.js';
+export {
+  notifyChannels,
+  type NotifyChannel,
+  type FunctionChange,
+  type ApiKeyChange,
+} from './database/notify-channels.js';
 export { StorageModule } from './storage.module.js';
 export { FunctionsRepository, sha256Hex } from './functions/functions.repository.js';
-export type { FunctionRecord, NewFunction, FunctionSettingsPatch, FunctionCode } from './functions/function-record.js';
+export type {
+  FunctionRecord,
+  NewFunction,
+  FunctionSettingsPatch,
+  FunctionCode,
+  FunctionVersionRecord,
+} from './functions/function-record.js';
 export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js';
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';

@@ -21,7 +21,10 @@ const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function checkName(name: string, field = 'name'): string {
   if (name === '') throw new InvalidArgumentError(field, 'is required');
   if (name.length > functionLimits.nameMaxLength) {
-    throw new InvalidArgumentError(field, `must be at most ${functionLimits.nameMaxLength} characters (got ${name.length})`);
+    throw new InvalidArgumentError(
+      field,
+      `must be at most ${functionLimits.nameMaxLength} characters (got ${name.length})`,
+    );
   }
   if (!dns1123Label.test(name)) {
     throw new InvalidArgumentError(
@@ -43,7 +46,10 @@ export function checkRuntime(runtime: string, available: readonly string[]): str
 export function checkHandler(handler: string): string {
   if (handler === '') throw new InvalidArgumentError('handler', 'is required, e.g. "handler" or "module.func"');
   if (handler.length > functionLimits.handlerMaxLength || !handlerPattern.test(handler)) {
-    throw new InvalidArgumentError('handler', `"${handler.slice(0, 80)}" is not a function name or module.function path`);
+    throw new InvalidArgumentError(
+      'handler',
+      `"${handler.slice(0, 80)}" is not a function name or module.function path`,
+    );
   }
   return handler;
 }
@@ -75,11 +81,14 @@ export function checkTimeoutS(value: number): number {
 
 /** 0 means the default. */
 export function checkMaxReplicas(value: number): number {
-  return value === 0 ? functionLimits.maxReplicas.default : checkRange('max_replicas', value, functionLimits.maxReplicas);
+  return value === 0
+    ? functionLimits.maxReplicas.default
+    : checkRange('max_replicas', value, functionLimits.maxReplicas);
 }
 
 export function checkMinReplicas(value: number, maxReplicas: number): number {
-  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('min_replicas', `must be 0 or more (got ${value})`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new InvalidArgumentError('min_replicas', `must be 0 or more (got ${value})`);
   if (value > maxReplicas) {
     throw new InvalidArgumentError('min_replicas', `must not exceed max_replicas (${value} > ${maxReplicas})`);
   }
@@ -98,7 +107,10 @@ export function checkEnvVars(envVars: Record<string, string>): Record<string, st
   let bytes = 0;
   for (const [name, value] of Object.entries(envVars)) {
     if (!envNamePattern.test(name)) {
-      throw new InvalidArgumentError('env_vars', `"${name.slice(0, 80)}" is not a valid name: use letters, digits and '_', not starting with a digit`);
+      throw new InvalidArgumentError(
+        'env_vars',
+        `"${name.slice(0, 80)}" is not a valid name: use letters, digits and '_', not starting with a digit`,
+      );
     }
     if (name.toUpperCase().startsWith('NOVA_')) {
       throw new InvalidArgumentError('env_vars', `"${name}": names starting with NOVA_ are reserved for Nova`);
@@ -106,16 +118,23 @@ export function checkEnvVars(envVars: Record<string, string>): Record<string, st
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
   }
   if (bytes > functionLimits.envVarsMaxBytes) {
-    throw new InvalidArgumentError('env_vars', `take ${bytes} bytes in all; at most ${functionLimits.envVarsMaxBytes} (4 KiB)`);
+    throw new InvalidArgumentError(
+      'env_vars',
+      `take ${bytes} bytes in all; at most ${functionLimits.envVarsMaxBytes} (4 KiB)`,
+    );
   }
   return { ...envVars };
 }
 
 export function checkPage(limit: number, offset: number): { limit: number; offset: number } {
   if (!Number.isInteger(limit) || limit < 0 || limit > functionLimits.listLimit.max) {
-    throw new InvalidArgumentError('limit', `must be 0 to ${functionLimits.listLimit.max} (got ${limit}); 0 means ${functionLimits.listLimit.default}`);
+    throw new InvalidArgumentError(
+      'limit',
+      `must be 0 to ${functionLimits.listLimit.max} (got ${limit}); 0 means ${functionLimits.listLimit.default}`,
+    );
   }
-  if (!Number.isInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
   return { limit: limit === 0 ? functionLimits.listLimit.default : limit, offset };
 }
 
@@ -128,7 +147,10 @@ export function checkUpdateMask(paths: readonly string[]): Set<UpdatableField> {
   for (const path of paths) {
     const snake = path.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
     if (!(updatableFields as readonly string[]).includes(snake)) {
-      throw new InvalidArgumentError('update_mask', `"${path}" is not an updatable field; one of ${updatableFields.join(', ')}`);
+      throw new InvalidArgumentError(
+        'update_mask',
+        `"${path}" is not an updatable field; one of ${updatableFields.join(', ')}`,
+      );
     }
     mask.add(snake as UpdatableField);
   }

@@ -55,9 +55,25 @@ export class FunctionsController implements controlPlane.ControlPlaneController 
     return { success: true };
   }
 
-  async updateFunctionCode(request: controlPlane.UpdateFunctionCodeRequest): Promise<controlPlane.UpdateFunctionCodeResponse> {
+  async updateFunctionCode(
+    request: controlPlane.UpdateFunctionCodeRequest,
+  ): Promise<controlPlane.UpdateFunctionCodeResponse> {
     const stored = await this.functions.updateCode(request.name, request.code);
     return { success: true, codeHash: stored.codeHash, version: stored.version };
+  }
+
+  async listFunctionVersions(
+    request: controlPlane.ListFunctionVersionsRequest,
+  ): Promise<controlPlane.ListFunctionVersionsResponse> {
+    const versions = await this.functions.listVersions(request.name);
+    return {
+      versions: versions.map((v) => ({
+        version: v.version,
+        codeHash: v.codeHash,
+        sizeBytes: v.sizeBytes,
+        createdAt: v.createdAt.toISOString(),
+      })),
+    };
   }
 
   listRuntimes(): controlPlane.ListRuntimesResponse {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { FunctionsRepository, type FunctionRecord, type FunctionSettingsPatch } from '#storage';
+import { FunctionsRepository, type FunctionRecord, type FunctionSettingsPatch, type FunctionVersionRecord } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import type { controlPlane } from '#proto';
 import {
@@ -79,6 +79,12 @@ export class FunctionsService {
     const stored = await this.functions.addVersion(checkName(name), checkCode(code));
     if (!stored) throw new FunctionNotFoundError(name);
     return stored;
+  }
+
+  async listVersions(name: string): Promise<FunctionVersionRecord[]> {
+    const versions = await this.functions.listVersions(checkName(name));
+    if (!versions) throw new FunctionNotFoundError(name);
+    return versions;
   }
 
   async delete(name: string): Promise<void> {

@@ -107,7 +107,9 @@ export function registerFunctionCommands(program: Command): void {
     .option('--offset <n>', 'skip this many', integer('--offset'))
     .option('--json', 'print JSON')
     .action(async (flags: Flags & { limit?: number; offset?: number }, command: Command) => {
-      const page = await withClient(command, (cp) => cp.listFunctions({ limit: flags.limit ?? 0, offset: flags.offset ?? 0 }));
+      const page = await withClient(command, (cp) =>
+        cp.listFunctions({ limit: flags.limit ?? 0, offset: flags.offset ?? 0 }),
+      );
       if (flags.json) return printJson(page);
       printTable(
         ['NAME', 'RUNTIME', 'HANDLER', 'VERSION', 'MEMORY', 'TIMEOUT', 'UPDATED'],
@@ -164,6 +166,20 @@ export function registerFunctionCommands(program: Command): void {
       const result = await withClient(command, (cp) => cp.updateFunctionCode({ name, code }));
       if (flags.json) return printJson(result);
       process.stdout.write(`${name}: version ${result.version}, code sha256 ${result.codeHash}\n`);
+    });
+
+  functions
+    .command('versions')
+    .description('list the stored code versions of a function')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags, command: Command) => {
+      const { versions } = await withClient(command, (cp) => cp.listFunctionVersions({ name }));
+      if (flags.json) return printJson(versions);
+      printTable(
+        ['VERSION', 'CODE SHA256', 'SIZE', 'CREATED'],
+        versions.map((v) => [String(v.version), v.codeHash, `${v.sizeBytes} B`, v.createdAt]),
+      );
     });
 
   functions

@@ -18,7 +18,8 @@ export function printJson(value: unknown): void {
 /** Key: value lines, keys aligned. */
 export function printRecord(record: Record<string, string | number | boolean>): void {
   const width = Math.max(...Object.keys(record).map((key) => key.length));
-  for (const [key, value] of Object.entries(record)) process.stdout.write(`${(key + ':').padEnd(width + 2)}${String(value)}\n`);
+  for (const [key, value] of Object.entries(record))
+    process.stdout.write(`${(key + ':').padEnd(width + 2)}${String(value)}\n`);
 }
 
 /** One clear line for any failure. */
@@ -26,7 +27,8 @@ export function describeError(error: unknown, address: string): string {
   if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number' && 'details' in error) {
     const code = error.code as GrpcStatus;
     const details = String(error.details);
-    if (code === GrpcStatus.UNAVAILABLE) return `cannot reach Nova at ${address} (${details}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
+    if (code === GrpcStatus.UNAVAILABLE)
+      return `cannot reach Nova at ${address} (${details}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
     return `${GrpcStatus[code]}: ${details}`;
   }
   return error instanceof Error ? error.message : String(error);

@@ -23,8 +23,10 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.config.auth === 'off') return true;
     const required =
-      this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [context.getHandler(), context.getClass()]) ??
-      'admin';
+      this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'admin';
     const metadata = context.switchToRpc().getContext<Metadata>();
     const header = metadata.get('authorization')[0];
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
@@ -34,7 +36,10 @@ export class AuthGuard implements CanActivate {
     const key = await this.verifier.verify(match[1]!);
     if (!key) throw new DomainError('unauthenticated', 'unknown or revoked API key');
     if (!scopeAllows(key.scope, required)) {
-      throw new DomainError('permission_denied', `this call needs a key with the "${required}" scope; this key has "${key.scope}"`);
+      throw new DomainError(
+        'permission_denied',
+        `this call needs a key with the "${required}" scope; this key has "${key.scope}"`,
+      );
     }
     return true;
   }

@@ -66,7 +66,8 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     const definition = settings[key];
     const candidates: { raw: unknown; source: string }[] = [];
     const fromFile = document === undefined ? undefined : lookupPath(document, definition.yaml);
-    if (fromFile !== undefined && fromFile !== null) candidates.push({ raw: fromFile, source: `${definition.yaml} in ${configFile}` });
+    if (fromFile !== undefined && fromFile !== null)
+      candidates.push({ raw: fromFile, source: `${definition.yaml} in ${configFile}` });
     const fromEnv = definition.env ? env[definition.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') candidates.push({ raw: fromEnv, source: `${definition.env}` });
     const fromFlag = definition.flag ? flags[definition.flag] : undefined;

@@ -8,7 +8,10 @@ import type { PlaneDefinition } from './plane.js';
  * The whole life of a server process: configuration, start, and shutdown on
  * signals. A bad configuration or a failed start prints why and exits 1.
  */
-export async function runNovaProcess(sources: ConfigSources, planes: (mode: string) => PlaneDefinition[]): Promise<void> {
+export async function runNovaProcess(
+  sources: ConfigSources,
+  planes: (mode: string) => PlaneDefinition[],
+): Promise<void> {
   const logger = new JsonLogger('server');
   try {
     const config = loadConfig(sources);

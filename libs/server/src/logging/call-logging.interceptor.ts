@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Metadata,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  status as GrpcStatus,
-} from '@grpc/grpc-js';
+import { type Metadata, ServerInterceptingCall, type ServerInterceptor, status as GrpcStatus } from '@grpc/grpc-js';
 import { JsonLogger, isLogLevelEnabled } from './json-logger.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 

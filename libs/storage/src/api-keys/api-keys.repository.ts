@@ -57,7 +57,10 @@ export class ApiKeysRepository {
   }
 }
 
-async function notifyKeys(query: (sql: string, params: unknown[]) => Promise<unknown>, change: ApiKeyChange): Promise<void> {
+async function notifyKeys(
+  query: (sql: string, params: unknown[]) => Promise<unknown>,
+  change: ApiKeyChange,
+): Promise<void> {
   await query('SELECT pg_notify($1, $2)', [notifyChannels.apiKeys, JSON.stringify(change)]);
 }
 

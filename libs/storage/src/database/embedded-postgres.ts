@@ -98,7 +98,12 @@ export class EmbeddedPostgres {
     });
   }
 
-  private async spawn(postgresBinary: string, clusterDir: string, port: number, runAs: PosixUser | undefined): Promise<void> {
+  private async spawn(
+    postgresBinary: string,
+    clusterDir: string,
+    port: number,
+    runAs: PosixUser | undefined,
+  ): Promise<void> {
     const logFile = await open(join(this.options.dataDir, 'postgres.log'), 'a', 0o600);
     const child = spawn(
       postgresBinary,
@@ -117,7 +122,11 @@ export class EmbeddedPostgres {
       child.stderr?.on('data', onData);
       child.once('exit', (code, signal) => {
         void logFile.close();
-        reject(new Error(`embedded PostgreSQL exited at start (code ${code ?? 'null'}, signal ${signal ?? 'null'}): ${output.slice(-2000)}`));
+        reject(
+          new Error(
+            `embedded PostgreSQL exited at start (code ${code ?? 'null'}, signal ${signal ?? 'null'}): ${output.slice(-2000)}`,
+          ),
+        );
       });
       child.once('error', reject);
     });
@@ -225,9 +234,11 @@ async function readOrCreateCredentials(dataDir: string): Promise<Credentials> {
     return JSON.parse(await readFile(file, 'utf8')) as Credentials;
   } catch {
     const credentials = { user: 'nova', password: randomBytes(24).toString('base64url') };
-    await writeFile(file, JSON.stringify(credentials), { mode: 0o600, flag: 'wx' }).catch(async (error: { code?: string }) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
+    await writeFile(file, JSON.stringify(credentials), { mode: 0o600, flag: 'wx' }).catch(
+      (error: { code?: string }) => {
+        if (error.code !== 'EEXIST') throw error;
+      },
+    );
     return JSON.parse(await readFile(file, 'utf8')) as Credentials;
   }
 }
@@ -287,7 +298,9 @@ function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -42,3 +42,10 @@ export interface FunctionCode {
   codeHash: string;
   code: Buffer;
 }
+
+export interface FunctionVersionRecord {
+  version: number;
+  codeHash: string;
+  sizeBytes: number;
+  createdAt: Date;
+}

@@ -2,7 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CodeBlobEntity, FunctionEntity, FunctionVersionEntity } from '../entities/index.js';
 import { notifyChannels, type FunctionChange } from '../database/notify-channels.js';
-import type { FunctionCode, FunctionRecord, FunctionSettingsPatch, NewFunction } from './function-record.js';
+import type {
+  FunctionCode,
+  FunctionRecord,
+  FunctionSettingsPatch,
+  FunctionVersionRecord,
+  NewFunction,
+} from './function-record.js';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -140,15 +146,27 @@ export class FunctionsRepository {
     return row ? { version: row.version, codeHash: row.sha256, code: row.code } : undefined;
   }
 
-  /** Every stored version number of a function, oldest first. */
-  async listVersions(name: string): Promise<{ version: number; codeHash: string; createdAt: Date }[]> {
-    const rows = await this.dataSource.query<{ version: number; code_sha256: string; created_at: Date }[]>(
-      `SELECT v.version, v.code_sha256, v.created_at
-         FROM function_versions v JOIN functions f ON f.id = v.function_id
+  /** Every stored version of a function, oldest first; undefined when the function is absent. */
+  async listVersions(name: string): Promise<FunctionVersionRecord[] | undefined> {
+    const rows = await this.dataSource.query<
+      { version: number | null; code_sha256: string | null; size_bytes: number | null; created_at: Date | null }[]
+    >(
+      `SELECT v.version, v.code_sha256, b.size_bytes, v.created_at
+         FROM functions f
+         LEFT JOIN function_versions v ON v.function_id = f.id
+         LEFT JOIN code_blobs b ON b.sha256 = v.code_sha256
         WHERE f.name = $1 ORDER BY v.version`,
       [name],
     );
-    return rows.map((row) => ({ version: row.version, codeHash: row.code_sha256, createdAt: row.created_at }));
+    if (rows.length === 0) return undefined;
+    return rows
+      .filter((row) => row.version !== null)
+      .map((row) => ({
+        version: row.version!,
+        codeHash: row.code_sha256!,
+        sizeBytes: row.size_bytes!,
+        createdAt: row.created_at!,
+      }));
   }
 
   /** Deletes the function, its versions and code no other version uses. */
@@ -182,7 +200,7 @@ export class FunctionsRepository {
 
 /** TypeORM's Postgres driver answers UPDATE/DELETE ... RETURNING with [rows, affected]. */
 function returnedRows<T>(result: T[] | [T[], number]): T[] {
-  return Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
+  return Array.isArray(result[0]) ? result[0] : (result as T[]);
 }
 
 async function notify(manager: EntityManager, change: FunctionChange): Promise<void> {

@@ -160,6 +160,23 @@ export interface RuntimeInfo {
   entrypoint: string[];
 }
 
+export interface ListFunctionVersionsRequest {
+  name: string;
+}
+
+export interface ListFunctionVersionsResponse {
+  versions: FunctionVersionInfo[];
+}
+
+export interface FunctionVersionInfo {
+  version: number;
+  /** Hex sha256 of the version's code. */
+  codeHash: string;
+  sizeBytes: number;
+  /** RFC 3339, UTC. */
+  createdAt: string;
+}
+
 export const NOVA_V1_PACKAGE_NAME = "nova.v1";
 
 /**
@@ -200,6 +217,13 @@ export interface ControlPlaneClient {
   /** Runtimes found on this installation by probing at start. */
 
   listRuntimes(request: ListRuntimesRequest, metadata?: Metadata): Observable<ListRuntimesResponse>;
+
+  /** Every stored code version of a function, oldest first. */
+
+  listFunctionVersions(
+    request: ListFunctionVersionsRequest,
+    metadata?: Metadata,
+  ): Observable<ListFunctionVersionsResponse>;
 }
 
 /**
@@ -261,6 +285,13 @@ export interface ControlPlaneController {
     request: ListRuntimesRequest,
     metadata?: Metadata,
   ): Promise<ListRuntimesResponse> | Observable<ListRuntimesResponse> | ListRuntimesResponse;
+
+  /** Every stored code version of a function, oldest first. */
+
+  listFunctionVersions(
+    request: ListFunctionVersionsRequest,
+    metadata?: Metadata,
+  ): Promise<ListFunctionVersionsResponse> | Observable<ListFunctionVersionsResponse> | ListFunctionVersionsResponse;
 }
 
 export function ControlPlaneControllerMethods() {
@@ -273,6 +304,7 @@ export function ControlPlaneControllerMethods() {
       "deleteFunction",
       "updateFunctionCode",
       "listRuntimes",
+      "listFunctionVersions",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

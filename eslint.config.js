@@ -1,0 +1,71 @@
+// @ts-check
+import tseslint from 'typescript-eslint';
+
+const apps = ['nova', 'control-plane', 'data-plane', 'router'];
+
+/** Relative imports that would climb out of one app into another, or into a lib's internals. */
+function boundaryRules(app) {
+  const others = apps.filter((name) => name !== app);
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: [...others.map((name) => `**/${name}/src/**`), '**/libs/**'],
+            message:
+              'Import libs through their entry (#proto, #storage, #server, #runtimes); apps never import each other.',
+          },
+        ],
+        // apps/nova is the combined bootstrap: it alone may import each plane's entry (its index.ts).
+        paths:
+          app === 'nova'
+            ? []
+            : ['#control-plane', '#data-plane', '#router'].map((name) => ({
+                name,
+                message: 'Apps never import each other; only apps/nova composes the planes.',
+              })),
+      },
+    ],
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'libs/proto/src/generated/**', '.nova/**', 'coverage/**'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Nest modules are classes with decorators and no members.
+      '@typescript-eslint/no-extraneous-class': 'off',
+    },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/apps/**'], message: 'Libs never import apps.' }],
+          paths: ['#control-plane', '#data-plane', '#router'].map((name) => ({
+            name,
+            message: 'Libs never import apps.',
+          })),
+        },
+      ],
+    },
+  },
+  ...apps.map((app) => ({ files: [`apps/${app}/**/*.ts`], rules: boundaryRules(app) })),
+  {
+    files: ['eslint.config.js', 'scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

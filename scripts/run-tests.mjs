@@ -1,0 +1,34 @@
+// Runs the compiled unit specs (*.spec.js beside the code) and e2e specs
+// (test/**/*.e2e-spec.js) with Node's test runner. Usage:
+//   node scripts/run-tests.mjs [unit|e2e|all] [extra node --test flags]
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [kind = 'all', ...extra] = process.argv.slice(2);
+
+function find(dir, suffix, found = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) find(path, suffix, found);
+    else if (entry.name.endsWith(suffix)) found.push(path);
+  }
+  return found;
+}
+
+const unit = ['dist/apps', 'dist/libs'].flatMap((dir) => find(dir, '.spec.js')).filter((f) => !f.endsWith('.e2e-spec.js'));
+const e2e = find('dist/test', '.e2e-spec.js');
+const files = kind === 'unit' ? unit : kind === 'e2e' ? e2e : [...unit, ...e2e];
+if (files.length === 0) {
+  console.error(`no ${kind} test files found under dist/; run the build first`);
+  process.exit(1);
+}
+
+// Two e2e files at a time: each starts its own servers and PostgreSQL, and
+// the machine has two cores.
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=180000', ...extra, ...files.sort()],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const entries = {
+  nova: 'dist/apps/nova/src/main.js',
+  'control-plane': 'dist/apps/control-plane/src/main.js',
+  'data-plane': 'dist/apps/data-plane/src/main.js',
+  router: 'dist/apps/router/src/main.js',
+} as const;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/**
+ * Where a test's Nova keeps its data: a fresh embedded PostgreSQL in a temp
+ * directory, or, when DATABASE_URL is set, a fresh database on that server.
+ */
+export interface TestDatabase {
+  env: Record<string, string>;
+  dataDir: string;
+  dispose(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nova-test-'));
+  const external = process.env['DATABASE_URL'];
+  if (!external) {
+    return {
+      env: { NOVA_DATA_DIR: dataDir },
+      dataDir,
+      dispose: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const name = `nova_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: external });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(external);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString(), NOVA_DATA_DIR: dataDir },
+    dataDir,
+    async dispose() {
+      const client = new pg.Client({ connectionString: external });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The environment a child process gets: nothing of the test runner's own but PATH and HOME. */
+export function baseEnv(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...extra };
+}
+
+export interface NovaProcess {
+  address: string;
+  port: number;
+  child: ChildProcess;
+  /** Everything the process wrote so far. */
+  output(): string;
+  /** JSON log lines so far. */
+  logLines(): Record<string, unknown>[];
+  /** Resolves with the exit code after SIGTERM (or the given signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export interface StartOptions {
+  entry?: keyof typeof entries;
+  args?: string[];
+  env: Record<string, string>;
+  port?: number;
+}
+
+/** Starts a real Nova server process and waits until it listens. */
+export async function startNova(options: StartOptions): Promise<NovaProcess> {
+  const port = options.port ?? (await freePort());
+  const entry = options.entry ?? 'nova';
+  const args = [entries[entry], ...(entry === 'nova' ? ['daemon'] : []), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: baseEnv({ NOVA_GRPC_ADDR: `127.0.0.1:${port}`, NOVA_LOG_LEVEL: 'info', ...options.env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  await new Promise<void>((resolveStart, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nova did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (): void => {
+      if (output.includes('"msg":"nova listening"')) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        resolveStart();
+      }
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`nova exited with code ${code} before listening:\n${output}`));
+    });
+  });
+
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    logLines: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `nova` CLI as a real process. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [entries.nova, ...args], {
+      cwd: repoRoot,
+      env: baseEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
