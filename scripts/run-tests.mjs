@@ -16,7 +16,9 @@ function find(dir, suffix, found = []) {
   return found;
 }
 
-const unit = ['dist/apps', 'dist/libs'].flatMap((dir) => find(dir, '.spec.js')).filter((f) => !f.endsWith('.e2e-spec.js'));
+const unit = ['dist/apps', 'dist/libs']
+  .flatMap((dir) => find(dir, '.spec.js'))
+  .filter((f) => !f.endsWith('.e2e-spec.js'));
 const e2e = find('dist/test', '.e2e-spec.js');
 const files = kind === 'unit' ? unit : kind === 'e2e' ? e2e : [...unit, ...e2e];
 if (files.length === 0) {

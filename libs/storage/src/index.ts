@@ -1,4 +1,5 @@
 export { Database, type DatabaseOptions } from './database/database.js';
+export { EmbeddedPostgres } from './database/embedded-postgres.js';
 export { runMigrations } from './database/migrate.js';
 export { NotificationListener } from './database/notification-listener.js';
 export {

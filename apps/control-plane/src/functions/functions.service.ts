@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { FunctionsRepository, type FunctionRecord, type FunctionSettingsPatch, type FunctionVersionRecord } from '#storage';
+import {
+  FunctionsRepository,
+  type FunctionRecord,
+  type FunctionSettingsPatch,
+  type FunctionVersionRecord,
+} from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import type { controlPlane } from '#proto';
 import {

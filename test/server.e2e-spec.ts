@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, status } from '@grpc/grpc-js';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
+import { createDataPlaneClient } from '#proto';
+import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import { checkHealth, healthClient, rawUnary, reflect } from './support/raw-grpc.js';
+
+describe('server plumbing (unified mode)', () => {
+  let database: TestDatabase;
+  let nova: NovaProcess;
+
+  before(async () => {
+    database = await createTestDatabase();
+    nova = await startNova({ env: database.env });
+  });
+
+  after(async () => {
+    await nova.stop();
+    await database.dispose();
+  });
+
+  it('lists every service through reflection', async () => {
+    const response = await reflect(nova.address, { listServices: '' });
+    const names = response.listServicesResponse?.service.map((service) => service.name).sort();
+    assert.deepEqual(names, ['grpc.health.v1.Health', 'nova.v1.ControlPlane', 'nova.v1.DataPlane']);
+  });
+
+  it('describes services with the exact .proto files, so grpcurl and buf curl can call them', async () => {
+    const response = await reflect(nova.address, { fileContainingSymbol: 'nova.v1.ControlPlane' });
+    const files = (response.fileDescriptorResponse?.fileDescriptorProto ?? []).map(
+      (bytes) =>
+        descriptor.FileDescriptorProto.decode(bytes) as unknown as {
+          name: string;
+          service: { name: string; method: { name: string }[] }[];
+          messageType: { name: string; field: { name: string; number: number }[] }[];
+        },
+    );
+    const file = files.find((f) => f.name === 'nova/v1/control_plane.proto');
+    assert.ok(file, `got ${files.map((f) => f.name).join(', ')}`);
+    assert.deepEqual(
+      file.service[0]?.method.map((m) => m.name),
+      [
+        'CreateFunction',
+        'GetFunction',
+        'ListFunctions',
+        'UpdateFunction',
+        'DeleteFunction',
+        'UpdateFunctionCode',
+        'ListRuntimes',
+        'ListFunctionVersions',
+      ],
+    );
+    const createRequest = file.messageType.find((m) => m.name === 'CreateFunctionRequest');
+    assert.deepEqual(
+      createRequest?.field.slice(0, 8).map((f) => [f.name, f.number]),
+      [
+        ['name', 1],
+        ['runtime', 2],
+        ['handler', 3],
+        ['code', 4],
+        ['memory_mb', 5],
+        ['timeout_s', 6],
+        ['env_vars', 7],
+        ['mode', 8],
+      ],
+    );
+  });
+
+  it('answers grpc.health.v1 Check with SERVING for the server and each service', async () => {
+    for (const service of ['', 'nova.v1.ControlPlane', 'nova.v1.DataPlane']) {
+      assert.deepEqual(await checkHealth(nova.address, service), { code: 0, status: 'SERVING' }, service);
+    }
+    assert.equal((await checkHealth(nova.address, 'no.such.Service')).code, status.NOT_FOUND);
+  });
+
+  it('serves DataPlane Health with the database and each runtime', async () => {
+    const dp = createDataPlaneClient({ address: nova.address });
+    try {
+      const health = await dp.health({});
+      assert.equal(health.status, 'healthy');
+      assert.match(health.components['database'] ?? '', /^ok/);
+      assert.match(health.components['runtime.python'] ?? '', /^ok \(Python 3\./);
+      assert.match(health.components['runtime.node'] ?? '', new RegExp(`^ok \\(Node.js ${process.versions.node}\\)`));
+    } finally {
+      dp.close();
+    }
+  });
+
+  it('answers UNIMPLEMENTED for the DataPlane RPCs not built yet', async () => {
+    for (const method of ['Invoke', 'InvokeAsync', 'GetMetrics', 'ListInvocations']) {
+      const result = await rawUnary(nova.address, `/nova.v1.DataPlane/${method}`, Buffer.alloc(0));
+      assert.equal(result.error?.code, status.UNIMPLEMENTED, method);
+    }
+  });
+
+  it('logs one JSON line per call with method, status, duration and the request id it echoes back', async () => {
+    const metadata = new Metadata();
+    metadata.set('x-request-id', 'e2e-request-42');
+    const ok = await rawUnary(nova.address, '/nova.v1.DataPlane/Health', Buffer.alloc(0), metadata);
+    assert.equal(ok.error, null);
+    assert.equal(ok.headers?.get('x-request-id')[0], 'e2e-request-42');
+
+    const failed = await rawUnary(nova.address, '/nova.v1.ControlPlane/GetFunction', Buffer.from([0x0a, 0x01, 0x58]));
+    assert.equal(failed.error?.code, status.INVALID_ARGUMENT);
+    const generatedId = failed.error?.metadata.get('x-request-id')[0];
+
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const calls = nova.logLines().filter((line) => line['msg'] === 'call');
+    const healthLine = calls.filter((line) => line['requestId'] === 'e2e-request-42');
+    assert.equal(healthLine.length, 1, 'exactly one line per call');
+    assert.equal(healthLine[0]?.['method'], '/nova.v1.DataPlane/Health');
+    assert.equal(healthLine[0]?.['code'], 'OK');
+    assert.equal(typeof healthLine[0]?.['durationMs'], 'number');
+    const failedLine = calls.find((line) => line['method'] === '/nova.v1.ControlPlane/GetFunction');
+    assert.equal(failedLine?.['code'], 'INVALID_ARGUMENT');
+    assert.equal(failedLine?.['level'], 'warn');
+    assert.match(String(failedLine?.['requestId']), /^[0-9a-f-]{36}$/);
+    if (generatedId !== undefined) assert.equal(failedLine?.['requestId'], generatedId);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('turns NOT_SERVING as soon as shutdown starts, then exits 0 and stops its PostgreSQL', async () => {
+    const database = await createTestDatabase();
+    const nova = await startNova({ env: database.env });
+    try {
+      const client = healthClient(nova.address);
+      const statuses: string[] = [];
+      const watch = client.Watch({ service: '' });
+      const sawNotServing = new Promise<void>((resolve) => {
+        watch.on('data', (update: { status: string }) => {
+          statuses.push(update.status);
+          if (update.status === 'SERVING') nova.child.kill('SIGTERM');
+          if (update.status === 'NOT_SERVING') {
+            watch.cancel();
+            resolve();
+          }
+        });
+      });
+      watch.on('error', () => undefined);
+      await sawNotServing;
+      client.close();
+      assert.deepEqual(statuses, ['SERVING', 'NOT_SERVING']);
+      assert.equal(await nova.exited, 0);
+      const messages = nova.logLines().map((line) => line['msg']);
+      assert.ok(messages.includes('shutting down: draining calls'));
+      assert.ok(messages.includes('embedded PostgreSQL stopped') || database.env['DATABASE_URL'] !== undefined);
+      assert.equal(messages.at(-1), 'stopped');
+    } finally {
+      await nova.stop();
+      await database.dispose();
+    }
+  });
+});
