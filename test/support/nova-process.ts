@@ -162,3 +162,22 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
     child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
   });
 }
+
+/**
+ * A database reachable by URL, as a deployment with its own PostgreSQL has:
+ * a fresh database on DATABASE_URL when set, otherwise an embedded server
+ * this test process owns.
+ */
+export async function createUrlDatabase(): Promise<{ url: string; dispose(): Promise<void> }> {
+  const database = await createTestDatabase();
+  if (database.env['DATABASE_URL']) return { url: database.env['DATABASE_URL'], dispose: () => database.dispose() };
+  const { EmbeddedPostgres } = await import('#storage');
+  const server = await EmbeddedPostgres.start({ dataDir: database.dataDir, log: () => undefined });
+  return {
+    url: server.url,
+    async dispose() {
+      await server.stop();
+      await database.dispose();
+    },
+  };
+}

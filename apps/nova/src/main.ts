@@ -6,6 +6,12 @@ import { registerServerCommands } from './cli/server-commands.js';
 import { describeError } from './cli/output.js';
 import { clientOptions } from './cli/client-options.js';
 
+// `nova functions list | head` closes stdout early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command('nova')
   .description('Nova: serverless functions and agents over gRPC')
   .option('--addr <host:port>', 'server address for client commands (env NOVA_ADDR, default localhost:9090)')

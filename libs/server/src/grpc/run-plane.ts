@@ -1,5 +1,4 @@
-import type { ConfigSources } from '../config/load-config.js';
-import { loadConfig } from '../config/load-config.js';
+import { ConfigError, loadConfig, type ConfigSources } from '../config/load-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { startNovaServer, stopOnSignals } from './nova-server.js';
 import type { PlaneDefinition } from './plane.js';
@@ -18,7 +17,9 @@ export async function runNovaProcess(
     const server = await startNovaServer(config, planes(config.grpc.mode));
     stopOnSignals(server);
   } catch (error) {
-    logger.error('start failed', { error: error instanceof Error ? error.message : String(error) });
+    // A configuration mistake is for a person to read: plain text on stderr.
+    if (error instanceof ConfigError) process.stderr.write(`nova: ${error.message}\n`);
+    else logger.error('start failed', { error: error instanceof Error ? error.message : String(error) });
     process.exitCode = 1;
     // Let the log line flush; exit explicitly because handles (pg pools) may linger.
     setImmediate(() => process.exit(1));

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { createControlPlaneClient, createDataPlaneClient } from '#proto';
+import { createTestDatabase, runCli, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import { checkHealth, reflect } from './support/raw-grpc.js';
+
+async function createKey(database: TestDatabase, scope: string): Promise<{ key: string; id: string }> {
+  const result = await runCli(
+    ['keys', 'create', '--scope', scope, '--description', `e2e ${scope}`, '--json'],
+    database.env,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as { key: string; id: string };
+}
+
+async function codeOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return status.OK;
+  } catch (error) {
+    return (error as { code: number }).code;
+  }
+}
+
+describe('auth (NOVA_AUTH=required)', () => {
+  let database: TestDatabase;
+  let nova: NovaProcess;
+  let adminKey: { key: string; id: string };
+  let invokeKey: { key: string; id: string };
+
+  before(async () => {
+    database = await createTestDatabase();
+    nova = await startNova({ env: { ...database.env, NOVA_AUTH: 'required' } });
+    // The CLI works on the database directly, beside the running server.
+    adminKey = await createKey(database, 'admin');
+    invokeKey = await createKey(database, 'invoke');
+  });
+
+  after(async () => {
+    await nova.stop();
+    await database.dispose();
+  });
+
+  const controlPlane = (apiKey?: string): ReturnType<typeof createControlPlaneClient> =>
+    createControlPlaneClient({ address: nova.address, ...(apiKey ? { apiKey } : {}) });
+  const dataPlane = (apiKey?: string): ReturnType<typeof createDataPlaneClient> =>
+    createDataPlaneClient({ address: nova.address, ...(apiKey ? { apiKey } : {}) });
+
+  it('answers UNAUTHENTICATED without a key or with an unknown one', async () => {
+    assert.equal(await codeOf(controlPlane().listFunctions({ limit: 0, offset: 0 })), status.UNAUTHENTICATED);
+    assert.equal(await codeOf(dataPlane().health({})), status.UNAUTHENTICATED);
+    assert.equal(await codeOf(controlPlane('nova_not-a-real-key').listRuntimes({})), status.UNAUTHENTICATED);
+    const malformed = createControlPlaneClient({ address: nova.address });
+    assert.equal(
+      await codeOf(malformed.listRuntimes({}, { metadata: { authorization: `Basic ${adminKey.key}` } })),
+      status.UNAUTHENTICATED,
+    );
+  });
+
+  it('lets an admin key do everything', async () => {
+    assert.equal(await codeOf(controlPlane(adminKey.key).listFunctions({ limit: 0, offset: 0 })), status.OK);
+    assert.equal(await codeOf(dataPlane(adminKey.key).health({})), status.OK);
+  });
+
+  it('answers PERMISSION_DENIED to an invoke key on the control plane, and serves it on the data plane', async () => {
+    assert.equal(await codeOf(controlPlane(invokeKey.key).listRuntimes({})), status.PERMISSION_DENIED);
+    assert.equal(
+      await codeOf(
+        controlPlane(invokeKey.key).createFunction({
+          name: 'sneaky',
+          runtime: 'python',
+          handler: 'handler',
+          code: Buffer.from('def handler(e): pass\n'),
+          memoryMb: 0,
+          timeoutS: 0,
+          envVars: {},
+          mode: '',
+          minReplicas: 0,
+          maxReplicas: 0,
+        }),
+      ),
+      status.PERMISSION_DENIED,
+    );
+    assert.equal(await codeOf(dataPlane(invokeKey.key).health({})), status.OK);
+  });
+
+  it('keeps health checks and reflection open', async () => {
+    assert.deepEqual(await checkHealth(nova.address), { code: 0, status: 'SERVING' });
+    const services = await reflect(nova.address, { listServices: '' });
+    assert.ok(services.listServicesResponse?.service.some((service) => service.name === 'nova.v1.ControlPlane'));
+  });
+
+  it('lists keys without their secrets', async () => {
+    const result = await runCli(['keys', 'list', '--json'], database.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(!result.stdout.includes(adminKey.key), 'the secret is never shown again');
+    const keys = JSON.parse(result.stdout) as { id: string; scope: string; prefix: string }[];
+    assert.deepEqual(keys.map((key) => key.scope).sort(), ['admin', 'invoke']);
+    assert.ok(adminKey.key.startsWith(keys.find((key) => key.id === adminKey.id)?.prefix ?? '-'));
+  });
+
+  it('stops accepting a revoked key at once, through NOTIFY', async () => {
+    const temporary = await createKey(database, 'admin');
+    assert.equal(await codeOf(controlPlane(temporary.key).listRuntimes({})), status.OK, 'accepted and now cached');
+    const revoked = await runCli(['keys', 'revoke', temporary.id], database.env);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const deadline = Date.now() + 3000;
+    let code = status.OK;
+    while (Date.now() < deadline && code === status.OK) {
+      code = await codeOf(controlPlane(temporary.key).listRuntimes({}));
+      if (code === status.OK) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(code, status.UNAUTHENTICATED);
+    const again = await runCli(['keys', 'revoke', temporary.id], database.env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: no single live key matches/);
+  });
+
+  it('refuses a key scope it does not know', async () => {
+    const result = await runCli(['keys', 'create', '--scope', 'root'], database.env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--scope must be one of admin, invoke/);
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  createTestDatabase,
+  freePort,
+  runCli,
+  startNova,
+  type NovaProcess,
+  type TestDatabase,
+} from './support/nova-process.js';
+
+describe('nova CLI against a running server', () => {
+  let database: TestDatabase;
+  let nova: NovaProcess;
+  let env: Record<string, string>;
+  let codeFile: string;
+
+  before(async () => {
+    database = await createTestDatabase();
+    nova = await startNova({ env: database.env });
+    env = { NOVA_ADDR: nova.address };
+    codeFile = join(database.dataDir, 'handler.py');
+    await writeFile(codeFile, "def handler(event): return {'message': 'hello'}\n");
+  });
+
+  after(async () => {
+    await nova.stop();
+    await database.dispose();
+  });
+
+  it('creates, shows, lists, updates, versions and deletes a function', async () => {
+    const created = await runCli(
+      [
+        'functions',
+        'create',
+        'hello',
+        '--runtime',
+        'python',
+        '--handler',
+        'handler',
+        '--code',
+        codeFile,
+        '--env',
+        'A=1',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const info = JSON.parse(created.stdout) as { name: string; version: number; envVars: Record<string, string> };
+    assert.equal(info.name, 'hello');
+    assert.equal(info.version, 1);
+    assert.deepEqual(info.envVars, { A: '1' });
+
+    const shown = await runCli(['functions', 'get', 'hello'], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^name: +hello$/m);
+    assert.match(shown.stdout, /^memory_mb: +128$/m);
+
+    await runCli(
+      ['functions', 'create', 'a-longer-name', '--runtime', 'node', '--handler', 'handler', '--code', codeFile],
+      env,
+    );
+    const listed = await runCli(['functions', 'list'], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^NAME +RUNTIME +HANDLER +VERSION/);
+    assert.equal(lines.at(-1), '2 of 2 functions');
+    const column = (line: string): number =>
+      line.indexOf('RUNTIME') >= 0 ? line.indexOf('RUNTIME') : line.search(/ (python|node) /) + 1;
+    assert.equal(column(lines[1] ?? ''), column(lines[0] ?? ''), 'columns line up');
+    assert.equal(column(lines[2] ?? ''), column(lines[0] ?? ''), 'columns line up');
+
+    const updated = await runCli(['functions', 'update', 'hello', '--memory', '256', '--clear-env', '--json'], env);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.deepEqual(
+      (({ memoryMb, envVars }) => ({ memoryMb, envVars }))(
+        JSON.parse(updated.stdout) as { memoryMb: number; envVars: object },
+      ),
+      { memoryMb: 256, envVars: {} },
+    );
+
+    const code = await runCli(['functions', 'code', 'hello', '--code', codeFile], env);
+    assert.match(code.stdout, /^hello: version 2, code sha256 [0-9a-f]{64}$/m);
+    const versions = await runCli(['functions', 'versions', 'hello', '--json'], env);
+    assert.deepEqual(
+      (JSON.parse(versions.stdout) as { version: number }[]).map((v) => v.version),
+      [1, 2],
+    );
+
+    const deleted = await runCli(['functions', 'delete', 'hello'], env);
+    assert.equal(deleted.stdout, 'deleted hello\n');
+  });
+
+  it('lists runtimes', async () => {
+    const result = await runCli(['runtimes', '--json'], env);
+    const ids = (JSON.parse(result.stdout) as { id: string }[]).map((runtime) => runtime.id).sort();
+    assert.deepEqual(ids, ['node', 'python']);
+  });
+
+  it('prints one clear line and exits non-zero on an error', async () => {
+    const missing = await runCli(['functions', 'get', 'ghost'], env);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'error: NOT_FOUND: function "ghost" not found\n');
+    const invalid = await runCli(
+      ['functions', 'create', 'Bad', '--runtime', 'python', '--handler', 'h', '--code', codeFile],
+      env,
+    );
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /^error: INVALID_ARGUMENT: name: "Bad" is not a DNS-1123 label/);
+    assert.equal(invalid.stderr.trim().split('\n').length, 1);
+    const noFile = await runCli(
+      ['functions', 'create', 'x', '--runtime', 'python', '--handler', 'h', '--code', '/no/file'],
+      env,
+    );
+    assert.equal(noFile.code, 1);
+    assert.match(noFile.stderr, /^error: ENOENT/);
+  });
+
+  it('says when it cannot reach the server', async () => {
+    const port = await freePort();
+    const result = await runCli(['functions', 'list'], { NOVA_ADDR: `127.0.0.1:${port}` });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`^error: cannot reach Nova at 127\\.0\\.0\\.1:${port}`));
+  });
+});
