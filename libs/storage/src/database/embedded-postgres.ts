@@ -108,10 +108,22 @@ export class EmbeddedPostgres {
     const child = spawn(
       postgresBinary,
       ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      { stdio: ['ignore', 'ignore', 'pipe'], uid: runAs?.uid, gid: runAs?.gid, env: { LANG: 'C', LC_ALL: 'C' } },
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        uid: runAs?.uid,
+        gid: runAs?.gid,
+        env: { LANG: 'C', LC_ALL: 'C' },
+        // Its own process group: Ctrl-C in a terminal reaches Nova, which drains
+        // its calls and only then stops the database.
+        detached: true,
+      },
     );
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // However Nova ends (a crash included), the database does not outlive it.
+    const stopOnExit = (): void => void child.kill('SIGINT');
+    process.once('exit', stopOnExit);
+    void this.exited.then(() => process.off('exit', stopOnExit));
     await new Promise<void>((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer): void => {
