@@ -8,7 +8,8 @@ import { join, relative } from 'node:path';
 const protoDir = 'libs/proto';
 const checkedIn = join(protoDir, 'src', 'generated');
 const out = mkdtempSync(join(tmpdir(), 'nova-proto-'));
-const buf = (args) => execFileSync('npx', ['--no-install', 'buf', ...args], { cwd: protoDir, stdio: ['ignore', 'inherit', 'inherit'] });
+const buf = (args) =>
+  execFileSync('npx', ['--no-install', 'buf', ...args], { cwd: protoDir, stdio: ['ignore', 'inherit', 'inherit'] });
 
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -29,7 +30,8 @@ try {
   for (const file of new Set([...expected, ...actual])) {
     if (!expected.includes(file)) problems.push(`${file}: checked in but no longer generated`);
     else if (!actual.includes(file)) problems.push(`${file}: generated but not checked in`);
-    else if (!readFileSync(join(fresh, file)).equals(readFileSync(join(checkedIn, file)))) problems.push(`${file}: differs`);
+    else if (!readFileSync(join(fresh, file)).equals(readFileSync(join(checkedIn, file))))
+      problems.push(`${file}: differs`);
   }
   if (problems.length > 0) {
     console.error(`generated code is stale; run \`npm run proto\` and commit:\n  ${problems.join('\n  ')}`);

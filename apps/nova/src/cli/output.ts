@@ -27,8 +27,10 @@ export function describeError(error: unknown, address: string): string {
   if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number' && 'details' in error) {
     const code = error.code as GrpcStatus;
     const details = String(error.details);
-    if (code === GrpcStatus.UNAVAILABLE)
-      return `cannot reach Nova at ${address} (${details}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
+    if (code === GrpcStatus.UNAVAILABLE) {
+      const reason = /connect (E[A-Z]+)/.exec(details)?.[1] ?? details;
+      return `cannot reach Nova at ${address} (${reason}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
+    }
     return `${GrpcStatus[code]}: ${details}`;
   }
   return error instanceof Error ? error.message : String(error);
