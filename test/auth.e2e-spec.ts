@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { createTestDatabase, runCli, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
 import { checkHealth, reflect } from './support/raw-grpc.js';
+import { createRequest } from './support/requests.js';
 
 async function createKey(database: TestDatabase, scope: string): Promise<{ key: string; id: string }> {
   const result = await runCli(
@@ -66,20 +67,7 @@ describe('auth (NOVA_AUTH=required)', () => {
   it('answers PERMISSION_DENIED to an invoke key on the control plane, and serves it on the data plane', async () => {
     assert.equal(await codeOf(controlPlane(invokeKey.key).listRuntimes({})), status.PERMISSION_DENIED);
     assert.equal(
-      await codeOf(
-        controlPlane(invokeKey.key).createFunction({
-          name: 'sneaky',
-          runtime: 'python',
-          handler: 'handler',
-          code: Buffer.from('def handler(e): pass\n'),
-          memoryMb: 0,
-          timeoutS: 0,
-          envVars: {},
-          mode: '',
-          minReplicas: 0,
-          maxReplicas: 0,
-        }),
-      ),
+      await codeOf(controlPlane(invokeKey.key).createFunction(createRequest({ name: 'sneaky' }))),
       status.PERMISSION_DENIED,
     );
     assert.equal(await codeOf(dataPlane(invokeKey.key).health({})), status.OK);

@@ -7,24 +7,10 @@ import pg from 'pg';
 import { createControlPlaneClient, type controlPlane } from '#proto';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
 import { databaseUrlOf } from './support/database-url.js';
+import { createRequest, helloPython, updateRequest } from './support/requests.js';
 
-const code = Buffer.from("def handler(event): return {'message': 'hello'}\n");
-
-function request(overrides: Partial<controlPlane.CreateFunctionRequest> = {}): controlPlane.CreateFunctionRequest {
-  return {
-    name: 'fn',
-    runtime: 'python',
-    handler: 'handler',
-    code,
-    memoryMb: 0,
-    timeoutS: 0,
-    envVars: {},
-    mode: '',
-    minReplicas: 0,
-    maxReplicas: 0,
-    ...overrides,
-  };
-}
+const code = helloPython;
+const request = createRequest;
 
 /** Asserts a gRPC failure with this code whose message names the field. */
 async function rejectsWith(call: Promise<unknown>, code: status, mentions?: string): Promise<void> {
@@ -205,16 +191,8 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
   });
 
   describe('UpdateFunction', () => {
-    const update = (overrides: Partial<controlPlane.UpdateFunctionRequest>): controlPlane.UpdateFunctionRequest => ({
-      name: 'upd',
-      memoryMb: 0,
-      timeoutS: 0,
-      envVars: {},
-      minReplicas: 0,
-      maxReplicas: 0,
-      updateMask: [],
-      ...overrides,
-    });
+    const update = (overrides: Partial<controlPlane.UpdateFunctionRequest>): controlPlane.UpdateFunctionRequest =>
+      updateRequest('upd', overrides);
 
     before(async () => {
       await cp.createFunction(request({ name: 'upd', envVars: { KEEP: 'me' }, minReplicas: 1, maxReplicas: 4 }));
@@ -357,15 +335,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       await listener.query('LISTEN nova_functions');
       try {
         await cp.createFunction(request({ name: 'noisy' }));
-        await cp.updateFunction({
-          name: 'noisy',
-          memoryMb: 256,
-          timeoutS: 0,
-          envVars: {},
-          minReplicas: 0,
-          maxReplicas: 0,
-          updateMask: [],
-        });
+        await cp.updateFunction(updateRequest('noisy', { memoryMb: 256 }));
         await cp.updateFunctionCode({ name: 'noisy', code: Buffer.from('def handler(e): return 1\n') });
         await cp.deleteFunction({ name: 'noisy' });
         const deadline = Date.now() + 5000;

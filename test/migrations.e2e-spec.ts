@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createControlPlaneClient } from '#proto';
 import { createUrlDatabase, runCli, startNova } from './support/nova-process.js';
+import { createRequest } from './support/requests.js';
 
 describe('migrations', () => {
   let database: { url: string; dispose(): Promise<void> };
@@ -52,18 +53,7 @@ describe('migrations', () => {
       ]);
       try {
         const [a, b] = servers.map((server) => createControlPlaneClient({ address: server.address }));
-        await a!.createFunction({
-          name: 'shared',
-          runtime: 'node',
-          handler: 'handler',
-          code: Buffer.from('exports.handler = () => 1;\n'),
-          memoryMb: 0,
-          timeoutS: 0,
-          envVars: {},
-          mode: '',
-          minReplicas: 0,
-          maxReplicas: 0,
-        });
+        await a!.createFunction(createRequest({ name: 'shared' }));
         assert.equal((await b!.getFunction({ name: 'shared' })).name, 'shared', 'both serve one database');
         a!.close();
         b!.close();

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { createTestDatabase, freePort, runCli, startNova } from './support/nova-process.js';
 import { checkHealth, rawUnary, reflect } from './support/raw-grpc.js';
+import { createRequest } from './support/requests.js';
 
 async function servicesOf(address: string): Promise<string[]> {
   const response = await reflect(address, { listServices: '' });
@@ -16,18 +17,7 @@ describe('each plane on its own composition root', () => {
     const plane = await startNova({ entry: 'control-plane', env: database.env });
     try {
       const cp = createControlPlaneClient({ address: plane.address });
-      const info = await cp.createFunction({
-        name: 'alone',
-        runtime: 'python',
-        handler: 'handler',
-        code: Buffer.from('def handler(event): return event\n'),
-        memoryMb: 0,
-        timeoutS: 0,
-        envVars: {},
-        mode: '',
-        minReplicas: 0,
-        maxReplicas: 0,
-      });
+      const info = await cp.createFunction(createRequest({ name: 'alone' }));
       assert.equal(info.version, 1);
       assert.equal((await cp.listFunctions({ limit: 0, offset: 0 })).total, 1);
       cp.close();

@@ -1,9 +1,9 @@
 import { type ArgumentsHost, Catch, type RpcExceptionFilter } from '@nestjs/common';
-import { status as GrpcStatus, type ServerUnaryCall } from '@grpc/grpc-js';
+import { status as GrpcStatus, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
 import { DomainError, toGrpcStatus } from './domain-error.js';
 import { JsonLogger } from '../logging/json-logger.js';
-import { REQUEST_ID_HEADER } from '../logging/request-id.js';
+import { requestIdOf } from '../logging/request-id.js';
 
 /** What grpc-js turns into a status: a code and its details. */
 export interface GrpcStatusError {
@@ -12,41 +12,31 @@ export interface GrpcStatusError {
 }
 
 /**
- * The one place where errors become gRPC statuses. Domain errors keep their
- * message; anything else is a bug or an outage: it is logged in full with the
- * request id and the caller sees only INTERNAL with a generic message.
+ * Domain errors keep their message; anything else is a bug or an outage, and
+ * the caller learns only that it was internal, with the request id to quote.
  */
+export function statusErrorFor(exception: unknown, requestId: string): GrpcStatusError {
+  if (exception instanceof DomainError) return { code: toGrpcStatus(exception.kind), details: exception.message };
+  return { code: GrpcStatus.INTERNAL, details: `internal error${requestId ? ` (request id ${requestId})` : ''}` };
+}
+
+/** The one place where errors thrown by handlers and guards become gRPC statuses. */
 @Catch()
 export class GrpcStatusFilter implements RpcExceptionFilter<unknown> {
   private readonly logger = new JsonLogger('errors');
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
-    return throwError(() => this.toStatusError(exception, host));
-  }
-
-  private toStatusError(exception: unknown, host: ArgumentsHost): GrpcStatusError {
-    if (exception instanceof DomainError) {
-      return { code: toGrpcStatus(exception.kind), details: exception.message };
+    const [, metadata, call] =
+      host.getArgs<[unknown, Metadata | undefined, ServerUnaryCall<unknown, unknown> | undefined]>();
+    const requestId = requestIdOf(metadata);
+    const statusError = statusErrorFor(exception, requestId);
+    if (statusError.code === GrpcStatus.INTERNAL && !(exception instanceof DomainError)) {
+      this.logger.error('unhandled error', {
+        requestId,
+        method: typeof call?.getPath === 'function' ? call.getPath() : undefined,
+        error: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      });
     }
-    const call = host.switchToRpc().getContext<unknown>();
-    const requestId = readRequestId(call);
-    const [, , unaryCall] = host.getArgs<[unknown, unknown, ServerUnaryCall<unknown, unknown> | undefined]>();
-    this.logger.error('unhandled error', {
-      requestId,
-      method: typeof unaryCall?.getPath === 'function' ? unaryCall.getPath() : undefined,
-      error: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-    });
-    return {
-      code: GrpcStatus.INTERNAL,
-      details: `internal error${requestId ? ` (request id ${requestId})` : ''}`,
-    };
+    return throwError(() => statusError);
   }
-}
-
-function readRequestId(metadata: unknown): string | undefined {
-  if (metadata && typeof metadata === 'object' && 'get' in metadata && typeof metadata.get === 'function') {
-    const value: unknown = (metadata.get as (key: string) => unknown[])(REQUEST_ID_HEADER)[0];
-    return typeof value === 'string' ? value : undefined;
-  }
-  return undefined;
 }

@@ -75,7 +75,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   let app;
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(NovaRootModule, {
-      logger: new JsonLogger('nest'),
+      logger: new JsonLogger('nest', 'debug'),
       transport: Transport.GRPC,
       options: {
         url,

@@ -20,7 +20,11 @@ export type LogFields = Record<string, unknown>;
  * needs no parser. Also serves as Nest's logger.
  */
 export class JsonLogger implements LoggerService {
-  constructor(private readonly component?: string) {}
+  /** routineLevel: the level of Nest's chatty `log` calls (module wiring at start). */
+  constructor(
+    private readonly component?: string,
+    private readonly routineLevel: LogLevel = 'info',
+  ) {}
 
   write(level: LogLevel, msg: string, fields?: LogFields): void {
     if (rank[level] < threshold) return;
@@ -37,7 +41,7 @@ export class JsonLogger implements LoggerService {
     this.write('info', String(message), asFields(fields));
   }
   log(message: unknown, fields?: LogFields | string): void {
-    this.write('info', String(message), asFields(fields));
+    this.write(this.routineLevel, String(message), asFields(fields));
   }
   warn(message: unknown, fields?: LogFields | string): void {
     this.write('warn', String(message), asFields(fields));

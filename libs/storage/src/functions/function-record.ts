@@ -19,18 +19,9 @@ export interface FunctionRecord {
 }
 
 /** What a function is created with; the code becomes version 1. */
-export interface NewFunction {
-  name: string;
-  runtime: string;
-  handler: string;
-  mode: string;
-  memoryMb: number;
-  timeoutS: number;
-  minReplicas: number;
-  maxReplicas: number;
-  envVars: Record<string, string>;
+export type NewFunction = Omit<FunctionRecord, 'id' | 'version' | 'codeHash' | 'createdAt' | 'updatedAt'> & {
   code: Buffer;
-}
+};
 
 /** Settings that UpdateFunction may change; absent ones stay as they are. */
 export type FunctionSettingsPatch = Partial<
