@@ -73,7 +73,7 @@ export default tseslint.config(
   },
   ...apps.map((app) => ({ files: [`apps/${app}/**/*.ts`], rules: boundaryRules(app) })),
   {
-    files: ['eslint.config.js', 'scripts/**/*.mjs'],
+    files: ['eslint.config.js', 'scripts/**/*.mjs', 'apps/data-plane/src/runtimes/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -11,7 +11,7 @@ import type { DataPlaneClient } from './generated/nova/v1/data_plane.js';
  * method names and message types, without rxjs.
  */
 export type PromiseClient<T> = {
-  [K in keyof T]: T[K] extends (request: infer Req, metadata?: grpc.Metadata) => Observable<infer Res>
+  [K in keyof T]: T[K] extends (request: infer Req, ...rest: never[]) => Observable<infer Res>
     ? (request: Req, options?: UnaryCallOptions) => Promise<Res>
     : never;
 };

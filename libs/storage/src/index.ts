@@ -19,3 +19,5 @@ export type {
 } from './functions/function-record.js';
 export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js';
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';
+export { InvocationsRepository } from './invocations/invocations.repository.js';
+export type { InvocationRecord, InvocationMetrics } from './invocations/invocation-record.js';

@@ -4,6 +4,7 @@ import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
 import { Database } from './database/database.js';
 import { NotificationListener } from './database/notification-listener.js';
 import { FunctionsRepository } from './functions/functions.repository.js';
+import { InvocationsRepository } from './invocations/invocations.repository.js';
 
 /**
  * Makes an opened Database available to Nest: the DataSource, the
@@ -22,10 +23,18 @@ export class StorageModule {
         { provide: DataSource, useValue: database.dataSource },
         { provide: FunctionsRepository, useFactory: () => new FunctionsRepository(database.dataSource) },
         { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.dataSource) },
+        { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.dataSource) },
         { provide: NotificationListener, useFactory: () => new NotificationListener(database.url, log) },
         ListenerCloser,
       ],
-      exports: [Database, DataSource, FunctionsRepository, ApiKeysRepository, NotificationListener],
+      exports: [
+        Database,
+        DataSource,
+        FunctionsRepository,
+        ApiKeysRepository,
+        InvocationsRepository,
+        NotificationListener,
+      ],
     };
   }
 }

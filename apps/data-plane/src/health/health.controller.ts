@@ -5,8 +5,7 @@ import { RequiredScope } from '#server';
 import { NodeHealthService } from './node-health.service.js';
 
 /**
- * nova.v1.DataPlane/Health. The other DataPlane RPCs have no handler yet, so
- * grpc-js answers them UNIMPLEMENTED.
+ * nova.v1.DataPlane/Health: database, runtimes, instances.
  */
 @Controller()
 @RequiredScope('invoke')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RuntimeCatalog } from '#runtimes';
+import { InstancePoolService } from '../pool/instance-pool.service.js';
 
 export interface NodeHealth {
   healthy: boolean;
@@ -15,6 +16,7 @@ export class NodeHealthService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly runtimes: RuntimeCatalog,
+    private readonly pools: InstancePoolService,
   ) {}
 
   async check(): Promise<NodeHealth> {
@@ -36,6 +38,12 @@ export class NodeHealthService {
     for (const [id, reason] of Object.entries(this.runtimes.unavailable())) {
       components[`runtime.${id}`] = `unavailable: ${reason}`;
     }
+    const instances = this.pools.summary();
+    components['instances'] = `${instances.busy} busy, ${instances.idle} idle, ${instances.starting} starting`;
+    components['warm_pool'] =
+      Object.entries(instances.generic)
+        .map(([profile, ready]) => `${profile}: ${ready} ready`)
+        .join(', ') || 'empty';
     return { healthy, components };
   }
 }

@@ -108,6 +108,8 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     logLevel: v.logLevel,
     auth: v.auth,
     insecure: v.insecure,
+    instances: { idleTtlS: v.idleTtlS, warmPoolSize: v.warmPoolSize, queueLimit: v.queueLimit },
+    path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };
 }

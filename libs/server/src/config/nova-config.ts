@@ -15,6 +15,16 @@ export interface NovaConfig {
   logLevel: LogLevel;
   auth: AuthMode;
   insecure: boolean;
+  instances: {
+    /** Seconds an idle function instance lives before it is stopped. */
+    idleTtlS: number;
+    /** Generic, pre-started processes kept ready per runtime profile. */
+    warmPoolSize: number;
+    /** Calls that may wait per function when all its instances are busy. */
+    queueLimit: number;
+  };
+  /** PATH of the environment Nova started in, where runtimes are looked for. */
+  path: string;
   /** Where the YAML file came from, if one was read. */
   configFile: string | undefined;
 }

@@ -46,6 +46,22 @@ function boolean(raw: unknown): boolean {
   throw new Error('must be true or false');
 }
 
+function numberIn(min: number, max: number, integer: boolean): (raw: unknown) => number {
+  return (raw) => {
+    const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+    if (
+      String(raw).trim() === '' ||
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
+      throw new Error(`must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
 function nonEmptyString(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new Error('must be a non-empty string');
   return raw.trim();
@@ -157,6 +173,30 @@ export const settings = {
     flagName: '--insecure',
     default: false,
     parse: boolean,
+  },
+  idleTtlS: {
+    yaml: 'instances.idle_ttl_s',
+    env: 'NOVA_IDLE_TTL_S',
+    flag: 'idleTtl',
+    flagName: '--idle-ttl',
+    default: 60,
+    parse: numberIn(0.1, 86_400, false),
+  },
+  warmPoolSize: {
+    yaml: 'instances.warm_pool_size',
+    env: 'NOVA_WARM_POOL_SIZE',
+    flag: 'warmPoolSize',
+    flagName: '--warm-pool-size',
+    default: 2,
+    parse: numberIn(0, 64, true),
+  },
+  queueLimit: {
+    yaml: 'instances.queue_limit',
+    env: 'NOVA_QUEUE_LIMIT',
+    flag: 'queueLimit',
+    flagName: '--queue-limit',
+    default: 100,
+    parse: numberIn(0, 100_000, true),
   },
 } satisfies Record<string, SettingDefinition<unknown>>;
 

@@ -5,7 +5,6 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Server } from '@grpc/grpc-js';
 import { healthProtoFile, protoLoaderOptions, protoRoot, reflectionDescriptors, serviceNames } from '#proto';
 import { Database, StorageModule, runMigrations } from '#storage';
-import { RuntimesModule } from '#runtimes';
 import type { NovaConfig } from '../config/nova-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
@@ -65,7 +64,6 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     imports: [
       NovaServerModule.forRoot(config, health),
       StorageModule.forDatabase(database, log),
-      RuntimesModule,
       ...planes.map((plane) => plane.module),
     ],
   })

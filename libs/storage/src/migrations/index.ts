@@ -1,4 +1,5 @@
 import { InitialSchema1795392000000 } from './1795392000000-InitialSchema.js';
+import { Invocations1795400000000 } from './1795400000000-Invocations.js';
 
 /** Every migration, oldest first. */
-export const migrations = [InitialSchema1795392000000];
+export const migrations = [InitialSchema1795392000000, Invocations1795400000000];

@@ -192,37 +192,42 @@ export interface ControlPlaneClient {
    * ALREADY_EXISTS when the name is taken.
    */
 
-  createFunction(request: CreateFunctionRequest, metadata?: Metadata): Observable<FunctionInfo>;
+  createFunction(request: CreateFunctionRequest, metadata: Metadata, ...rest: any): Observable<FunctionInfo>;
 
   /** NOT_FOUND when no function has that name. */
 
-  getFunction(request: GetFunctionRequest, metadata?: Metadata): Observable<FunctionInfo>;
+  getFunction(request: GetFunctionRequest, metadata: Metadata, ...rest: any): Observable<FunctionInfo>;
 
   /** Functions ordered by name; total counts all functions, not the page. */
 
-  listFunctions(request: ListFunctionsRequest, metadata?: Metadata): Observable<ListFunctionsResponse>;
+  listFunctions(request: ListFunctionsRequest, metadata: Metadata, ...rest: any): Observable<ListFunctionsResponse>;
 
   /** Changes a function's configuration without making a new code version. */
 
-  updateFunction(request: UpdateFunctionRequest, metadata?: Metadata): Observable<FunctionInfo>;
+  updateFunction(request: UpdateFunctionRequest, metadata: Metadata, ...rest: any): Observable<FunctionInfo>;
 
   /** Deletes a function and every version of its code. */
 
-  deleteFunction(request: DeleteFunctionRequest, metadata?: Metadata): Observable<DeleteFunctionResponse>;
+  deleteFunction(request: DeleteFunctionRequest, metadata: Metadata, ...rest: any): Observable<DeleteFunctionResponse>;
 
   /** Stores new code as a new immutable version; earlier versions stay stored. */
 
-  updateFunctionCode(request: UpdateFunctionCodeRequest, metadata?: Metadata): Observable<UpdateFunctionCodeResponse>;
+  updateFunctionCode(
+    request: UpdateFunctionCodeRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<UpdateFunctionCodeResponse>;
 
   /** Runtimes found on this installation by probing at start. */
 
-  listRuntimes(request: ListRuntimesRequest, metadata?: Metadata): Observable<ListRuntimesResponse>;
+  listRuntimes(request: ListRuntimesRequest, metadata: Metadata, ...rest: any): Observable<ListRuntimesResponse>;
 
   /** Every stored code version of a function, oldest first. */
 
   listFunctionVersions(
     request: ListFunctionVersionsRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Observable<ListFunctionVersionsResponse>;
 }
 
@@ -241,56 +246,64 @@ export interface ControlPlaneController {
 
   createFunction(
     request: CreateFunctionRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<FunctionInfo> | Observable<FunctionInfo> | FunctionInfo;
 
   /** NOT_FOUND when no function has that name. */
 
   getFunction(
     request: GetFunctionRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<FunctionInfo> | Observable<FunctionInfo> | FunctionInfo;
 
   /** Functions ordered by name; total counts all functions, not the page. */
 
   listFunctions(
     request: ListFunctionsRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<ListFunctionsResponse> | Observable<ListFunctionsResponse> | ListFunctionsResponse;
 
   /** Changes a function's configuration without making a new code version. */
 
   updateFunction(
     request: UpdateFunctionRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<FunctionInfo> | Observable<FunctionInfo> | FunctionInfo;
 
   /** Deletes a function and every version of its code. */
 
   deleteFunction(
     request: DeleteFunctionRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<DeleteFunctionResponse> | Observable<DeleteFunctionResponse> | DeleteFunctionResponse;
 
   /** Stores new code as a new immutable version; earlier versions stay stored. */
 
   updateFunctionCode(
     request: UpdateFunctionCodeRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<UpdateFunctionCodeResponse> | Observable<UpdateFunctionCodeResponse> | UpdateFunctionCodeResponse;
 
   /** Runtimes found on this installation by probing at start. */
 
   listRuntimes(
     request: ListRuntimesRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<ListRuntimesResponse> | Observable<ListRuntimesResponse> | ListRuntimesResponse;
 
   /** Every stored code version of a function, oldest first. */
 
   listFunctionVersions(
     request: ListFunctionVersionsRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<ListFunctionVersionsResponse> | Observable<ListFunctionVersionsResponse> | ListFunctionVersionsResponse;
 }
 

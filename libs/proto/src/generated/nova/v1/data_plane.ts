@@ -15,8 +15,11 @@ export const protobufFileName = "nova/v1/data_plane.proto";
 
 export interface InvokeRequest {
   function: string;
+  /** The event, at most 6 MiB; JSON is decoded for the handler. */
   payload: Uint8Array;
+  /** Seconds; 0 means the function's timeout, and a larger value is capped by it. */
   timeoutS: number;
+  /** Handed to the handler in its context. */
   metadata: { [key: string]: string };
 }
 
@@ -26,7 +29,9 @@ export interface InvokeRequest_MetadataEntry {
 }
 
 export interface InvokeResponse {
+  /** The invocation's id: the call's x-request-id, or one Nova made. */
   requestId: string;
+  /** The handler's return value, JSON-encoded (bytes are returned as they are). */
   output: Uint8Array;
   /** "ExceptionType: message" when the handler raised; the call itself is OK. */
   error: string;
@@ -101,6 +106,14 @@ export interface InvocationLog {
   error: string;
   /** RFC 3339, UTC. */
   createdAt: string;
+  /** The function version that ran. */
+  version: number;
+  /** What the handler printed, at most 64 KiB; only GetInvocation fills it. */
+  log: string;
+}
+
+export interface GetInvocationRequest {
+  id: string;
 }
 
 export const NOVA_V1_PACKAGE_NAME = "nova.v1";
@@ -108,69 +121,104 @@ export const NOVA_V1_PACKAGE_NAME = "nova.v1";
 /** DataPlane invokes functions and reports on their invocations. */
 
 export interface DataPlaneClient {
-  /** Runs a function and waits for its result. */
+  /**
+   * Runs a function and waits for its result. A handler that raises gives
+   * status OK with `error` set; failures of the platform are status codes:
+   * NOT_FOUND (unknown function), INVALID_ARGUMENT (payload over 6 MiB, bad
+   * timeout), DEADLINE_EXCEEDED (the timeout passed), RESOURCE_EXHAUSTED
+   * (memory limit, output over 6 MiB, every instance busy and the queue
+   * full), UNAVAILABLE (no instance could be started).
+   */
 
-  invoke(request: InvokeRequest, metadata?: Metadata): Observable<InvokeResponse>;
+  invoke(request: InvokeRequest, metadata: Metadata, ...rest: any): Observable<InvokeResponse>;
 
   /** Queues a function run durably and returns at once. */
 
-  invokeAsync(request: InvokeAsyncRequest, metadata?: Metadata): Observable<InvokeAsyncResponse>;
+  invokeAsync(request: InvokeAsyncRequest, metadata: Metadata, ...rest: any): Observable<InvokeAsyncResponse>;
 
   /** The node's health: database, runtimes, instances. */
 
-  health(request: HealthRequest, metadata?: Metadata): Observable<HealthResponse>;
+  health(request: HealthRequest, metadata: Metadata, ...rest: any): Observable<HealthResponse>;
 
   /** Totals and duration percentiles of a function's recent invocations. */
 
-  getMetrics(request: GetMetricsRequest, metadata?: Metadata): Observable<GetMetricsResponse>;
+  getMetrics(request: GetMetricsRequest, metadata: Metadata, ...rest: any): Observable<GetMetricsResponse>;
 
   /** Invocation history, newest first. */
 
-  listInvocations(request: ListInvocationsRequest, metadata?: Metadata): Observable<ListInvocationsResponse>;
+  listInvocations(
+    request: ListInvocationsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListInvocationsResponse>;
+
+  /** One invocation with its log; NOT_FOUND when no invocation has that id. */
+
+  getInvocation(request: GetInvocationRequest, metadata: Metadata, ...rest: any): Observable<InvocationLog>;
 }
 
 /** DataPlane invokes functions and reports on their invocations. */
 
 export interface DataPlaneController {
-  /** Runs a function and waits for its result. */
+  /**
+   * Runs a function and waits for its result. A handler that raises gives
+   * status OK with `error` set; failures of the platform are status codes:
+   * NOT_FOUND (unknown function), INVALID_ARGUMENT (payload over 6 MiB, bad
+   * timeout), DEADLINE_EXCEEDED (the timeout passed), RESOURCE_EXHAUSTED
+   * (memory limit, output over 6 MiB, every instance busy and the queue
+   * full), UNAVAILABLE (no instance could be started).
+   */
 
   invoke(
     request: InvokeRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<InvokeResponse> | Observable<InvokeResponse> | InvokeResponse;
 
   /** Queues a function run durably and returns at once. */
 
   invokeAsync(
     request: InvokeAsyncRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<InvokeAsyncResponse> | Observable<InvokeAsyncResponse> | InvokeAsyncResponse;
 
   /** The node's health: database, runtimes, instances. */
 
   health(
     request: HealthRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<HealthResponse> | Observable<HealthResponse> | HealthResponse;
 
   /** Totals and duration percentiles of a function's recent invocations. */
 
   getMetrics(
     request: GetMetricsRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<GetMetricsResponse> | Observable<GetMetricsResponse> | GetMetricsResponse;
 
   /** Invocation history, newest first. */
 
   listInvocations(
     request: ListInvocationsRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
+    ...rest: any
   ): Promise<ListInvocationsResponse> | Observable<ListInvocationsResponse> | ListInvocationsResponse;
+
+  /** One invocation with its log; NOT_FOUND when no invocation has that id. */
+
+  getInvocation(
+    request: GetInvocationRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<InvocationLog> | Observable<InvocationLog> | InvocationLog;
 }
 
 export function DataPlaneControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["invoke", "invokeAsync", "health", "getMetrics", "listInvocations"];
+    const grpcMethods: string[] = ["invoke", "invokeAsync", "health", "getMetrics", "listInvocations", "getInvocation"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("DataPlane", method)(constructor.prototype[method], method, descriptor);

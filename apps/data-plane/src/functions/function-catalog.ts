@@ -1,0 +1,107 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  FunctionsRepository,
+  NotificationListener,
+  notifyChannels,
+  type FunctionChange,
+  type FunctionRecord,
+} from '#storage';
+import { JsonLogger } from '#server';
+
+type ChangeHandler = (name: string, record: FunctionRecord | undefined) => void;
+
+/**
+ * Every function's definition in memory, kept current by the control plane's
+ * NOTIFY (the informer pattern), so that a warm invoke asks the database
+ * nothing. Code is loaded on demand, once per version, on the cold path.
+ */
+@Injectable()
+export class FunctionCatalog implements OnModuleInit {
+  private readonly logger = new JsonLogger('function-catalog');
+  private readonly byName = new Map<string, FunctionRecord>();
+  private readonly code = new Map<string, Promise<Buffer>>();
+  private readonly handlers = new Set<ChangeHandler>();
+
+  constructor(
+    private readonly functions: FunctionsRepository,
+    private readonly listener: NotificationListener,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.listener.subscribe(notifyChannels.functions, (payload) => {
+      const change = JSON.parse(payload) as FunctionChange;
+      void this.refresh(change.name);
+    });
+    this.listener.onReconnect(() => void this.reloadAll());
+    await this.reloadAll();
+  }
+
+  /** The cached definition; on a miss, one lookup (a function created a moment ago). */
+  async get(name: string): Promise<FunctionRecord | undefined> {
+    return this.byName.get(name) ?? (await this.refresh(name));
+  }
+
+  /** The code of one version, fetched once. */
+  codeOf(record: FunctionRecord): Promise<Buffer> {
+    const key = `${record.id}:${record.version}`;
+    let pending = this.code.get(key);
+    if (!pending) {
+      pending = this.functions.findCode(record.name, record.version).then((found) => {
+        if (!found || found.codeHash !== record.codeHash) {
+          throw new Error(`code of ${record.name} version ${record.version} is gone`);
+        }
+        return found.code;
+      });
+      pending.catch(() => this.code.delete(key));
+      this.code.set(key, pending);
+    }
+    return pending;
+  }
+
+  all(): FunctionRecord[] {
+    return [...this.byName.values()];
+  }
+
+  onChange(handler: ChangeHandler): void {
+    this.handlers.add(handler);
+  }
+
+  private async refresh(name: string): Promise<FunctionRecord | undefined> {
+    const record = await this.functions.findByName(name);
+    const previous = this.byName.get(name);
+    if (record) this.byName.set(name, record);
+    else this.byName.delete(name);
+    if (previous && (!record || previous.id !== record.id || previous.version !== record.version)) {
+      for (const key of this.code.keys()) if (key.startsWith(`${previous.id}:`)) this.code.delete(key);
+    }
+    if (previous !== undefined || record !== undefined) {
+      for (const handler of this.handlers) handler(name, record);
+    }
+    return record;
+  }
+
+  private async reloadAll(): Promise<void> {
+    let offset = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const page = await this.functions.list(1000, offset);
+      for (const record of page.functions) {
+        seen.add(record.name);
+        const previous = this.byName.get(record.name);
+        this.byName.set(record.name, record);
+        if (!previous || previous.updatedAt.getTime() !== record.updatedAt.getTime()) {
+          for (const handler of this.handlers) handler(record.name, record);
+        }
+      }
+      offset += page.functions.length;
+      if (page.functions.length === 0 || offset >= page.total) break;
+    }
+    for (const name of [...this.byName.keys()]) {
+      if (!seen.has(name)) {
+        this.byName.delete(name);
+        for (const handler of this.handlers) handler(name, undefined);
+      }
+    }
+    this.logger.debug('functions loaded', { count: this.byName.size });
+  }
+}

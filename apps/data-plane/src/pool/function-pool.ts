@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import type { FunctionRecord } from '#storage';
+import { DomainError, JsonLogger } from '#server';
+import type { Instance, InvokeOutcome } from './instance.js';
+
+/** A function instance handed to one call; cold when this call had to prepare it. */
+export interface Acquired {
+  instance: Instance;
+  cold: boolean;
+  /** What importing the function printed, for the cold call's log. */
+  loadLog: string;
+}
+
+interface Waiter {
+  resolve: (acquired: Acquired) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class QueueFullError extends DomainError {
+  constructor(name: string, maxReplicas: number, queueLimit: number) {
+    super(
+      'resource_exhausted',
+      `function "${name}": all ${maxReplicas} instances are busy and ${queueLimit} calls are already waiting`,
+    );
+  }
+}
+
+export class NoInstanceInTimeError extends DomainError {
+  constructor(name: string, maxReplicas: number) {
+    super(
+      'resource_exhausted',
+      `function "${name}": no instance of ${maxReplicas} became free within the call's timeout`,
+    );
+  }
+}
+
+/** Settings that need a new instance when they change; replica counts and the timeout do not. */
+export function revisionOf(record: FunctionRecord): string {
+  const env = createHash('sha256')
+    .update(JSON.stringify(Object.entries(record.envVars).sort()))
+    .digest('hex');
+  return `${record.id}:${record.version}:${record.memoryMb}:${record.handler}:${env.slice(0, 16)}`;
+}
+
+export interface InstanceStarter {
+  start(record: FunctionRecord, revision: string): Promise<{ instance: Instance; loadLog: string }>;
+}
+
+/**
+ * The instances of one function on this node. Calls take an idle instance of
+ * the current revision, else start one up to max_replicas, else wait in a
+ * bounded queue. A new revision (code or settings) gets new instances; the
+ * old ones finish their calls and stop.
+ */
+export class FunctionPool {
+  private readonly logger = new JsonLogger('pool');
+  private record: FunctionRecord;
+  private revision: string;
+  private readonly instances = new Set<Instance>();
+  private idle: Instance[] = [];
+  private starting = 0;
+  private readonly waiters: Waiter[] = [];
+  private closed = false;
+
+  constructor(
+    record: FunctionRecord,
+    private readonly starter: InstanceStarter,
+    private readonly queueLimit: number,
+  ) {
+    this.record = record;
+    this.revision = revisionOf(record);
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  get functionId(): string {
+    return this.record.id;
+  }
+
+  /** Takes the function's new definition; instances of an older revision drain. */
+  update(record: FunctionRecord): void {
+    this.record = record;
+    const revision = revisionOf(record);
+    if (revision !== this.revision) {
+      this.revision = revision;
+      const stale = this.idle;
+      this.idle = [];
+      for (const instance of stale) this.retire(instance);
+    }
+    this.ensureMinimum();
+    this.serveWaiters();
+  }
+
+  async acquire(deadline: number): Promise<Acquired> {
+    if (this.closed) throw new DomainError('not_found', `function "${this.name}" was deleted`);
+    const warm = this.takeIdle();
+    if (warm) return { instance: warm, cold: false, loadLog: '' };
+    if (this.current() + this.starting < this.record.maxReplicas) return this.startFor();
+    if (this.waiters.length >= this.queueLimit) {
+      throw new QueueFullError(this.name, this.record.maxReplicas, this.queueLimit);
+    }
+    return new Promise<Acquired>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(
+          () => {
+            const at = this.waiters.indexOf(waiter);
+            if (at >= 0) this.waiters.splice(at, 1);
+            reject(new NoInstanceInTimeError(this.name, this.record.maxReplicas));
+          },
+          Math.max(0, deadline - Date.now()),
+        ),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Returns an instance after a call; one that cannot serve again is stopped. */
+  release(instance: Instance, outcome: InvokeOutcome): void {
+    const reusable =
+      outcome.kind === 'ok' ||
+      outcome.kind === 'output_too_large' ||
+      (outcome.kind === 'function_error' && !outcome.replace);
+    if (!reusable || instance.state === 'dead' || instance.revision !== this.revision || this.closed) {
+      this.retire(instance);
+      this.serveWaiters();
+      return;
+    }
+    instance.state = 'idle';
+    instance.lastUsedAt = Date.now();
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      instance.state = 'busy';
+      waiter.resolve({ instance, cold: false, loadLog: '' });
+      return;
+    }
+    this.idle.push(instance);
+  }
+
+  /** Stops instances idle for longer than idleMs, keeping min_replicas. */
+  reap(now: number, idleMs: number): void {
+    const keep = this.record.minReplicas;
+    // Oldest first: the idle list is a stack, most recently used on top.
+    while (this.idle.length > 0 && this.current() > keep) {
+      const oldest = this.idle[0]!;
+      if (now - oldest.lastUsedAt < idleMs) break;
+      this.idle.shift();
+      this.retire(oldest);
+    }
+  }
+
+  /** Starts instances until min_replicas are up. */
+  ensureMinimum(): void {
+    const missing = Math.min(this.record.minReplicas, this.record.maxReplicas) - this.current() - this.starting;
+    for (let i = 0; i < missing; i++) {
+      this.startFor().then(
+        (acquired) => this.release(acquired.instance, { kind: 'ok', output: Buffer.alloc(0), log: '' }),
+        (error: Error) =>
+          this.logger.warn('could not pre-warm an instance', { function: this.name, error: error.message }),
+      );
+    }
+  }
+
+  busyInstances(): Instance[] {
+    return [...this.instances].filter((instance) => instance.state === 'busy');
+  }
+
+  counts(): { idle: number; busy: number; starting: number } {
+    return { idle: this.idle.length, busy: this.instances.size - this.idle.length, starting: this.starting };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new DomainError('not_found', `function "${this.name}" was deleted`));
+    }
+    this.idle = [];
+    await Promise.all([...this.instances].map((instance) => instance.stop()));
+    this.instances.clear();
+  }
+
+  private current(): number {
+    let count = 0;
+    for (const instance of this.instances)
+      if (instance.revision === this.revision && instance.state !== 'dead') count += 1;
+    return count;
+  }
+
+  private takeIdle(): Instance | undefined {
+    for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
+      if (instance.state === 'idle' && instance.revision === this.revision) {
+        instance.state = 'busy';
+        return instance;
+      }
+      this.retire(instance);
+    }
+    return undefined;
+  }
+
+  private async startFor(): Promise<Acquired> {
+    this.starting += 1;
+    try {
+      const { instance, loadLog } = await this.starter.start(this.record, this.revision);
+      this.instances.add(instance);
+      instance.onExitOnce(() => {
+        this.instances.delete(instance);
+        const at = this.idle.indexOf(instance);
+        if (at >= 0) this.idle.splice(at, 1);
+        this.serveWaiters();
+      });
+      instance.state = 'busy';
+      return { instance, cold: true, loadLog };
+    } finally {
+      this.starting -= 1;
+    }
+  }
+
+  /** A waiter whose instance died (or whose capacity freed up) gets a new one. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0 && !this.closed) {
+      const warm = this.takeIdle();
+      if (warm) {
+        const waiter = this.waiters.shift()!;
+        clearTimeout(waiter.timer);
+        waiter.resolve({ instance: warm, cold: false, loadLog: '' });
+        continue;
+      }
+      if (this.current() + this.starting >= this.record.maxReplicas) return;
+      const waiter = this.waiters.shift()!;
+      clearTimeout(waiter.timer);
+      this.startFor().then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  private retire(instance: Instance): void {
+    this.instances.delete(instance);
+    void instance.stop();
+  }
+}

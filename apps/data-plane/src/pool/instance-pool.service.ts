@@ -1,0 +1,186 @@
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { FunctionRecord } from '#storage';
+import { RuntimeCatalog } from '#runtimes';
+import { DomainError, JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
+import { FunctionCatalog } from '../functions/function-catalog.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { FunctionPool, type Acquired, type InstanceStarter } from './function-pool.js';
+import type { Instance } from './instance.js';
+import { profileFor } from './launch.js';
+import { WarmPool } from './warm-pool.js';
+
+const MEMORY_CHECK_MS = 100;
+const DEFAULT_MEMORY_MB = 128;
+
+/**
+ * Every function instance on this node: a warm pool of generic processes per
+ * runtime, one FunctionPool per function, the idle reaper and the memory
+ * watchdog. Function changes arrive from the FunctionCatalog (NOTIFY).
+ */
+@Injectable()
+export class InstancePoolService
+  implements InstanceStarter, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new JsonLogger('pool');
+  private readonly sandbox: Sandbox;
+  private readonly warm: WarmPool;
+  private readonly pools = new Map<string, FunctionPool>();
+  private timers: NodeJS.Timeout[] = [];
+  private watchdogRunning = false;
+
+  constructor(
+    @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
+    private readonly catalog: FunctionCatalog,
+    private readonly runtimes: RuntimeCatalog,
+  ) {
+    this.sandbox = new Sandbox(config.dataDir);
+    this.warm = new WarmPool(this.sandbox, config.instances.warmPoolSize);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.sandbox.init();
+    this.catalog.onChange((name, record) => this.onFunctionChange(name, record));
+  }
+
+  onApplicationBootstrap(): void {
+    const defaults = this.runtimes
+      .list()
+      .filter((runtime) => runtime.id !== 'wasm')
+      .map((runtime) => profileFor(runtime, DEFAULT_MEMORY_MB));
+    this.warm.pin(defaults);
+    for (const record of this.catalog.all()) if (record.minReplicas > 0) this.poolFor(record).ensureMinimum();
+    const idleMs = this.config.instances.idleTtlS * 1000;
+    this.timers.push(
+      setInterval(() => this.reap(idleMs), Math.min(Math.max(idleMs / 4, 50), 5000)),
+      setInterval(() => void this.checkMemory(), MEMORY_CHECK_MS),
+    );
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** After the server has drained: stop every process this node started. */
+  async onApplicationShutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    await this.warm.close();
+  }
+
+  acquire(record: FunctionRecord, deadline: number): Promise<Acquired> {
+    return this.poolFor(record).acquire(deadline);
+  }
+
+  release(record: FunctionRecord, acquired: Acquired, outcome: Parameters<FunctionPool['release']>[1]): void {
+    const pool = this.pools.get(record.name);
+    if (pool) pool.release(acquired.instance, outcome);
+    else void acquired.instance.stop();
+  }
+
+  /** Prepares one instance of the function: a generic process loaded with its code. */
+  async start(record: FunctionRecord, revision: string): Promise<{ instance: Instance; loadLog: string }> {
+    const runtime = this.runtimes.find(record.runtime);
+    if (!runtime) throw new DomainError('unavailable', `runtime "${record.runtime}" is not available on this node`);
+    const code = await this.catalog.codeOf(record);
+    const prepared = await this.sandbox.prepareCode(record, code);
+    let instance: Instance;
+    try {
+      instance = await this.warm.take(profileFor(runtime, record.memoryMb));
+    } catch (error) {
+      throw new DomainError('unavailable', `could not start a ${runtime.id} instance: ${(error as Error).message}`);
+    }
+    const identity = this.sandbox.identityOf(record);
+    try {
+      const workDir = await this.sandbox.createWorkDir(instance.id, identity);
+      instance.onExitOnce(() => void this.sandbox.removeWorkDir(workDir));
+      const loadLog = await instance.load(
+        {
+          functionName: record.name,
+          version: record.version,
+          memoryMb: record.memoryMb,
+          handler: record.handler,
+          module: prepared.module,
+          moduleFiles: prepared.moduleFiles,
+          codeDir: prepared.codeDir,
+          workDir,
+          env: this.sandbox.environment(record, workDir),
+          ...(identity ?? {}),
+        },
+        revision,
+      );
+      return { instance, loadLog };
+    } catch (error) {
+      void instance.stop();
+      throw error;
+    }
+  }
+
+  /** Instances per state, for Health. */
+  summary(): { idle: number; busy: number; starting: number; generic: Record<string, number> } {
+    const total = { idle: 0, busy: 0, starting: 0 };
+    for (const pool of this.pools.values()) {
+      const counts = pool.counts();
+      total.idle += counts.idle;
+      total.busy += counts.busy;
+      total.starting += counts.starting;
+    }
+    return { ...total, generic: this.warm.counts() };
+  }
+
+  private poolFor(record: FunctionRecord): FunctionPool {
+    let pool = this.pools.get(record.name);
+    if (!pool) {
+      pool = new FunctionPool(record, this, this.config.instances.queueLimit);
+      this.pools.set(record.name, pool);
+    }
+    return pool;
+  }
+
+  private onFunctionChange(name: string, record: FunctionRecord | undefined): void {
+    const pool = this.pools.get(name);
+    if (!record || (pool && pool.functionId !== record.id)) {
+      if (pool) {
+        this.pools.delete(name);
+        void pool.close().then(() => this.sandbox.removeFunction(pool.functionId));
+      }
+      if (!record) return;
+    }
+    if (this.pools.has(name) || record.minReplicas > 0) this.poolFor(record).update(record);
+  }
+
+  private reap(idleMs: number): void {
+    const now = Date.now();
+    for (const pool of this.pools.values()) pool.reap(now, idleMs);
+    this.warm.reap(now, idleMs);
+  }
+
+  /**
+   * The runtime limits catch most overuse (RLIMIT_AS in Python, V8's heap
+   * limit in Node); memory outside them (Node buffers, WASM memory) is
+   * caught here from /proc and the instance killed.
+   */
+  private async checkMemory(): Promise<void> {
+    if (this.watchdogRunning) return;
+    this.watchdogRunning = true;
+    try {
+      for (const pool of this.pools.values()) {
+        for (const instance of pool.busyInstances()) {
+          const rss = await instance.residentMb();
+          if (rss !== undefined && rss > instance.memoryLimitMb) {
+            this.logger.warn('instance over its memory limit; killing it', {
+              function: pool.name,
+              residentMb: Math.round(rss),
+              limitMb: instance.memoryLimitMb,
+            });
+            instance.killForMemory();
+          }
+        }
+      }
+    } finally {
+      this.watchdogRunning = false;
+    }
+  }
+}

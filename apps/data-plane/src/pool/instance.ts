@@ -1,0 +1,282 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { FrameChannel, type Frame } from './frame-channel.js';
+import type { LaunchCommand, LaunchProfile } from './launch.js';
+
+/** What makes a generic process an instance of one function version. */
+export interface LoadSpec {
+  functionName: string;
+  version: number;
+  memoryMb: number;
+  handler: string;
+  module: string;
+  moduleFiles: Record<string, string>;
+  codeDir: string;
+  workDir: string;
+  env: Record<string, string>;
+  uid?: number;
+  gid?: number;
+}
+
+export type InvokeOutcome =
+  | { kind: 'ok'; output: Buffer; log: string }
+  /** The handler raised; replace is set when the instance cannot go on (it called exit). */
+  | { kind: 'function_error'; error: string; log: string; replace: boolean }
+  | { kind: 'memory'; error: string; log: string }
+  | { kind: 'output_too_large'; error: string; log: string }
+  | { kind: 'timeout'; log: string }
+  | { kind: 'crashed'; error: string; log: string };
+
+/** The function's code could not be loaded: its import raised, or the process died trying. */
+export class LoadFailure extends Error {
+  constructor(
+    readonly error: string,
+    readonly log: string,
+  ) {
+    super(error);
+  }
+}
+
+export type InstanceState = 'starting' | 'generic' | 'loading' | 'idle' | 'busy' | 'dead';
+
+const LOG_TRUNCATED = '\n[log truncated at 64 KiB]';
+const STDERR_TAIL_BYTES = 4096;
+
+interface PendingInvoke {
+  settle(outcome: InvokeOutcome): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One OS process running a runtime bootstrap: first generic, then loaded
+ * with one function version, then serving one invocation at a time. Its
+ * process group is its own, so that killing it also ends whatever the
+ * handler started.
+ */
+export class Instance {
+  readonly id = randomUUID();
+  state: InstanceState = 'starting';
+  /** The function revision this instance was loaded for. */
+  revision: string | undefined;
+  functionName: string | undefined;
+  memoryLimitMb: number;
+  workDir: string | undefined;
+  lastUsedAt = Date.now();
+  readonly exited: Promise<void>;
+
+  private readonly child: ChildProcess;
+  private readonly channel: FrameChannel;
+  private stderrTail = '';
+  private onReady: ((error?: Error) => void) | undefined;
+  private onLoaded: ((frame: Frame) => void) | undefined;
+  private pending: PendingInvoke | undefined;
+  private killedForMemory = false;
+  private exitHandlers: (() => void)[] = [];
+
+  private constructor(
+    readonly profile: LaunchProfile,
+    command: LaunchCommand,
+  ) {
+    this.memoryLimitMb = profile.memoryMb;
+    this.child = spawn(command.executable, command.args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // A generic process holds no function yet: it gets no environment of
+      // Nova's, only enough to start; the function's comes with `load`.
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
+      cwd: '/',
+      detached: true,
+    });
+    this.child.stdout?.resume();
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    this.channel = new FrameChannel(
+      this.child.stdio[3] as Duplex,
+      (frame) => this.onFrame(frame),
+      () => this.kill(),
+    );
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', () => {
+        this.state = 'dead';
+        this.onExit();
+        resolve();
+      });
+      this.child.once('error', (error) => {
+        this.stderrTail += `\n${error.message}`;
+        this.state = 'dead';
+        this.onExit();
+        resolve();
+      });
+    });
+  }
+
+  /** Starts a generic process and waits until its bootstrap is ready. */
+  static async start(profile: LaunchProfile, command: LaunchCommand): Promise<Instance> {
+    const instance = new Instance(profile, command);
+    await new Promise<void>((resolve, reject) => {
+      instance.onReady = (error) => (error ? reject(error) : resolve());
+    });
+    instance.state = 'generic';
+    return instance;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  onExitOnce(handler: () => void): void {
+    if (this.state === 'dead') handler();
+    else this.exitHandlers.push(handler);
+  }
+
+  /** Makes this generic process an instance of the function; returns what the import printed. */
+  async load(spec: LoadSpec, revision: string): Promise<string> {
+    this.state = 'loading';
+    this.revision = revision;
+    this.functionName = spec.functionName;
+    this.workDir = spec.workDir;
+    this.memoryLimitMb = spec.memoryMb;
+    const frame = await new Promise<Frame>((resolve) => {
+      this.onLoaded = resolve;
+      this.channel.send({ t: 'load', function: spec });
+    });
+    if (frame.header.t === 'loaded') {
+      this.state = 'idle';
+      return frame.header.log;
+    }
+    if (frame.header.t === 'load_error') throw new LoadFailure(frame.header.error, frame.header.log);
+    throw new LoadFailure('RuntimeError: the instance exited while loading the function', this.stderrTail);
+  }
+
+  /** Runs one invocation; on timeout the process is killed and the call settles at once. */
+  invoke(
+    requestId: string,
+    payload: Uint8Array,
+    metadata: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<InvokeOutcome> {
+    this.state = 'busy';
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.settle({ kind: 'timeout', log: '' });
+        this.kill();
+      }, timeoutMs);
+      this.pending = { settle: resolve, timer };
+      this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs }, payload);
+    });
+  }
+
+  /** Resident memory in MiB, from /proc; undefined when the process is gone. */
+  async residentMb(): Promise<number | undefined> {
+    if (!this.child.pid || this.state === 'dead') return undefined;
+    try {
+      const statm = await readFile(`/proc/${this.child.pid}/statm`, 'utf8');
+      return (Number(statm.split(' ')[1]) * 4096) / (1024 * 1024);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Ends a call that outgrew the memory limit in a way the runtime did not catch. */
+  killForMemory(): void {
+    this.killedForMemory = true;
+    this.kill();
+  }
+
+  kill(): void {
+    if (this.state === 'dead' || !this.child.pid) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  /** Closes the channel (the bootstrap exits on EOF) and kills what is left. */
+  async stop(): Promise<void> {
+    this.channel.close();
+    this.kill();
+    await this.exited;
+  }
+
+  private onFrame(frame: Frame): void {
+    const { header } = frame;
+    switch (header.t) {
+      case 'ready':
+        this.onReady?.();
+        this.onReady = undefined;
+        return;
+      case 'loaded':
+      case 'load_error':
+        this.onLoaded?.(frame);
+        this.onLoaded = undefined;
+        return;
+      case 'result': {
+        const log = header.log + (header.logTruncated ? LOG_TRUNCATED : '');
+        if (header.ok) {
+          this.settle({ kind: 'ok', output: Buffer.from(frame.body), log });
+        } else if (header.fatal === 'memory') {
+          this.settle({ kind: 'memory', error: header.error ?? 'MemoryError', log });
+        } else if (header.fatal === 'output_too_large') {
+          this.settle({ kind: 'output_too_large', error: header.error ?? '', log });
+        } else {
+          this.settle({
+            kind: 'function_error',
+            error: header.error ?? 'Error',
+            log,
+            replace: header.fatal === 'exit',
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  private settle(outcome: InvokeOutcome): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    if (this.state === 'busy') this.state = 'idle';
+    this.lastUsedAt = Date.now();
+    pending.settle(outcome);
+  }
+
+  private onExit(): void {
+    const status =
+      this.child.exitCode !== null ? `code ${this.child.exitCode}` : `signal ${this.child.signalCode ?? '?'}`;
+    this.onReady?.(new Error(`the runtime exited before it was ready (${status}): ${this.stderrTail.trim()}`));
+    this.onReady = undefined;
+    this.onLoaded?.({
+      header: {
+        t: 'load_error',
+        error: `RuntimeError: the instance exited while loading (${status})`,
+        log: this.stderrTail,
+      },
+      body: Buffer.alloc(0),
+    });
+    this.onLoaded = undefined;
+    if (this.pending) {
+      if (
+        this.killedForMemory ||
+        /heap out of memory|Allocation failed|Cannot allocate memory/i.test(this.stderrTail)
+      ) {
+        this.settle({
+          kind: 'memory',
+          error: `MemoryLimitExceeded: the function used more than its ${this.memoryLimitMb} MiB`,
+          log: this.stderrTail,
+        });
+      } else {
+        this.settle({
+          kind: 'crashed',
+          error: `RuntimeExitError: the instance exited during the call (${status})`,
+          log: this.stderrTail,
+        });
+      }
+    }
+    for (const handler of this.exitHandlers) handler();
+    this.exitHandlers = [];
+  }
+}

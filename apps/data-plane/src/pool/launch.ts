@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RuntimeDescriptor } from '#runtimes';
+import type { Sandbox } from '../sandbox/sandbox.js';
+
+/** The bootstraps ship as sources (apps/data-plane/src/runtimes/<lang>/), found from this module. */
+function findRuntimesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'apps', 'data-plane', 'src', 'runtimes');
+    if (existsSync(join(candidate, 'python', 'bootstrap.py'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('apps/data-plane/src/runtimes not found');
+    dir = parent;
+  }
+}
+
+export const runtimesDir = findRuntimesDir();
+
+/**
+ * What a generic process is started for. Python applies the memory limit
+ * itself at load (setrlimit), so one profile serves every size; V8's heap
+ * limit is fixed at start, so Node and WASM processes are per memory size.
+ */
+export interface LaunchProfile {
+  key: string;
+  runtime: RuntimeDescriptor;
+  memoryMb: number;
+}
+
+export function profileFor(runtime: RuntimeDescriptor, memoryMb: number): LaunchProfile {
+  return runtime.id === 'python'
+    ? { key: 'python', runtime, memoryMb }
+    : { key: `${runtime.id}:${memoryMb}`, runtime, memoryMb };
+}
+
+export interface LaunchCommand {
+  executable: string;
+  args: string[];
+}
+
+export function launchCommand(profile: LaunchProfile, sandbox: Sandbox): LaunchCommand {
+  const { runtime } = profile;
+  switch (runtime.id) {
+    case 'python':
+      return {
+        executable: runtime.executable,
+        args: [...runtime.entrypoint.slice(1), join(runtimesDir, 'python', 'bootstrap.py')],
+      };
+    case 'node':
+    case 'wasm': {
+      // Node's permission model: the bootstrap, code and instance directories
+      // may be read; only instance directories written; no child processes,
+      // workers or native addons. (Node 20 aborts on a repeated path.)
+      const readable = new Set([
+        join(runtimesDir, 'node'),
+        join(runtimesDir, runtime.id),
+        sandbox.codeRoot,
+        sandbox.instancesRoot,
+      ]);
+      return {
+        executable: runtime.executable,
+        args: [
+          '--experimental-permission',
+          ...[...readable].map((dir) => `--allow-fs-read=${dir}/*`),
+          `--allow-fs-write=${sandbox.instancesRoot}/*`,
+          `--max-old-space-size=${profile.memoryMb}`,
+          '--disable-warning=ExperimentalWarning',
+          join(runtimesDir, runtime.id, 'bootstrap.mjs'),
+        ],
+      };
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Nova's Node instance bootstrap. Started as a generic process, it waits on
+// fd 3 for one `load` message that makes it an instance of one function
+// version (environment, working directory, the function's user, then the
+// handler's module), and then runs one `invoke` at a time. See channel.mjs
+// for the framing.
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import {
+  captureOutput,
+  decodeEvent,
+  describe,
+  encodeOutput,
+  OUTPUT_LIMIT,
+  openChannel,
+  specialise,
+} from './channel.mjs';
+
+let handler;
+let fn;
+
+async function load(message) {
+  fn = message.function;
+  specialise(fn);
+  const dot = fn.handler.lastIndexOf('.');
+  const moduleName = dot >= 0 ? fn.handler.slice(0, dot) : fn.module;
+  const exportName = dot >= 0 ? fn.handler.slice(dot + 1) : fn.handler;
+  const file = join(fn.codeDir, fn.moduleFiles[moduleName] ?? `${moduleName}.js`);
+  const stop = captureOutput();
+  try {
+    const loaded = await import(pathToFileURL(file).href);
+    const candidate = loaded[exportName] ?? loaded.default?.[exportName];
+    if (typeof candidate !== 'function') {
+      throw new TypeError(`module '${moduleName}' has no exported function '${exportName}'`);
+    }
+    handler = candidate;
+  } finally {
+    const { log } = stop();
+    fn.loadLog = log;
+  }
+}
+
+function context(header) {
+  const deadline = performance.now() + header.timeoutMs;
+  return {
+    requestId: header.requestId,
+    awsRequestId: header.requestId,
+    functionName: fn.functionName,
+    functionVersion: String(fn.version),
+    version: fn.version,
+    memoryLimitMb: fn.memoryMb,
+    memoryLimitInMB: fn.memoryMb,
+    metadata: header.metadata ?? {},
+    getRemainingTimeInMillis: () => Math.max(0, Math.floor(deadline - performance.now())),
+  };
+}
+
+async function invoke(header, body) {
+  const stop = captureOutput();
+  let result = { t: 'result', ok: true };
+  let output = Buffer.alloc(0);
+  try {
+    output = encodeOutput(await handler(decodeEvent(body), context(header)));
+    if (output.length > OUTPUT_LIMIT) {
+      result = { t: 'result', ok: false, fatal: 'output_too_large', error: `output is ${output.length} bytes` };
+      output = Buffer.alloc(0);
+    }
+  } catch (error) {
+    if (error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
+    result = { t: 'result', ok: false, error: describe(error) };
+    if (error instanceof RangeError && /allocation failed|Array buffer allocation/i.test(error.message)) {
+      result.fatal = 'memory';
+    }
+  }
+  const { log, truncated } = stop();
+  return [{ ...result, log, logTruncated: truncated }, output];
+}
+
+const channel = openChannel((header, body) => {
+  if (header.t === 'load') {
+    load(header).then(
+      () => channel.send({ t: 'loaded', log: fn.loadLog ?? '' }),
+      (error) => {
+        channel.send({ t: 'load_error', error: describe(error), log: error?.stack ?? '' });
+        setImmediate(() => process.exit(1));
+      },
+    );
+  } else if (header.t === 'invoke') {
+    void invoke(header, body).then(([result, output]) => {
+      channel.send(result, output);
+      if (result.fatal) setImmediate(() => process.exit(1));
+    });
+  }
+});
+channel.send({ t: 'ready', pid: process.pid });

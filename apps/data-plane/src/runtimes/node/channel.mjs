@@ -1,0 +1,100 @@
+// The instance side of the data plane's fd-3 protocol, shared by the Node and
+// WASM bootstraps. Frames: u32 header length, u32 body length (big-endian),
+// a JSON header, then the body bytes.
+import net from 'node:net';
+
+export function openChannel(onFrame) {
+  const socket = new net.Socket({ fd: 3, readable: true, writable: true });
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 8) {
+      const headerLength = buffered.readUInt32BE(0);
+      const bodyLength = buffered.readUInt32BE(4);
+      const end = 8 + headerLength + bodyLength;
+      if (buffered.length < end) break;
+      const header = JSON.parse(buffered.subarray(8, 8 + headerLength).toString('utf8'));
+      const body = buffered.subarray(8 + headerLength, end);
+      buffered = buffered.subarray(end);
+      onFrame(header, body);
+    }
+  });
+  // The data plane closed the channel or died: this instance has no purpose left.
+  socket.on('end', () => process.exit(0));
+  socket.on('error', () => process.exit(0));
+  return {
+    send(header, body = Buffer.alloc(0)) {
+      const encoded = Buffer.from(JSON.stringify(header));
+      const prefix = Buffer.allocUnsafe(8);
+      prefix.writeUInt32BE(encoded.length, 0);
+      prefix.writeUInt32BE(body.length, 4);
+      socket.write(body.length ? Buffer.concat([prefix, encoded, body]) : Buffer.concat([prefix, encoded]));
+    },
+  };
+}
+
+export const LOG_LIMIT = 64 * 1024;
+export const OUTPUT_LIMIT = 6 * 1024 * 1024;
+
+/** Takes over process.stdout/stderr writes; returns a function that restores them and gives the text. */
+export function captureOutput() {
+  const parts = [];
+  let size = 0;
+  let truncated = false;
+  const originals = [process.stdout.write, process.stderr.write];
+  const write = (chunk, encoding, callback) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const bytes = Buffer.byteLength(text);
+    if (size + bytes > LOG_LIMIT) {
+      const room = LOG_LIMIT - size;
+      if (room > 0) parts.push(Buffer.from(text).subarray(0, room).toString('utf8'));
+      size = LOG_LIMIT;
+      truncated = true;
+    } else {
+      parts.push(text);
+      size += bytes;
+    }
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') done();
+    return true;
+  };
+  process.stdout.write = write;
+  process.stderr.write = write;
+  return () => {
+    [process.stdout.write, process.stderr.write] = originals;
+    return { log: parts.join(''), truncated };
+  };
+}
+
+export function describe(error) {
+  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+  return `Error: ${String(error)}`;
+}
+
+/** Applies the function's environment and working directory, then drops to its user. */
+export function specialise(fn) {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, fn.env);
+  process.chdir(fn.workDir);
+  if (fn.uid !== undefined && fn.uid !== null) {
+    process.setgroups([]);
+    process.setgid(fn.gid);
+    process.setuid(fn.uid);
+  }
+}
+
+export function decodeEvent(body) {
+  if (body.length === 0) return null;
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return Buffer.from(text, 'utf8').equals(body) ? text : Buffer.from(body);
+  }
+}
+
+export function encodeOutput(value) {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const json = JSON.stringify(value);
+  return Buffer.from(json === undefined ? 'null' : json);
+}

@@ -1,0 +1,233 @@
+"""Nova's Python instance bootstrap.
+
+Started by the data plane as a generic process (as root when Nova is root),
+it waits on fd 3 for one `load` message that makes it an instance of one
+function version: it takes the function's environment, working directory and
+limits, drops to the function's user, and imports the handler. Then it runs
+one `invoke` at a time until the data plane closes fd 3.
+
+Frames on fd 3: u32 header length, u32 body length (big-endian), a JSON
+header, then the body bytes (payload in, output out). stdout and stderr are
+captured per invocation and returned as its log.
+"""
+
+import ctypes
+import importlib
+import inspect
+import io
+import json
+import os
+import resource
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+LOG_LIMIT = 64 * 1024
+OUTPUT_LIMIT = 6 * 1024 * 1024
+PR_SET_PDEATHSIG = 1
+
+channel = socket.socket(fileno=3)
+reader = channel.makefile("rb")
+
+
+def send(header, body=b""):
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    channel.sendall(struct.pack(">II", len(encoded), len(body)) + encoded + body)
+
+
+def receive():
+    prefix = reader.read(8)
+    if len(prefix) < 8:
+        return None, None
+    header_length, body_length = struct.unpack(">II", prefix)
+    header = json.loads(reader.read(header_length))
+    body = reader.read(body_length) if body_length else b""
+    return header, body
+
+
+class CapturedOutput(io.TextIOBase):
+    """stdout and stderr of one invocation, kept up to LOG_LIMIT bytes."""
+
+    def __init__(self):
+        self.parts = []
+        self.size = 0
+        self.truncated = False
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            text = str(text)
+        encoded = len(text.encode("utf-8", "replace"))
+        if self.size + encoded > LOG_LIMIT:
+            room = LOG_LIMIT - self.size
+            if room > 0:
+                self.parts.append(text.encode("utf-8", "replace")[:room].decode("utf-8", "ignore"))
+                self.size = LOG_LIMIT
+            self.truncated = True
+        else:
+            self.parts.append(text)
+            self.size += encoded
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def text(self):
+        return "".join(self.parts)
+
+
+class Context:
+    """What a handler learns about its invocation (names follow AWS Lambda's)."""
+
+    def __init__(self, header, function):
+        self.request_id = header["requestId"]
+        self.aws_request_id = self.request_id
+        self.function_name = function["functionName"]
+        self.version = function["version"]
+        self.function_version = str(self.version)
+        self.memory_limit_mb = function["memoryMb"]
+        self.memory_limit_in_mb = self.memory_limit_mb
+        self.metadata = header.get("metadata", {})
+        self._deadline = time.monotonic() + header["timeoutMs"] / 1000.0
+
+    @property
+    def remaining_time_ms(self):
+        return self.get_remaining_time_in_millis()
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def decode_event(body):
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+
+
+def encode_output(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return json.dumps(value).encode()
+
+
+def describe(error):
+    message = str(error)
+    return type(error).__name__ + (": " + message if message else "")
+
+
+def drop_privileges(function):
+    uid = function.get("uid")
+    if uid is None:
+        return
+    os.setgroups([])
+    os.setgid(function["gid"])
+    os.setuid(uid)
+    # Cleared by the change of credentials above, so set afterwards: if the
+    # data plane dies, the kernel ends this instance too.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def set_limits(function):
+    memory = function["memoryMb"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def load(function):
+    os.environ.clear()
+    os.environ.update(function["env"])
+    os.chdir(function["workDir"])
+    set_limits(function)
+    drop_privileges(function)
+    module_name, _, function_name = function["handler"].rpartition(".")
+    sys.path.insert(0, function["codeDir"])
+    captured = CapturedOutput()
+    sys.stdout, sys.stderr = captured, captured
+    try:
+        module = importlib.import_module(module_name or function["module"])
+        handler = getattr(module, function_name, None)
+        if handler is None or not callable(handler):
+            raise AttributeError(
+                "module '%s' has no function '%s'" % (module_name or function["module"], function_name)
+            )
+        return handler, wants_context(handler), captured.text()
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def wants_context(handler):
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [
+        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    varargs = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+    return varargs or len(positional) >= 2
+
+
+def invoke(handler, with_context, header, body, function):
+    captured = CapturedOutput()
+    sys.stdout, sys.stderr = captured, captured
+    result = {"t": "result", "ok": True}
+    output = b""
+    try:
+        event = decode_event(body)
+        value = handler(event, Context(header, function)) if with_context else handler(event)
+        output = encode_output(value)
+        if len(output) > OUTPUT_LIMIT:
+            result = {"t": "result", "ok": False, "fatal": "output_too_large", "error": "output is %d bytes" % len(output)}
+            output = b""
+    except MemoryError as error:
+        result = {"t": "result", "ok": False, "fatal": "memory", "error": describe(error) or "MemoryError"}
+    except BaseException as error:  # the handler's failure is the caller's answer, whatever it is
+        traceback.print_exc()
+        result = {"t": "result", "ok": False, "error": describe(error)}
+        if isinstance(error, (SystemExit, KeyboardInterrupt)):
+            result["fatal"] = "exit"
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    result["log"] = captured.text()
+    result["logTruncated"] = captured.truncated
+    return result, output
+
+
+def main():
+    send({"t": "ready", "pid": os.getpid()})
+    handler = None
+    with_context = False
+    function = None
+    while True:
+        header, body = receive()
+        if header is None:
+            os._exit(0)
+        kind = header["t"]
+        if kind == "load":
+            function = header["function"]
+            try:
+                handler, with_context, log = load(function)
+                send({"t": "loaded", "log": log})
+            except BaseException as error:
+                sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+                send({"t": "load_error", "error": describe(error), "log": traceback.format_exc()})
+                os._exit(1)
+        elif kind == "invoke":
+            result, output = invoke(handler, with_context, header, body, function)
+            send(result, output)
+            if result.get("fatal"):
+                os._exit(1)
+
+
+main()

@@ -1,0 +1,132 @@
+import type { DataSource } from 'typeorm';
+import type { InvocationMetrics, InvocationRecord } from './invocation-record.js';
+
+/** Invocation history: written in batches, read newest first. */
+export class InvocationsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Inserts many records in one statement. A record whose id exists already
+   * (a client that reused a request id) is skipped; returns how many were new.
+   */
+  async insertBatch(records: readonly InvocationRecord[]): Promise<number> {
+    if (records.length === 0) return 0;
+    const result = await this.dataSource.query<unknown>(
+      `INSERT INTO invocations
+         (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at)
+       SELECT * FROM unnest($1::text[], $2::varchar[], $3::int[], $4::int[], $5::bool[], $6::bool[],
+                            $7::text[], $8::text[], $9::timestamptz[])
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        records.map((r) => r.id),
+        records.map((r) => r.functionName),
+        records.map((r) => r.version),
+        records.map((r) => Math.round(r.durationMs)),
+        records.map((r) => r.success),
+        records.map((r) => r.coldStart),
+        records.map((r) => storableText(r.error)),
+        records.map((r) => storableText(r.log)),
+        records.map((r) => r.createdAt),
+      ],
+    );
+    return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : records.length;
+  }
+
+  /** Newest first; total counts every match. */
+  async list(
+    functionName: string | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<{ invocations: InvocationRecord[]; total: number }> {
+    const where = functionName ? 'WHERE function_name = $1' : '';
+    const params = functionName ? [functionName] : [];
+    const [rows, count] = await Promise.all([
+      this.dataSource.query<InvocationRow[]>(
+        `SELECT id, function_name, function_version, duration_ms, success, cold_start, error, '' AS log, created_at
+           FROM invocations ${where}
+          ORDER BY created_at DESC, id DESC
+          LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, limit, offset],
+      ),
+      this.dataSource.query<{ total: string }[]>(`SELECT count(*) AS total FROM invocations ${where}`, params),
+    ]);
+    return { invocations: rows.map(toRecord), total: Number(count[0]?.total ?? 0) };
+  }
+
+  async find(id: string): Promise<InvocationRecord | undefined> {
+    const rows = await this.dataSource.query<InvocationRow[]>(
+      `SELECT id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at
+         FROM invocations WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** Totals and duration percentiles over the last rangeSeconds; every function when name is undefined. */
+  async metrics(functionName: string | undefined, rangeSeconds: number): Promise<InvocationMetrics> {
+    const rows = await this.dataSource.query<MetricsRow[]>(
+      `SELECT count(*) AS total,
+              count(*) FILTER (WHERE success) AS successful,
+              coalesce(avg(duration_ms), 0) AS avg,
+              coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms), 0) AS p50,
+              coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0) AS p95,
+              coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0) AS p99
+         FROM invocations
+        WHERE created_at > now() - make_interval(secs => $1)
+          AND ($2::varchar IS NULL OR function_name = $2)`,
+      [rangeSeconds, functionName ?? null],
+    );
+    const row = rows[0];
+    const total = Number(row?.total ?? 0);
+    const successful = Number(row?.successful ?? 0);
+    return {
+      total,
+      successful,
+      failed: total - successful,
+      avgDurationMs: Number(row?.avg ?? 0),
+      p50DurationMs: Number(row?.p50 ?? 0),
+      p95DurationMs: Number(row?.p95 ?? 0),
+      p99DurationMs: Number(row?.p99 ?? 0),
+    };
+  }
+}
+
+// Postgres text cannot hold NUL.
+function storableText(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
+}
+
+interface InvocationRow {
+  id: string;
+  function_name: string;
+  function_version: number;
+  duration_ms: number;
+  success: boolean;
+  cold_start: boolean;
+  error: string;
+  log: string;
+  created_at: Date;
+}
+
+interface MetricsRow {
+  total: string;
+  successful: string;
+  avg: string;
+  p50: string;
+  p95: string;
+  p99: string;
+}
+
+function toRecord(row: InvocationRow): InvocationRecord {
+  return {
+    id: row.id,
+    functionName: row.function_name,
+    version: row.function_version,
+    durationMs: row.duration_ms,
+    success: row.success,
+    coldStart: row.cold_start,
+    error: row.error,
+    log: row.log,
+    createdAt: row.created_at,
+  };
+}
