@@ -97,7 +97,7 @@ describe('nova CLI against a running server', () => {
   it('lists runtimes', async () => {
     const result = await runCli(['runtimes', '--json'], env);
     const ids = (JSON.parse(result.stdout) as { id: string }[]).map((runtime) => runtime.id).sort();
-    assert.deepEqual(ids, ['node', 'python']);
+    assert.deepEqual(ids, ['node', 'python', 'wasm']);
   });
 
   it('prints one clear line and exits non-zero on an error', async () => {

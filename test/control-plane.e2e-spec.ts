@@ -309,17 +309,19 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
   });
 
   describe('ListRuntimes', () => {
-    it('lists exactly the probed python and node with their real versions', async () => {
+    it('lists exactly the probed python, node and wasm with their real versions', async () => {
       const { runtimes } = await cp.listRuntimes({});
       const byId = new Map(runtimes.map((runtime) => [runtime.id, runtime]));
-      assert.deepEqual([...byId.keys()].sort(), ['node', 'python']);
+      assert.deepEqual([...byId.keys()].sort(), ['node', 'python', 'wasm']);
       assert.equal(byId.get('node')?.version, process.versions.node);
       assert.equal(byId.get('node')?.entrypoint[0], process.execPath);
-      const python = execFileSync('python3', ['-c', 'import platform; print(platform.python_version())'])
+      const python = byId.get('python');
+      const executable = python?.entrypoint[0] ?? '';
+      assert.ok(executable.startsWith('/'), 'python is resolved to an absolute executable');
+      const reported = execFileSync(executable, ['-c', 'import platform; print(platform.python_version())'])
         .toString()
         .trim();
-      assert.equal(byId.get('python')?.version, python);
-      assert.ok(byId.get('python')?.entrypoint[0]?.startsWith('/'), 'python is resolved to an absolute executable');
+      assert.equal(python?.version, reported, 'the version is that of the executable it will run');
       for (const runtime of runtimes) assert.ok(runtime.name.length > 0);
     });
   });

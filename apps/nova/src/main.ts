@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { registerFunctionCommands } from './cli/function-commands.js';
+import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
 import { describeError } from './cli/output.js';
 import { clientOptions } from './cli/client-options.js';
@@ -21,6 +22,7 @@ const program = new Command('nova')
 
 registerServerCommands(program);
 registerFunctionCommands(program);
+registerInvokeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -30,6 +30,9 @@ export interface NovaClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
+/** The largest message Nova sends or takes: 10 MiB of code or 6 MiB of payload, plus the envelope. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 let packageDefinition: protoLoader.PackageDefinition | undefined;
 
 function loadDefinition(): protoLoader.PackageDefinition {
@@ -55,7 +58,12 @@ function createPromiseClient<T>(serviceName: string, options: NovaClientOptions)
   const definition = loadDefinition()[serviceName];
   if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
   const ServiceClient = grpc.makeGenericClientConstructor(definition, serviceName);
-  const client = new ServiceClient(options.address, grpc.credentials.createInsecure(), options.channelOptions);
+  const client = new ServiceClient(options.address, grpc.credentials.createInsecure(), {
+    // Outputs and code may be up to 10 MiB; grpc-js would refuse answers over 4 MiB.
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    ...options.channelOptions,
+  });
   const wrapped: Record<string, unknown> = { close: () => client.close() };
   for (const [name, method] of Object.entries(definition)) {
     if (method.requestStream || method.responseStream) continue;

@@ -4,6 +4,7 @@ export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } 
 export {
   createControlPlaneClient,
   createDataPlaneClient,
+  MAX_MESSAGE_BYTES,
   type PromiseClient,
   type UnaryCallOptions,
   type NovaClientOptions,

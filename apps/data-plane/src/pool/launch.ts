@@ -48,17 +48,11 @@ export function launchCommand(profile: LaunchProfile, sandbox: Sandbox): LaunchC
         executable: runtime.executable,
         args: [...runtime.entrypoint.slice(1), join(runtimesDir, 'python', 'bootstrap.py')],
       };
-    case 'node':
-    case 'wasm': {
+    case 'node': {
       // Node's permission model: the bootstrap, code and instance directories
       // may be read; only instance directories written; no child processes,
       // workers or native addons. (Node 20 aborts on a repeated path.)
-      const readable = new Set([
-        join(runtimesDir, 'node'),
-        join(runtimesDir, runtime.id),
-        sandbox.codeRoot,
-        sandbox.instancesRoot,
-      ]);
+      const readable = new Set([join(runtimesDir, 'node'), sandbox.codeRoot, sandbox.instancesRoot]);
       return {
         executable: runtime.executable,
         args: [
@@ -67,9 +61,22 @@ export function launchCommand(profile: LaunchProfile, sandbox: Sandbox): LaunchC
           `--allow-fs-write=${sandbox.instancesRoot}/*`,
           `--max-old-space-size=${profile.memoryMb}`,
           '--disable-warning=ExperimentalWarning',
-          join(runtimesDir, runtime.id, 'bootstrap.mjs'),
+          join(runtimesDir, 'node', 'bootstrap.mjs'),
         ],
       };
     }
+    case 'wasm':
+      // Node 20's permission model forbids node:wasi outright (--allow-wasi
+      // came in Node 22), so WASM instances run without it. WASI is a
+      // capability sandbox of its own: the module gets no preopened
+      // directories, only stdin, stdout and stderr, so it cannot reach files.
+      return {
+        executable: runtime.executable,
+        args: [
+          `--max-old-space-size=${profile.memoryMb}`,
+          '--disable-warning=ExperimentalWarning',
+          join(runtimesDir, 'wasm', 'bootstrap.mjs'),
+        ],
+      };
   }
 }

@@ -50,6 +50,9 @@ export function registerServerCommands(program: Command): void {
     .option('--auth <mode>', 'off or required (env NOVA_AUTH)')
     .option('--insecure', 'allow a non-loopback address with auth off (env NOVA_INSECURE)')
     .option('--grpc-enabled', 'accepted for compatibility; gRPC is always on')
+    .option('--idle-ttl <s>', 'seconds an idle function instance lives (env NOVA_IDLE_TTL_S, default 60)')
+    .option('--warm-pool-size <n>', 'generic processes kept ready per runtime (env NOVA_WARM_POOL_SIZE, default 2)')
+    .option('--queue-limit <n>', 'calls that may wait per function (env NOVA_QUEUE_LIMIT, default 100)')
     .action(async (flags: ServerFlags & Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
       await runNovaProcess({ flags: rest, env: process.env, ...(configFile ? { configFile } : {}) }, planesFor);

@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server } from '@grpc/grpc-js';
-import { healthProtoFile, protoLoaderOptions, protoRoot, reflectionDescriptors, serviceNames } from '#proto';
+import {
+  MAX_MESSAGE_BYTES,
+  healthProtoFile,
+  protoLoaderOptions,
+  protoRoot,
+  reflectionDescriptors,
+  serviceNames,
+} from '#proto';
 import { Database, StorageModule, runMigrations } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
@@ -12,8 +19,6 @@ import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import type { PlaneDefinition } from './plane.js';
 
-// Function code may be 10 MiB and payloads 6 MiB; leave room for the envelope.
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 15_000;
 
 export interface RunningNovaServer {
