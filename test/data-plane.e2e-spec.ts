@@ -10,12 +10,12 @@ import { zip } from './support/zip.js';
 
 const isRoot = process.getuid?.() === 0;
 
-async function codeOf(call: Promise<unknown>): Promise<{ code: number; details: string }> {
+async function codeOf(call: Promise<unknown>): Promise<{ code: status; details: string }> {
   try {
     await call;
     return { code: status.OK, details: '' };
   } catch (error) {
-    return error as { code: number; details: string };
+    return error as { code: status; details: string };
   }
 }
 
