@@ -126,3 +126,61 @@ describe('nova CLI against a running server', () => {
     assert.match(result.stderr, new RegExp(`^error: cannot reach Nova at 127\\.0\\.0\\.1:${port}`));
   });
 });
+
+describe('nova CLI: invoking', () => {
+  let database: TestDatabase;
+  let nova: NovaProcess;
+  let env: Record<string, string>;
+
+  before(async () => {
+    database = await createTestDatabase();
+    nova = await startNova({ env: database.env });
+    env = { NOVA_ADDR: nova.address };
+    const code = join(database.dataDir, 'greet.py');
+    await writeFile(
+      code,
+      'def handler(event):\n    print("greeting", event["name"])\n    if event["name"] == "nobody":\n        raise KeyError("nobody")\n    return {"greeting": "hi " + event["name"]}\n',
+    );
+    const created = await runCli(
+      ['functions', 'create', 'greet', '--runtime', 'python', '--handler', 'handler', '--code', code],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+  });
+
+  after(async () => {
+    await nova.stop();
+    await database.dispose();
+  });
+
+  it('invokes, lists invocations, shows logs and metrics', async () => {
+    const first = await runCli(['invoke', 'greet', '{"name": "Ada"}', '--verbose'], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, '{"greeting": "hi Ada"}\n');
+    assert.match(first.stderr, /^request id: ([0-9a-f-]{36})\nduration: +\d+ ms\ncold start: true\n$/);
+    const requestId = /request id: (\S+)/.exec(first.stderr)?.[1] ?? '';
+
+    const failed = await runCli(['invoke', 'greet', '{"name": "nobody"}'], env);
+    assert.equal(failed.code, 2, 'a function error exits 2');
+    assert.equal(failed.stderr, "function error: KeyError: 'nobody'\n");
+
+    const listed = await runCli(['invocations', 'greet'], env);
+    assert.match(listed.stdout, /^REQUEST ID +FUNCTION +VERSION +RESULT/);
+    assert.match(listed.stdout, /2 of 2 invocations\n$/);
+    assert.match(listed.stdout, /failed .*KeyError: 'nobody'/);
+
+    const logs = await runCli(['logs', requestId], env);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^result: +ok$/m);
+    assert.match(logs.stdout, /--- log ---\ngreeting Ada\n$/);
+
+    const metrics = await runCli(['metrics', 'greet', '--json'], env);
+    const parsed = JSON.parse(metrics.stdout) as { totalInvocations: number; failedInvocations: number };
+    assert.equal(parsed.totalInvocations, 2);
+    assert.equal(parsed.failedInvocations, 1);
+
+    const missing = await runCli(['invoke', 'ghost'], env);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'error: NOT_FOUND: function "ghost" not found\n');
+  });
+});
