@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient, type controlPlane, type dataPlane } from '#proto';
@@ -9,6 +12,11 @@ import { echoWasm } from './support/wasm-modules.js';
 import { zip } from './support/zip.js';
 
 const isRoot = process.getuid?.() === 0;
+
+/** Where the data plane keeps code and instance directories (Sandbox's sandboxRootFor). */
+function sandboxRoot(dataDir: string): string {
+  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+}
 
 async function codeOf(call: Promise<unknown>): Promise<{ code: status; details: string }> {
   try {
@@ -427,7 +435,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         const report = json(
           await invoke(
             'snoop',
-            JSON.stringify({ dataDir, victimCode: `${dataDir}/functions/${victim.id}/v1/function.py` }),
+            JSON.stringify({ dataDir, victimCode: `${sandboxRoot(dataDir)}/code/${victim.id}/v1/function.py` }),
           ),
         ) as Record<string, unknown>;
         assert.notEqual(report['uid'], 0);

@@ -216,6 +216,15 @@ export class FunctionPool {
       });
       instance.state = 'busy';
       return { instance, cold: true, loadLog };
+    } catch (error) {
+      // Callers queued behind this start would only fail the same way (the
+      // same code, the same runtime): answer them now rather than at their
+      // deadline.
+      for (const waiter of this.waiters.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.reject(error as Error);
+      }
+      throw error;
     } finally {
       this.starting -= 1;
     }

@@ -34,22 +34,28 @@ const FUNCTION_UID_SPAN = 1_000_000;
 export class Sandbox {
   readonly codeRoot: string;
   readonly instancesRoot: string;
+  private readonly root: string;
   readonly isolatesUsers = process.getuid?.() === 0;
   private readonly prepared = new Map<string, Promise<PreparedCode>>();
 
+  /**
+   * Both live under the system temp directory rather than the data
+   * directory: function users must be able to reach them, and the data
+   * directory may sit below a directory they cannot pass (/root is 0700).
+   */
   constructor(dataDir: string) {
-    this.codeRoot = join(dataDir, 'functions');
-    this.instancesRoot = join(
-      tmpdir(),
-      `nova-instances-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
-    );
+    this.root = sandboxRootFor(dataDir);
+    this.codeRoot = join(this.root, 'code');
+    this.instancesRoot = join(this.root, 'instances');
   }
 
   /** Starts from empty directories: both are caches of what the database holds. */
   async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o711 });
+    await chmod(this.root, 0o711);
     for (const dir of [this.codeRoot, this.instancesRoot]) {
       await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true, mode: 0o711 });
+      await mkdir(dir, { mode: 0o711 });
       await chmod(dir, 0o711);
     }
   }
@@ -134,6 +140,11 @@ export class Sandbox {
     if (identity) await chown(path, 0, identity.gid);
     await chmod(path, identity ? 0o550 : 0o500);
   }
+}
+
+/** Where a data directory's sandbox lives: one per data directory, so two Novas never share it. */
+export function sandboxRootFor(dataDir: string): string {
+  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
 }
 
 interface CodeFiles {

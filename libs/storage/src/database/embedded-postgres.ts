@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -66,7 +66,6 @@ export class EmbeddedPostgres {
   }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-    const clusterDir = join(options.dataDir, 'postgres');
     // 0711: the postgres user must pass through to its cluster, but nobody
     // else may list what Nova keeps here.
     await mkdir(options.dataDir, { recursive: true, mode: 0o711 });
@@ -76,6 +75,7 @@ export class EmbeddedPostgres {
     return withFileLock(join(options.dataDir, 'postgres.lock'), async () => {
       const credentials = await readOrCreateCredentials(options.dataDir);
       const runAs = await postgresUser();
+      const clusterDir = await clusterDirFor(options.dataDir, runAs, options.log);
 
       if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
         await initialiseCluster(clusterDir, credentials, runAs, options);
@@ -171,6 +171,32 @@ export class EmbeddedPostgres {
     clearTimeout(timeout);
     this.process = undefined;
     this.options.log('embedded PostgreSQL stopped');
+  }
+}
+
+/**
+ * <dataDir>/postgres, unless the unprivileged user PostgreSQL runs as cannot
+ * reach it (a data directory under /root, which is 0700): then a directory
+ * of its own under /var/lib/nova, named after the data directory.
+ */
+async function clusterDirFor(
+  dataDir: string,
+  runAs: PosixUser | undefined,
+  log: (message: string) => void,
+): Promise<string> {
+  const preferred = join(dataDir, 'postgres');
+  if (!runAs) return preferred;
+  try {
+    await execFileAsync('/bin/sh', ['-c', 'cd "$1"', 'sh', dataDir], { uid: runAs.uid, gid: runAs.gid });
+    return preferred;
+  } catch {
+    const fallback = join(
+      '/var/lib/nova',
+      `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`,
+    );
+    log(`${dataDir} is not reachable by the database's user (uid ${runAs.uid}); keeping the cluster in ${fallback}`);
+    await mkdir('/var/lib/nova', { recursive: true, mode: 0o711 });
+    return fallback;
   }
 }
 

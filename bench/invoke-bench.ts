@@ -1,0 +1,325 @@
+// Warm Invoke throughput and latency of Nova beside a bare grpc-js echo
+// server measured in the same run, and cold starts per runtime.
+//
+//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20]
+//
+// Load comes from h2load (Debian package nghttp2-client) sending a prebuilt
+// gRPC frame, pinned to CPU 1 while the servers are pinned to CPU 0.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import protobuf from 'protobufjs';
+import { createControlPlaneClient, createDataPlaneClient, protoFiles, protoRoot } from '#proto';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '1,8,32' },
+    cold: { type: 'string', default: '20' },
+  },
+});
+const duration = Number(args.duration);
+const runs = Number(args.runs);
+const concurrencies = args.concurrency.split(',').map(Number);
+const coldSamples = Number(args.cold);
+const repoRoot = join(import.meta.dirname, '..', '..');
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function pinned(cpu: number, command: string, commandArgs: string[]): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', String(cpu), command, ...commandArgs]] : [command, commandArgs];
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${seen}`)));
+  });
+}
+
+/** CPU seconds used so far by a process and every live descendant. */
+function treeCpuSeconds(root: number): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      // utime, stime, cutime, cstime: the last two cover reaped children.
+      cpu.set(
+        Number(entry),
+        (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks,
+      );
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, seconds] of cpu) {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parents.get(at)) {
+      if (at === root) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerCall: number;
+  failed: number;
+}
+
+async function h2load(address: string, frame: string, inFlight: number, serverPid: number): Promise<LoadResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'nova-bench-'));
+  const log = join(dir, 'requests.log');
+  const cpuBefore = treeCpuSeconds(serverPid);
+  const [command, commandArgs] = pinned(1, 'h2load', [
+    '-c',
+    '1',
+    '-t',
+    '1',
+    '-m',
+    String(inFlight),
+    '-D',
+    String(duration),
+    '--warm-up-time=1',
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '-d',
+    frame,
+    `--log-file=${log}`,
+    `http://${address}/nova.v1.DataPlane/Invoke`,
+  ]);
+  const output = execFileSync(command, commandArgs, { maxBuffer: 16 * 1024 * 1024 }).toString();
+  const cpuAfter = treeCpuSeconds(serverPid);
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  const latencies = lines.map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
+  const failed = lines.filter((line) => line.split('\t')[1] !== '200').length;
+  await rm(dir, { recursive: true, force: true });
+  const done = /requests: \d+ total, \d+ started, (\d+) done/.exec(output);
+  // h2load counts the warm-up too; the log holds only measured requests.
+  const calls = latencies.length;
+  if (!done) throw new Error(`unexpected h2load output:\n${output}`);
+  return {
+    rps: calls / duration,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    cpuMsPerCall: ((cpuAfter - cpuBefore) * 1000) / Number(done[1]),
+    failed,
+  };
+}
+
+async function invokeFrame(dir: string, functionName: string): Promise<string> {
+  const root = protobuf.loadSync(join(protoRoot, protoFiles.dataPlane));
+  const type = root.lookupType('nova.v1.InvokeRequest');
+  const message = Buffer.from(
+    type.encode(type.create({ function: functionName, payload: Buffer.from('{"n":1}') })).finish(),
+  );
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  const file = join(dir, `${functionName}.grpc`);
+  await writeFile(file, Buffer.concat([prefix, message]));
+  return file;
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('h2load', ['--version']);
+  } catch {
+    throw new Error('h2load is needed: apt-get install nghttp2-client');
+  }
+  const work = await mkdtemp(join(tmpdir(), 'nova-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const [echoCommand, echoArgs] = pinned(0, process.execPath, [
+      join(repoRoot, 'dist/bench/echo-server.js'),
+      '127.0.0.1:0',
+    ]);
+    const echo = spawn(echoCommand, echoArgs, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(echo);
+    const echoPort = (await waitForLine(echo, /listening (\d+)/))[1]!;
+
+    const novaPort = 19000 + Math.floor(Math.random() * 1000);
+    const [novaCommand, novaArgs] = pinned(0, process.execPath, [
+      join(repoRoot, 'dist/apps/nova/src/main.js'),
+      'daemon',
+    ]);
+    const nova = spawn(novaCommand, novaArgs, {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: process.env['HOME'] ?? '/tmp',
+        NOVA_GRPC_ADDR: `127.0.0.1:${novaPort}`,
+        NOVA_DATA_DIR: join(work, 'data'),
+        // One log line per call costs as much as a trivial call: measured without.
+        NOVA_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(nova);
+    let novaOutput = '';
+    nova.stdout?.on('data', (chunk: Buffer) => (novaOutput = (novaOutput + chunk.toString()).slice(-10_000)));
+    nova.once('exit', (code) => {
+      if (code !== 0 && code !== null) process.stderr.write(`nova exited with ${code}:\n${novaOutput}\n`);
+    });
+    const address = `127.0.0.1:${novaPort}`;
+    const cp = createControlPlaneClient({ address });
+    const dp = createDataPlaneClient({ address });
+    for (let tries = 0; ; tries++) {
+      try {
+        await dp.health({});
+        break;
+      } catch (error) {
+        if (tries > 300 || nova.exitCode !== null) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const base = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0 };
+    await cp.createFunction({
+      ...base,
+      name: 'bench-py',
+      runtime: 'python',
+      handler: 'handler',
+      code: Buffer.from('def handler(event):\n    return event\n'),
+    });
+    await cp.createFunction({
+      ...base,
+      name: 'bench-node',
+      runtime: 'node',
+      handler: 'handler',
+      code: Buffer.from('exports.handler = (event) => event;\n'),
+    });
+    // Warm up: enough parallel calls to start every instance the load will use.
+    for (const name of ['bench-py', 'bench-node']) {
+      await Promise.all(
+        Array.from({ length: 64 }, () =>
+          dp.invoke({ function: name, payload: Buffer.from('{"n":1}'), timeoutS: 0, metadata: {} }),
+        ),
+      );
+    }
+
+    const targets = [
+      {
+        name: 'grpc-js echo (baseline)',
+        address: `127.0.0.1:${echoPort}`,
+        frame: await invokeFrame(work, 'echo'),
+        pid: echo.pid!,
+      },
+      { name: 'Nova, Python', address, frame: await invokeFrame(work, 'bench-py'), pid: nova.pid! },
+      { name: 'Nova, Node', address, frame: await invokeFrame(work, 'bench-node'), pid: nova.pid! },
+    ];
+    const warm: { target: string; inFlight: number; result: LoadResult }[] = [];
+    for (const inFlight of concurrencies) {
+      for (const target of targets) {
+        const samples: LoadResult[] = [];
+        for (let run = 0; run < runs; run++)
+          samples.push(await h2load(target.address, target.frame, inFlight, target.pid));
+        const result: LoadResult = {
+          rps: median(samples.map((s) => s.rps)),
+          p50Ms: median(samples.map((s) => s.p50Ms)),
+          p99Ms: median(samples.map((s) => s.p99Ms)),
+          cpuMsPerCall: median(samples.map((s) => s.cpuMsPerCall)),
+          failed: samples.reduce((sum, s) => sum + s.failed, 0),
+        };
+        warm.push({ target: target.name, inFlight, result });
+        process.stderr.write(
+          `${target.name} @${inFlight}: ${result.rps.toFixed(0)} req/s p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms\n`,
+        );
+      }
+    }
+    const calls = await dp.listInvocations({ function: 'bench-py', limit: 1, offset: 0 });
+    const failedCalls = await dp.getMetrics({ function: 'bench-py', rangeSeconds: 3600 });
+
+    const cold: { runtime: string; p50Ms: number; p95Ms: number; serverP50Ms: number }[] = [];
+    for (const runtime of ['python', 'node']) {
+      const client: number[] = [];
+      const server: number[] = [];
+      const code =
+        runtime === 'python' ? 'def handler(event):\n    return event\n' : 'exports.handler = (event) => event;\n';
+      for (let i = 0; i < coldSamples; i++) {
+        const name = `cold-${runtime}-${i}`;
+        await cp.createFunction({ ...base, name, runtime, handler: 'handler', code: Buffer.from(code) });
+        // Let the warm pool refill, as it does between real cold starts.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const started = performance.now();
+        const response = await dp.invoke({ function: name, payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+        client.push(performance.now() - started);
+        server.push(response.durationMs);
+        if (!response.coldStart) throw new Error('expected a cold start');
+      }
+      client.sort((a, b) => a - b);
+      server.sort((a, b) => a - b);
+      cold.push({
+        runtime,
+        p50Ms: percentile(client, 50),
+        p95Ms: percentile(client, 95),
+        serverP50Ms: percentile(server, 50),
+      });
+    }
+    cp.close();
+    dp.close();
+    process.stdout.write(
+      JSON.stringify(
+        {
+          machine: { cpus: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length, node: process.version },
+          settings: { duration, runs, pinned: hasTaskset },
+          warm,
+          cold,
+          novaInvocationsRecorded: calls.total,
+          novaFailedInvocations: failedCalls.failedInvocations,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map(
+        (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
+      ),
+    );
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
