@@ -3,6 +3,8 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import { Instance } from './instance.js';
 import { launchCommand, type LaunchProfile } from './launch.js';
 
+const REFILL_DELAY_MS = 50;
+
 interface ProfileState {
   profile: LaunchProfile;
   ready: Instance[];
@@ -41,7 +43,10 @@ export class WarmPool {
     state.lastUsedAt = Date.now();
     let instance = state.ready.pop();
     while (instance && instance.state !== 'generic') instance = state.ready.pop();
-    this.refill(profile);
+    // Starting a runtime costs tens of ms of CPU (fork, exec, interpreter
+    // start): start the replacement once this cold start is served, not
+    // beside it on a machine of two cores.
+    setTimeout(() => this.refill(profile), REFILL_DELAY_MS).unref();
     return instance ?? Instance.start(profile, launchCommand(profile, this.sandbox));
   }
 

@@ -3,6 +3,7 @@
 // version (environment, working directory, the function's user, then the
 // handler's module), and then runs one `invoke` at a time. See channel.mjs
 // for the framing.
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import {
@@ -27,7 +28,8 @@ async function load(message) {
   const file = join(fn.codeDir, fn.moduleFiles[moduleName] ?? `${moduleName}.js`);
   const stop = captureOutput();
   try {
-    const loaded = await import(pathToFileURL(file).href);
+    // CommonJS through require: it skips the ESM loader's translation, a few ms of every cold start.
+    const loaded = file.endsWith('.cjs') ? createRequire(file)(file) : await import(pathToFileURL(file).href);
     const candidate = loaded[exportName] ?? loaded.default?.[exportName];
     if (typeof candidate !== 'function') {
       throw new TypeError(`module '${moduleName}' has no exported function '${exportName}'`);
