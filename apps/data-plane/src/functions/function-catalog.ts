@@ -36,6 +36,11 @@ export class FunctionCatalog implements OnModuleInit {
     await this.reloadAll();
   }
 
+  /** The cached definition, without a query; undefined on a miss. */
+  peek(name: string): FunctionRecord | undefined {
+    return this.byName.get(name);
+  }
+
   /** The cached definition; on a miss, one lookup (a function created a moment ago). */
   async get(name: string): Promise<FunctionRecord | undefined> {
     return this.byName.get(name) ?? (await this.refresh(name));

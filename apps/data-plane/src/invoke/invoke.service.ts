@@ -38,7 +38,7 @@ export class InvokeService {
     if (!Number.isInteger(request.timeoutS) || request.timeoutS < 0) {
       throw new InvalidArgumentError('timeout_s', `must be 0 or more (got ${request.timeoutS})`);
     }
-    const record = await this.catalog.get(request.function);
+    const record = this.catalog.peek(request.function) ?? (await this.catalog.get(request.function));
     if (!record) throw new UnknownFunctionError(request.function);
 
     const started = performance.now();

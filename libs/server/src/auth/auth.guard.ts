@@ -20,8 +20,13 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Synchronous when auth is off: no promise on every call of the hot path.
     if (this.config.auth === 'off') return true;
+    return this.check(context);
+  }
+
+  private async check(context: ExecutionContext): Promise<boolean> {
     const required =
       this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, [
         context.getHandler(),
