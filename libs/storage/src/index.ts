@@ -20,4 +20,14 @@ export type {
 export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js';
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';
 export { InvocationsRepository } from './invocations/invocations.repository.js';
-export type { InvocationRecord, InvocationMetrics } from './invocations/invocation-record.js';
+export { AsyncQueueRepository } from './invocations/async-queue.repository.js';
+export type {
+  InvocationRecord,
+  InvocationDetail,
+  InvocationMetrics,
+  InvocationStatus,
+  AttemptRecord,
+  NewAsyncInvocation,
+  ClaimedInvocation,
+  AttemptResult,
+} from './invocations/invocation-record.js';

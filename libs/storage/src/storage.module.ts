@@ -5,6 +5,7 @@ import { Database } from './database/database.js';
 import { NotificationListener } from './database/notification-listener.js';
 import { FunctionsRepository } from './functions/functions.repository.js';
 import { InvocationsRepository } from './invocations/invocations.repository.js';
+import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
 
 /**
  * Makes an opened Database available to Nest: the DataSource, the
@@ -24,6 +25,7 @@ export class StorageModule {
         { provide: FunctionsRepository, useFactory: () => new FunctionsRepository(database.dataSource) },
         { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.dataSource) },
         { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.dataSource) },
+        { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.dataSource) },
         { provide: NotificationListener, useFactory: () => new NotificationListener(database.url, log) },
         ListenerCloser,
       ],
@@ -33,6 +35,7 @@ export class StorageModule {
         FunctionsRepository,
         ApiKeysRepository,
         InvocationsRepository,
+        AsyncQueueRepository,
         NotificationListener,
       ],
     };

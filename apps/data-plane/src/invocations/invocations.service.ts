@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InvocationsRepository, type InvocationMetrics, type InvocationRecord } from '#storage';
+import { InvocationsRepository, type InvocationDetail, type InvocationMetrics } from '#storage';
 import { DomainError, InvalidArgumentError } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from './invocation-recorder.js';
@@ -25,7 +25,7 @@ export class InvocationsService {
     functionName: string,
     limit: number,
     offset: number,
-  ): Promise<{ invocations: InvocationRecord[]; total: number }> {
+  ): Promise<{ invocations: InvocationDetail[]; total: number }> {
     if (!Number.isInteger(limit) || limit < 0 || limit > LIST_MAX) {
       throw new InvalidArgumentError('limit', `must be 0 to ${LIST_MAX} (got ${limit}); 0 means ${LIST_DEFAULT}`);
     }
@@ -35,7 +35,7 @@ export class InvocationsService {
     return this.invocations.list(functionName || undefined, limit || LIST_DEFAULT, offset);
   }
 
-  async get(id: string): Promise<InvocationRecord> {
+  async get(id: string): Promise<InvocationDetail> {
     if (id === '') throw new InvalidArgumentError('id', 'is required');
     await this.recorder.flush();
     const found = await this.invocations.find(id);

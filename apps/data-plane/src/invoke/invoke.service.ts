@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
-import { DomainError, InvalidArgumentError } from '#server';
+import { InvalidArgumentError } from '#server';
 import type { dataPlane } from '#proto';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from '../invocations/invocation-recorder.js';
-import { InstancePoolService } from '../pool/instance-pool.service.js';
-import { LoadFailure, type InvokeOutcome } from '../pool/instance.js';
-import type { Acquired } from '../pool/function-pool.js';
+import { errorOf, InvocationRunner, type RunResult } from './invocation-runner.js';
 import {
   InvocationTimeoutError,
   MemoryLimitError,
@@ -16,12 +14,12 @@ import {
   UnknownFunctionError,
 } from './invoke.errors.js';
 
-/** Runs functions: picks an instance, runs one call in it, records the call. */
+/** Synchronous and streaming invocation: one attempt, answered to the caller, recorded. */
 @Injectable()
 export class InvokeService {
   constructor(
     private readonly catalog: FunctionCatalog,
-    private readonly pools: InstancePoolService,
+    private readonly runner: InvocationRunner,
     private readonly recorder: InvocationRecorder,
   ) {}
 
@@ -33,6 +31,63 @@ export class InvokeService {
     requestId: string,
     callDeadline?: number,
   ): Promise<dataPlane.InvokeResponse> {
+    const { record, deadline } = await this.prepare(request, callDeadline);
+    const result = await this.runner.run(record, {
+      requestId,
+      payload: request.payload,
+      metadata: request.metadata,
+      deadline,
+    });
+    this.record(requestId, record, result);
+    const base = { requestId, durationMs: Math.round(result.durationMs) };
+    switch (result.kind) {
+      case 'load_failure':
+        return { ...base, output: Buffer.alloc(0), error: result.error, coldStart: true };
+      case 'rejected':
+        throw result.error;
+      case 'outcome':
+        return { ...base, ...this.answer(record, result), coldStart: result.coldStart };
+    }
+  }
+
+  /**
+   * Streams each item the handler yields; the last chunk is final and
+   * carries the handler's error, if any. Aborting stops the handler.
+   */
+  async stream(
+    request: dataPlane.InvokeRequest,
+    requestId: string,
+    emit: (chunk: dataPlane.InvokeStreamChunk) => void,
+    signal: AbortSignal,
+    callDeadline?: number,
+  ): Promise<void> {
+    const { record, deadline } = await this.prepare(request, callDeadline);
+    const result = await this.runner.run(record, {
+      requestId,
+      payload: request.payload,
+      metadata: request.metadata,
+      deadline,
+      signal,
+      onChunk: (data) => emit({ requestId, data, final: false, error: '' }),
+    });
+    this.record(requestId, record, result);
+    if (signal.aborted) return;
+    switch (result.kind) {
+      case 'load_failure':
+        return emit({ requestId, data: Buffer.alloc(0), final: true, error: result.error });
+      case 'rejected':
+        throw result.error;
+      case 'outcome': {
+        const { error } = this.answer(record, result);
+        return emit({ requestId, data: Buffer.alloc(0), final: true, error });
+      }
+    }
+  }
+
+  private async prepare(
+    request: dataPlane.InvokeRequest,
+    callDeadline: number | undefined,
+  ): Promise<{ record: FunctionRecord; deadline: number }> {
     if (request.function === '') throw new InvalidArgumentError('function', 'is required');
     if (request.payload.length > PAYLOAD_LIMIT_BYTES) throw new PayloadTooLargeError(request.payload.length);
     if (!Number.isInteger(request.timeoutS) || request.timeoutS < 0) {
@@ -40,59 +95,24 @@ export class InvokeService {
     }
     const record = this.catalog.peek(request.function) ?? (await this.catalog.get(request.function));
     if (!record) throw new UnknownFunctionError(request.function);
-
-    const started = performance.now();
-    const startedAt = new Date();
     const timeoutS = request.timeoutS > 0 ? Math.min(request.timeoutS, record.timeoutS) : record.timeoutS;
-    const deadline = Math.min(Date.now() + timeoutS * 1000, callDeadline ?? Infinity);
-
-    let acquired: Acquired;
-    try {
-      acquired = await this.pools.acquire(record, deadline);
-    } catch (error) {
-      const durationMs = performance.now() - started;
-      if (error instanceof LoadFailure) {
-        // The function's own code failed to import: a function error, like Lambda's init errors.
-        this.record(requestId, record, startedAt, durationMs, true, error.error, error.log);
-        return {
-          requestId,
-          output: Buffer.alloc(0),
-          error: error.error,
-          durationMs: Math.round(durationMs),
-          coldStart: true,
-        };
-      }
-      if (error instanceof DomainError) this.record(requestId, record, startedAt, durationMs, false, error.message, '');
-      throw error;
-    }
-
-    const timeoutMs = Math.max(1, deadline - Date.now());
-    const outcome = await acquired.instance.invoke(requestId, request.payload, request.metadata, timeoutMs);
-    this.pools.release(record, acquired, outcome);
-    const durationMs = performance.now() - started;
-    const log = acquired.loadLog + outcome.log;
-    const error = errorOf(outcome);
-    this.record(requestId, record, startedAt, durationMs, acquired.cold, error, log);
-    return this.respond(record, requestId, outcome, durationMs, acquired.cold, timeoutMs);
+    return { record, deadline: Math.min(Date.now() + timeoutS * 1000, callDeadline ?? Infinity) };
   }
 
-  private respond(
+  /** The caller's answer to a finished attempt: output and error, or a status code. */
+  private answer(
     record: FunctionRecord,
-    requestId: string,
-    outcome: InvokeOutcome,
-    durationMs: number,
-    coldStart: boolean,
-    timeoutMs: number,
-  ): dataPlane.InvokeResponse {
-    const base = { requestId, durationMs: Math.round(durationMs), coldStart };
+    result: Extract<RunResult, { kind: 'outcome' }>,
+  ): { output: Buffer; error: string } {
+    const { outcome } = result;
     switch (outcome.kind) {
       case 'ok':
-        return { ...base, output: outcome.output, error: '' };
+        return { output: outcome.output, error: '' };
       case 'function_error':
       case 'crashed':
-        return { ...base, output: Buffer.alloc(0), error: outcome.error };
+        return { output: Buffer.alloc(0), error: outcome.error };
       case 'timeout':
-        throw new InvocationTimeoutError(record.name, timeoutMs);
+        throw new InvocationTimeoutError(record.name, result.timeoutMs);
       case 'memory':
         throw new MemoryLimitError(record.name, record.memoryMb, outcome.error);
       case 'output_too_large':
@@ -100,39 +120,23 @@ export class InvokeService {
     }
   }
 
-  private record(
-    id: string,
-    record: FunctionRecord,
-    createdAt: Date,
-    durationMs: number,
-    coldStart: boolean,
-    error: string,
-    log: string,
-  ): void {
+  private record(id: string, record: FunctionRecord, result: RunResult): void {
+    const error =
+      result.kind === 'outcome'
+        ? errorOf(result.outcome)
+        : result.kind === 'load_failure'
+          ? result.error
+          : result.error.message;
     this.recorder.record({
       id,
       functionName: record.name,
-      version: record.version,
-      durationMs,
+      version: result.version,
+      durationMs: result.durationMs,
       success: error === '',
-      coldStart,
+      coldStart: result.kind === 'outcome' ? result.coldStart : result.kind === 'load_failure',
       error,
-      log,
-      createdAt,
+      log: result.kind === 'rejected' ? '' : result.log,
+      createdAt: result.startedAt,
     });
-  }
-}
-
-function errorOf(outcome: InvokeOutcome): string {
-  switch (outcome.kind) {
-    case 'ok':
-      return '';
-    case 'timeout':
-      return 'Timeout: the function did not finish in time';
-    case 'function_error':
-    case 'crashed':
-    case 'memory':
-    case 'output_too_large':
-      return outcome.error;
   }
 }

@@ -5,6 +5,7 @@ export type InstanceMessage =
   | { t: 'ready'; pid: number }
   | { t: 'loaded'; log: string }
   | { t: 'load_error'; error: string; log: string }
+  | { t: 'chunk' }
   | {
       t: 'result';
       ok: boolean;

@@ -45,7 +45,8 @@ const LOG_TRUNCATED = '\n[log truncated at 64 KiB]';
 const STDERR_TAIL_BYTES = 4096;
 
 interface PendingInvoke {
-  settle(outcome: InvokeOutcome): void;
+  settle: (outcome: InvokeOutcome) => void;
+  onChunk: ((data: Buffer) => void) | undefined;
   timer: NodeJS.Timeout;
 }
 
@@ -150,12 +151,17 @@ export class Instance {
     throw new LoadFailure('RuntimeError: the instance exited while loading the function', this.stderrTail);
   }
 
-  /** Runs one invocation; on timeout the process is killed and the call settles at once. */
+  /**
+   * Runs one invocation; on timeout the process is killed and the call
+   * settles at once. With onChunk, each item the handler yields is handed
+   * over as it arrives and the outcome carries no output.
+   */
   invoke(
     requestId: string,
     payload: Uint8Array,
     metadata: Record<string, string>,
     timeoutMs: number,
+    onChunk?: (data: Buffer) => void,
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -163,8 +169,8 @@ export class Instance {
         this.settle({ kind: 'timeout', log: '' });
         this.kill();
       }, timeoutMs);
-      this.pending = { settle: resolve, timer };
-      this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs }, payload);
+      this.pending = { settle: resolve, onChunk, timer };
+      this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined }, payload);
     });
   }
 
@@ -212,6 +218,9 @@ export class Instance {
       case 'load_error':
         this.onLoaded?.(frame);
         this.onLoaded = undefined;
+        return;
+      case 'chunk':
+        this.pending?.onChunk?.(Buffer.from(frame.body));
         return;
       case 'result': {
         const log = header.log + (header.logTruncated ? LOG_TRUNCATED : '');

@@ -108,7 +108,12 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     logLevel: v.logLevel,
     auth: v.auth,
     insecure: v.insecure,
-    instances: { idleTtlS: v.idleTtlS, warmPoolSize: v.warmPoolSize, queueLimit: v.queueLimit },
+    instances: {
+      idleTtlS: v.idleTtlS,
+      warmPoolSize: v.warmPoolSize,
+      queueLimit: v.queueLimit,
+      asyncConcurrency: v.asyncConcurrency,
+    },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };

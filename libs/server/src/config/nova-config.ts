@@ -22,6 +22,8 @@ export interface NovaConfig {
     warmPoolSize: number;
     /** Calls that may wait per function when all its instances are busy. */
     queueLimit: number;
+    /** Asynchronous invocations this node runs at once; 0 runs none. */
+    asyncConcurrency: number;
   };
   /** PATH of the environment Nova started in, where runtimes are looked for. */
   path: string;

@@ -190,6 +190,14 @@ export const settings = {
     default: 2,
     parse: numberIn(0, 64, true),
   },
+  asyncConcurrency: {
+    yaml: 'instances.async_concurrency',
+    env: 'NOVA_ASYNC_CONCURRENCY',
+    flag: 'asyncConcurrency',
+    flagName: '--async-concurrency',
+    default: 8,
+    parse: numberIn(0, 1000, true),
+  },
   queueLimit: {
     yaml: 'instances.queue_limit',
     env: 'NOVA_QUEUE_LIMIT',

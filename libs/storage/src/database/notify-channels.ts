@@ -7,6 +7,8 @@ export const notifyChannels = {
   functions: 'nova_functions',
   /** Payload: ApiKeyChange as JSON. */
   apiKeys: 'nova_api_keys',
+  /** Payload: the function name of a newly queued asynchronous invocation. */
+  asyncInvocations: 'nova_async',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];

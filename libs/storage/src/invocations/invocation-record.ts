@@ -1,6 +1,16 @@
-/** One finished invocation, as history keeps it. */
+export type InvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead_letter';
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  /** Empty when the attempt succeeded. */
+  error: string;
+}
+
+/** One invocation, as history keeps it. */
 export interface InvocationRecord {
-  /** The request id. */
+  /** The request id (sync) or invocation id (async). */
   id: string;
   functionName: string;
   version: number;
@@ -14,6 +24,17 @@ export interface InvocationRecord {
   createdAt: Date;
 }
 
+/** An invocation with what only asynchronous ones have. */
+export interface InvocationDetail extends InvocationRecord {
+  status: InvocationStatus;
+  isAsync: boolean;
+  attempts: number;
+  maxAttempts: number;
+  output: Buffer;
+  attemptHistory: AttemptRecord[];
+  nextRunAt: Date | undefined;
+}
+
 export interface InvocationMetrics {
   total: number;
   successful: number;
@@ -22,4 +43,44 @@ export interface InvocationMetrics {
   p50DurationMs: number;
   p95DurationMs: number;
   p99DurationMs: number;
+}
+
+export interface NewAsyncInvocation {
+  id: string;
+  functionName: string;
+  version: number;
+  payload: Buffer;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Empty for none. */
+  idempotencyKey: string;
+}
+
+/** An asynchronous invocation this process has leased to run one attempt of. */
+export interface ClaimedInvocation {
+  id: string;
+  functionName: string;
+  payload: Buffer;
+  /** This attempt's number, 1-based. */
+  attempt: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** How one attempt ended, to be written back under the lease that ran it. */
+export interface AttemptResult {
+  id: string;
+  attempt: number;
+  status: Exclude<InvocationStatus, 'queued' | 'running'>;
+  version: number;
+  output: Buffer;
+  error: string;
+  log: string;
+  durationMs: number;
+  coldStart: boolean;
+  startedAt: Date;
+  /** For status failed: when to try again. */
+  nextRunAt: Date | undefined;
 }

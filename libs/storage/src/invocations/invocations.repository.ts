@@ -1,5 +1,11 @@
 import type { DataSource } from 'typeorm';
-import type { InvocationMetrics, InvocationRecord } from './invocation-record.js';
+import type {
+  AttemptRecord,
+  InvocationDetail,
+  InvocationMetrics,
+  InvocationRecord,
+  InvocationStatus,
+} from './invocation-record.js';
 
 /** Invocation history: written in batches, read newest first. */
 export class InvocationsRepository {
@@ -13,9 +19,11 @@ export class InvocationsRepository {
     if (records.length === 0) return 0;
     const result = await this.dataSource.query<unknown>(
       `INSERT INTO invocations
-         (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at)
-       SELECT * FROM unnest($1::text[], $2::varchar[], $3::int[], $4::int[], $5::bool[], $6::bool[],
-                            $7::text[], $8::text[], $9::timestamptz[])
+         (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at, status)
+       SELECT u.*, CASE WHEN u.success THEN 'succeeded' ELSE 'failed' END
+         FROM unnest($1::text[], $2::varchar[], $3::int[], $4::int[], $5::bool[], $6::bool[],
+                     $7::text[], $8::text[], $9::timestamptz[])
+           AS u(id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at)
        ON CONFLICT (id) DO NOTHING`,
       [
         records.map((r) => r.id),
@@ -37,12 +45,12 @@ export class InvocationsRepository {
     functionName: string | undefined,
     limit: number,
     offset: number,
-  ): Promise<{ invocations: InvocationRecord[]; total: number }> {
+  ): Promise<{ invocations: InvocationDetail[]; total: number }> {
     const where = functionName ? 'WHERE function_name = $1' : '';
     const params = functionName ? [functionName] : [];
     const [rows, count] = await Promise.all([
       this.dataSource.query<InvocationRow[]>(
-        `SELECT id, function_name, function_version, duration_ms, success, cold_start, error, '' AS log, created_at
+        `SELECT ${LIST_COLUMNS}, '' AS log, NULL AS output, '[]'::jsonb AS attempt_history
            FROM invocations ${where}
           ORDER BY created_at DESC, id DESC
           LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
@@ -50,16 +58,15 @@ export class InvocationsRepository {
       ),
       this.dataSource.query<{ total: string }[]>(`SELECT count(*) AS total FROM invocations ${where}`, params),
     ]);
-    return { invocations: rows.map(toRecord), total: Number(count[0]?.total ?? 0) };
+    return { invocations: rows.map(toDetail), total: Number(count[0]?.total ?? 0) };
   }
 
-  async find(id: string): Promise<InvocationRecord | undefined> {
+  async find(id: string): Promise<InvocationDetail | undefined> {
     const rows = await this.dataSource.query<InvocationRow[]>(
-      `SELECT id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at
-         FROM invocations WHERE id = $1`,
+      `SELECT ${LIST_COLUMNS}, log, output, attempt_history FROM invocations WHERE id = $1`,
       [id],
     );
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0] ? toDetail(rows[0]) : undefined;
   }
 
   /** Totals and duration percentiles over the last rangeSeconds; every function when name is undefined. */
@@ -73,6 +80,8 @@ export class InvocationsRepository {
               coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms), 0) AS p99
          FROM invocations
         WHERE created_at > now() - make_interval(secs => $1)
+          AND status IN ('succeeded', 'failed', 'dead_letter')
+          AND NOT (is_async AND status = 'failed')
           AND ($2::varchar IS NULL OR function_name = $2)`,
       [rangeSeconds, functionName ?? null],
     );
@@ -96,7 +105,17 @@ function storableText(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
 }
 
+const LIST_COLUMNS = `id, function_name, function_version, duration_ms, success, cold_start, error, created_at,
+  status, is_async, attempts, max_attempts, next_run_at`;
+
 interface InvocationRow {
+  status: InvocationStatus;
+  is_async: boolean;
+  attempts: number;
+  max_attempts: number;
+  next_run_at: Date | null;
+  output: Buffer | null;
+  attempt_history: AttemptRecord[];
   id: string;
   function_name: string;
   function_version: number;
@@ -115,6 +134,19 @@ interface MetricsRow {
   p50: string;
   p95: string;
   p99: string;
+}
+
+function toDetail(row: InvocationRow): InvocationDetail {
+  return {
+    ...toRecord(row),
+    status: row.status,
+    isAsync: row.is_async,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    output: row.output ?? Buffer.alloc(0),
+    attemptHistory: row.attempt_history,
+    nextRunAt: row.next_run_at ?? undefined,
+  };
 }
 
 function toRecord(row: InvocationRow): InvocationRecord {

@@ -56,12 +56,31 @@ function context(header) {
   };
 }
 
+function isStream(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) return false;
+  return typeof value[Symbol.asyncIterator] === 'function' || typeof value.next === 'function';
+}
+
 async function invoke(header, body) {
   const stop = captureOutput();
   let result = { t: 'result', ok: true };
   let output = Buffer.alloc(0);
   try {
-    output = encodeOutput(await handler(decodeEvent(body), context(header)));
+    const value = await handler(decodeEvent(body), context(header));
+    if (header.stream) {
+      // Each item goes out as soon as the generator yields it.
+      for await (const item of isStream(value) ? value : [value]) {
+        const chunk = encodeOutput(item);
+        if (chunk.length > OUTPUT_LIMIT) throw new RangeError(`a streamed chunk is ${chunk.length} bytes`);
+        channel.send({ t: 'chunk' }, chunk);
+      }
+    } else if (isStream(value)) {
+      const items = [];
+      for await (const item of value) items.push(item);
+      output = encodeOutput(items);
+    } else {
+      output = encodeOutput(value);
+    }
     if (output.length > OUTPUT_LIMIT) {
       result = { t: 'result', ok: false, fatal: 'output_too_large', error: `output is ${output.length} bytes` };
       output = Buffer.alloc(0);

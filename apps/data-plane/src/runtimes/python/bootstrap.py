@@ -178,6 +178,14 @@ def wants_context(handler):
     return varargs or len(positional) >= 2
 
 
+def is_stream(value):
+    return inspect.isgenerator(value) or (
+        hasattr(value, "__iter__")
+        and hasattr(value, "__next__")
+        and not isinstance(value, (str, bytes, bytearray, dict, list))
+    )
+
+
 def invoke(handler, with_context, header, body, function):
     captured = CapturedOutput()
     sys.stdout, sys.stderr = captured, captured
@@ -186,7 +194,15 @@ def invoke(handler, with_context, header, body, function):
     try:
         event = decode_event(body)
         value = handler(event, Context(header, function)) if with_context else handler(event)
-        output = encode_output(value)
+        if header.get("stream"):
+            # Each item goes out as soon as the generator yields it.
+            for item in value if is_stream(value) else [value]:
+                chunk = encode_output(item)
+                if len(chunk) > OUTPUT_LIMIT:
+                    raise ValueError("a streamed chunk is %d bytes; at most %d" % (len(chunk), OUTPUT_LIMIT))
+                send({"t": "chunk"}, chunk)
+        else:
+            output = encode_output(list(value) if is_stream(value) else value)
         if len(output) > OUTPUT_LIMIT:
             result = {"t": "result", "ok": False, "fatal": "output_too_large", "error": "output is %d bytes" % len(output)}
             output = b""

@@ -42,16 +42,35 @@ export interface InvokeResponse {
 
 export interface InvokeAsyncRequest {
   function: string;
+  /** At most 6 MiB. */
   payload: Uint8Array;
+  /** 1 to 10; 0 means 3. */
   maxAttempts: number;
+  /** Delay before the first retry, doubled for each further one; 0 means 1000. */
   backoffBaseMs: number;
+  /** Longest delay between attempts; 0 means 60000. */
   backoffMaxMs: number;
+  /**
+   * A second request with the same key for the same function within 24 h
+   * returns the first invocation instead of queueing another.
+   */
   idempotencyKey: string;
 }
 
 export interface InvokeAsyncResponse {
   invocationId: string;
+  /** "queued", or for a repeated idempotency key the first invocation's status. */
   status: string;
+}
+
+export interface InvokeStreamChunk {
+  requestId: string;
+  /** One yielded item, encoded like Invoke's output. */
+  data: Uint8Array;
+  /** Set on the last chunk. */
+  final: boolean;
+  /** On the final chunk: the handler's error, "ExceptionType: message". */
+  error: string;
 }
 
 export interface HealthRequest {
@@ -110,6 +129,31 @@ export interface InvocationLog {
   version: number;
   /** What the handler printed, at most 64 KiB; only GetInvocation fills it. */
   log: string;
+  /**
+   * queued, running, succeeded, failed (will retry) or dead_letter; a
+   * synchronous invocation is succeeded or failed.
+   */
+  status: string;
+  /** Attempts made so far. */
+  attempts: number;
+  /** The output of a succeeded asynchronous invocation; only GetInvocation fills it. */
+  output: Uint8Array;
+  /** True for InvokeAsync. */
+  async: boolean;
+  maxAttempts: number;
+  /** Every attempt of an asynchronous invocation, oldest first. */
+  attemptHistory: InvocationAttempt[];
+  /** RFC 3339, UTC: when a waiting asynchronous invocation runs next. */
+  nextAttemptAt: string;
+}
+
+export interface InvocationAttempt {
+  attempt: number;
+  /** RFC 3339, UTC. */
+  startedAt: string;
+  durationMs: number;
+  /** Empty when the attempt succeeded. */
+  error: string;
 }
 
 export interface GetInvocationRequest {
@@ -132,9 +176,22 @@ export interface DataPlaneClient {
 
   invoke(request: InvokeRequest, metadata: Metadata, ...rest: any): Observable<InvokeResponse>;
 
-  /** Queues a function run durably and returns at once. */
+  /**
+   * Stores the call durably and returns at once with status "queued". Any
+   * data-plane process runs it, retrying function errors, timeouts and
+   * crashes with exponential backoff and jitter; after the last attempt the
+   * invocation is "dead_letter". GetInvocation shows its progress.
+   */
 
   invokeAsync(request: InvokeAsyncRequest, metadata: Metadata, ...rest: any): Observable<InvokeAsyncResponse>;
+
+  /**
+   * Runs a function and streams what it yields: each item of a Python
+   * generator or Node async generator as soon as it is produced; an
+   * ordinary handler gives one chunk. The last chunk has final set.
+   */
+
+  invokeStream(request: InvokeRequest, metadata: Metadata, ...rest: any): Observable<InvokeStreamChunk>;
 
   /** The node's health: database, runtimes, instances. */
 
@@ -175,13 +232,26 @@ export interface DataPlaneController {
     ...rest: any
   ): Promise<InvokeResponse> | Observable<InvokeResponse> | InvokeResponse;
 
-  /** Queues a function run durably and returns at once. */
+  /**
+   * Stores the call durably and returns at once with status "queued". Any
+   * data-plane process runs it, retrying function errors, timeouts and
+   * crashes with exponential backoff and jitter; after the last attempt the
+   * invocation is "dead_letter". GetInvocation shows its progress.
+   */
 
   invokeAsync(
     request: InvokeAsyncRequest,
     metadata: Metadata,
     ...rest: any
   ): Promise<InvokeAsyncResponse> | Observable<InvokeAsyncResponse> | InvokeAsyncResponse;
+
+  /**
+   * Runs a function and streams what it yields: each item of a Python
+   * generator or Node async generator as soon as it is produced; an
+   * ordinary handler gives one chunk. The last chunk has final set.
+   */
+
+  invokeStream(request: InvokeRequest, metadata: Metadata, ...rest: any): Observable<InvokeStreamChunk>;
 
   /** The node's health: database, runtimes, instances. */
 
@@ -218,7 +288,15 @@ export interface DataPlaneController {
 
 export function DataPlaneControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["invoke", "invokeAsync", "health", "getMetrics", "listInvocations", "getInvocation"];
+    const grpcMethods: string[] = [
+      "invoke",
+      "invokeAsync",
+      "invokeStream",
+      "health",
+      "getMetrics",
+      "listInvocations",
+      "getInvocation",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("DataPlane", method)(constructor.prototype[method], method, descriptor);

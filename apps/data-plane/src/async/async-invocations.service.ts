@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AsyncQueueRepository, type InvocationStatus } from '#storage';
+import { InvalidArgumentError } from '#server';
+import type { dataPlane } from '#proto';
+import { FunctionCatalog } from '../functions/function-catalog.js';
+import { PAYLOAD_LIMIT_BYTES, PayloadTooLargeError, UnknownFunctionError } from '../invoke/invoke.errors.js';
+
+const MAX_ATTEMPTS_LIMIT = 10;
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_BACKOFF_BASE_MS = 1000;
+const DEFAULT_BACKOFF_MAX_MS = 60_000;
+const BACKOFF_LIMIT_MS = 24 * 3600 * 1000;
+const IDEMPOTENCY_KEY_MAX = 256;
+
+/** InvokeAsync: checks the request and stores it durably; workers run it. */
+@Injectable()
+export class AsyncInvocationsService {
+  constructor(
+    private readonly catalog: FunctionCatalog,
+    private readonly queue: AsyncQueueRepository,
+  ) {}
+
+  async enqueue(request: dataPlane.InvokeAsyncRequest): Promise<{ id: string; status: InvocationStatus }> {
+    if (request.function === '') throw new InvalidArgumentError('function', 'is required');
+    if (request.payload.length > PAYLOAD_LIMIT_BYTES) throw new PayloadTooLargeError(request.payload.length);
+    const maxAttempts = request.maxAttempts === 0 ? DEFAULT_MAX_ATTEMPTS : request.maxAttempts;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
+      throw new InvalidArgumentError(
+        'max_attempts',
+        `must be 1 to ${MAX_ATTEMPTS_LIMIT} (got ${request.maxAttempts}); 0 means 3`,
+      );
+    }
+    const backoffBaseMs = request.backoffBaseMs === 0 ? DEFAULT_BACKOFF_BASE_MS : request.backoffBaseMs;
+    if (!Number.isInteger(backoffBaseMs) || backoffBaseMs < 1 || backoffBaseMs > BACKOFF_LIMIT_MS) {
+      throw new InvalidArgumentError(
+        'backoff_base_ms',
+        `must be 1 to ${BACKOFF_LIMIT_MS} (got ${request.backoffBaseMs})`,
+      );
+    }
+    const backoffMaxMs =
+      request.backoffMaxMs === 0 ? Math.max(DEFAULT_BACKOFF_MAX_MS, backoffBaseMs) : request.backoffMaxMs;
+    if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffBaseMs || backoffMaxMs > BACKOFF_LIMIT_MS) {
+      throw new InvalidArgumentError(
+        'backoff_max_ms',
+        `must be from backoff_base_ms (${backoffBaseMs}) to ${BACKOFF_LIMIT_MS} (got ${request.backoffMaxMs})`,
+      );
+    }
+    if (request.idempotencyKey.length > IDEMPOTENCY_KEY_MAX) {
+      throw new InvalidArgumentError('idempotency_key', `must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
+    }
+    const record = this.catalog.peek(request.function) ?? (await this.catalog.get(request.function));
+    if (!record) throw new UnknownFunctionError(request.function);
+    const stored = await this.queue.enqueue({
+      id: randomUUID(),
+      functionName: record.name,
+      version: record.version,
+      payload: Buffer.from(request.payload),
+      maxAttempts,
+      backoffBaseMs,
+      backoffMaxMs,
+      idempotencyKey: request.idempotencyKey,
+    });
+    return { id: stored.id, status: stored.status };
+  }
+}

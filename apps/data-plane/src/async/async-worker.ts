@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  AsyncQueueRepository,
+  NotificationListener,
+  notifyChannels,
+  type AttemptResult,
+  type ClaimedInvocation,
+} from '#storage';
+import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
+import { FunctionCatalog } from '../functions/function-catalog.js';
+import { errorOf, InvocationRunner, type RunResult } from '../invoke/invocation-runner.js';
+import { retryDelayMs } from './backoff.js';
+
+const POLL_MS = 250;
+const FLUSH_MS = 10;
+const FLUSH_AT = 200;
+
+/**
+ * Runs queued asynchronous invocations on this node: claims what it has room
+ * for (at most NOVA_ASYNC_CONCURRENCY at once, so a burst cannot starve
+ * synchronous calls), runs each attempt like a sync call, and writes results
+ * back in batches. Woken by NOTIFY on enqueue, and by a short poll for
+ * retries that came due and leases that ran out.
+ */
+@Injectable()
+export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new JsonLogger('async');
+  /** Identifies this process's leases. */
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private running = 0;
+  private claiming: Promise<void> | undefined;
+  private wantMore = false;
+  private stopped = false;
+  private results: AttemptResult[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
+    private readonly queue: AsyncQueueRepository,
+    private readonly catalog: FunctionCatalog,
+    private readonly runner: InvocationRunner,
+    private readonly listener: NotificationListener,
+  ) {}
+
+  private get concurrency(): number {
+    return this.config.instances.asyncConcurrency;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.concurrency === 0) return;
+    await this.listener.subscribe(notifyChannels.asyncInvocations, () => this.wake());
+    this.listener.onReconnect(() => this.wake());
+    this.pollTimer = setInterval(() => {
+      this.wake();
+      void this.queue
+        .deadLetterExpired()
+        .catch((error: Error) => this.logger.warn('lease sweep failed', { error: error.message }));
+    }, POLL_MS);
+    this.pollTimer.unref();
+    this.wake();
+  }
+
+  /** Stops claiming, lets running attempts finish, writes their results. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    await this.claiming;
+    await Promise.all([...this.inFlight]);
+    await this.flush();
+  }
+
+  /** Claims more work when there is room; concurrent wakes share one claim. */
+  wake(): void {
+    if (this.stopped || this.concurrency === 0) return;
+    if (this.claiming) {
+      this.wantMore = true;
+      return;
+    }
+    this.claiming = this.claimLoop().finally(() => {
+      this.claiming = undefined;
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    do {
+      this.wantMore = false;
+      const room = this.concurrency - this.running;
+      if (room <= 0 || this.stopped) return;
+      let claimed: ClaimedInvocation[];
+      try {
+        claimed = await this.queue.claim(this.owner, room);
+      } catch (error) {
+        this.logger.warn('could not claim async invocations', { error: (error as Error).message });
+        return;
+      }
+      for (const invocation of claimed) this.start(invocation);
+      // A full batch suggests more is waiting.
+      if (claimed.length === room) this.wantMore = true;
+    } while (this.wantMore);
+  }
+
+  private start(invocation: ClaimedInvocation): void {
+    this.running += 1;
+    const done = this.attempt(invocation)
+      .then((result) => this.push(result))
+      .catch((error: Error) =>
+        this.logger.error('async attempt failed unexpectedly', { id: invocation.id, error: error.stack }),
+      )
+      .finally(() => {
+        this.running -= 1;
+        this.inFlight.delete(done);
+        this.wake();
+      });
+    this.inFlight.add(done);
+  }
+
+  private async attempt(invocation: ClaimedInvocation): Promise<AttemptResult> {
+    const startedAt = new Date();
+    const record = this.catalog.peek(invocation.functionName) ?? (await this.catalog.get(invocation.functionName));
+    if (!record) {
+      // Retrying cannot help a function that no longer exists.
+      return this.result(invocation, startedAt, 0, false, 'dead_letter', {
+        error: `FunctionNotFound: function "${invocation.functionName}" no longer exists`,
+      });
+    }
+    const run = await this.runner.run(record, {
+      requestId: invocation.id,
+      payload: invocation.payload,
+      metadata: { attempt: String(invocation.attempt) },
+      deadline: Date.now() + record.timeoutS * 1000,
+    });
+    return this.fromRun(invocation, run);
+  }
+
+  private fromRun(invocation: ClaimedInvocation, run: RunResult): AttemptResult {
+    const error =
+      run.kind === 'outcome' ? errorOf(run.outcome) : run.kind === 'load_failure' ? run.error : run.error.message;
+    const output = run.kind === 'outcome' && run.outcome.kind === 'ok' ? run.outcome.output : Buffer.alloc(0);
+    const coldStart = run.kind === 'outcome' ? run.coldStart : run.kind === 'load_failure';
+    const log = run.kind === 'rejected' ? '' : run.log;
+    if (error === '') {
+      return this.result(invocation, run.startedAt, run.durationMs, coldStart, 'succeeded', {
+        output,
+        log,
+        version: run.version,
+      });
+    }
+    if (invocation.attempt >= invocation.maxAttempts) {
+      return this.result(invocation, run.startedAt, run.durationMs, coldStart, 'dead_letter', {
+        error,
+        log,
+        version: run.version,
+      });
+    }
+    const delay = retryDelayMs(invocation.attempt, invocation.backoffBaseMs, invocation.backoffMaxMs);
+    return this.result(invocation, run.startedAt, run.durationMs, coldStart, 'failed', {
+      error,
+      log,
+      version: run.version,
+      nextRunAt: new Date(Date.now() + delay),
+    });
+  }
+
+  private result(
+    invocation: ClaimedInvocation,
+    startedAt: Date,
+    durationMs: number,
+    coldStart: boolean,
+    status: AttemptResult['status'],
+    rest: { output?: Buffer; error?: string; log?: string; version?: number; nextRunAt?: Date },
+  ): AttemptResult {
+    return {
+      id: invocation.id,
+      attempt: invocation.attempt,
+      status,
+      version: rest.version ?? 0,
+      output: rest.output ?? Buffer.alloc(0),
+      error: rest.error ?? '',
+      log: rest.log ?? '',
+      durationMs,
+      coldStart,
+      startedAt,
+      nextRunAt: rest.nextRunAt,
+    };
+  }
+
+  private push(result: AttemptResult): void {
+    this.results.push(result);
+    if (this.results.length >= FLUSH_AT) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /** Writes finished attempts back; failures are kept and retried. */
+  private async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.flushing) await this.flushing;
+    if (this.results.length === 0) return;
+    const batch = this.results;
+    this.results = [];
+    this.flushing = this.queue
+      .complete(this.owner, batch)
+      .then((written) => {
+        if (written < batch.length) {
+          this.logger.warn('attempt results dropped: their lease had passed to another runner', {
+            dropped: batch.length - written,
+          });
+        }
+      })
+      .catch((error: Error) => {
+        this.results = [...batch, ...this.results];
+        this.logger.error('could not write attempt results; will retry', { error: error.message });
+        this.flushTimer ??= setTimeout(() => void this.flush(), 1000);
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    await this.flushing;
+  }
+}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import type { FunctionRecord } from '#storage';
+import { DomainError } from '#server';
+import { InstancePoolService } from '../pool/instance-pool.service.js';
+import { LoadFailure, type InvokeOutcome } from '../pool/instance.js';
+import type { Acquired } from '../pool/function-pool.js';
+
+/** How one attempt to run a function ended, whoever asked for it. */
+export type RunResult = { durationMs: number; startedAt: Date; version: number } & (
+  | { kind: 'outcome'; outcome: InvokeOutcome; coldStart: boolean; log: string; timeoutMs: number }
+  /** The function's code failed to import: a function error of a cold call. */
+  | { kind: 'load_failure'; error: string; log: string }
+  /** No instance could be had (queue full, none free in time, runtime missing). */
+  | { kind: 'rejected'; error: DomainError }
+);
+
+export interface RunOptions {
+  requestId: string;
+  payload: Uint8Array;
+  metadata: Record<string, string>;
+  /** Epoch ms by which the attempt must have finished. */
+  deadline: number;
+  /** Streams yielded items; without it the output comes whole. */
+  onChunk?: (data: Buffer) => void;
+  /** Lets the caller stop the attempt (a cancelled stream); the instance is replaced. */
+  signal?: AbortSignal;
+}
+
+/** Runs one attempt of a function on an instance of its pool: shared by Invoke, InvokeStream and the async workers. */
+@Injectable()
+export class InvocationRunner {
+  constructor(private readonly pools: InstancePoolService) {}
+
+  async run(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
+    const started = performance.now();
+    const startedAt = new Date();
+    const base = (): { durationMs: number; startedAt: Date; version: number } => ({
+      durationMs: performance.now() - started,
+      startedAt,
+      version: record.version,
+    });
+    let acquired: Acquired;
+    try {
+      acquired = await this.pools.acquire(record, options.deadline);
+    } catch (error) {
+      if (error instanceof LoadFailure) return { ...base(), kind: 'load_failure', error: error.error, log: error.log };
+      if (error instanceof DomainError) return { ...base(), kind: 'rejected', error };
+      throw error;
+    }
+    const timeoutMs = Math.max(1, options.deadline - Date.now());
+    const abort = (): void => acquired.instance.kill();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const outcome = await acquired.instance.invoke(
+        options.requestId,
+        options.payload,
+        options.metadata,
+        timeoutMs,
+        options.onChunk,
+      );
+      this.pools.release(
+        record,
+        acquired,
+        options.signal?.aborted ? { kind: 'crashed', error: 'Cancelled', log: '' } : outcome,
+      );
+      return {
+        ...base(),
+        kind: 'outcome',
+        outcome,
+        coldStart: acquired.cold,
+        log: acquired.loadLog + outcome.log,
+        timeoutMs,
+      };
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+}
+
+/** The error an outcome is recorded with; empty for success. */
+export function errorOf(outcome: InvokeOutcome): string {
+  switch (outcome.kind) {
+    case 'ok':
+      return '';
+    case 'timeout':
+      return 'Timeout: the function did not finish in time';
+    case 'function_error':
+    case 'crashed':
+    case 'memory':
+    case 'output_too_large':
+      return outcome.error;
+  }
+}
