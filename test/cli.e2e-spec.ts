@@ -165,13 +165,13 @@ describe('nova CLI: invoking', () => {
     assert.equal(failed.stderr, "function error: KeyError: 'nobody'\n");
 
     const listed = await runCli(['invocations', 'greet'], env);
-    assert.match(listed.stdout, /^REQUEST ID +FUNCTION +VERSION +RESULT/);
+    assert.match(listed.stdout, /^REQUEST ID +FUNCTION +VERSION +KIND +STATUS/);
     assert.match(listed.stdout, /2 of 2 invocations\n$/);
-    assert.match(listed.stdout, /failed .*KeyError: 'nobody'/);
+    assert.match(listed.stdout, /sync +failed .*KeyError: 'nobody'/);
 
     const logs = await runCli(['logs', requestId], env);
     assert.equal(logs.code, 0, logs.stderr);
-    assert.match(logs.stdout, /^result: +ok$/m);
+    assert.match(logs.stdout, /^status: +succeeded$/m);
     assert.match(logs.stdout, /--- log ---\ngreeting Ada\n$/);
 
     const metrics = await runCli(['metrics', 'greet', '--json'], env);

@@ -87,11 +87,9 @@ describe('server plumbing (unified mode)', () => {
     }
   });
 
-  it('answers UNIMPLEMENTED for the DataPlane RPCs not built yet', async () => {
-    for (const method of ['InvokeAsync']) {
-      const result = await rawUnary(nova.address, `/nova.v1.DataPlane/${method}`, Buffer.alloc(0));
-      assert.equal(result.error?.code, status.UNIMPLEMENTED, method);
-    }
+  it('answers UNIMPLEMENTED for a method no plane serves', async () => {
+    const result = await rawUnary(nova.address, '/nova.v1.DataPlane/NoSuchMethod', Buffer.alloc(0));
+    assert.equal(result.error?.code, status.UNIMPLEMENTED);
   });
 
   it('logs one JSON line per call with method, status, duration and the request id it echoes back', async () => {

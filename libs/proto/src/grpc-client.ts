@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
-import type { DataPlaneClient } from './generated/nova/v1/data_plane.js';
+import type { DataPlaneClient, InvokeRequest, InvokeStreamChunk } from './generated/nova/v1/data_plane.js';
 
 /**
  * The promise-returning shape of a ts-proto Nest client interface: the same
@@ -54,6 +54,26 @@ export interface ClosableClient {
   close(): void;
 }
 
+/** A server stream as an async iterable; cancel() ends it from the client side. */
+export interface ServerStream<T> extends AsyncIterable<T> {
+  cancel(): void;
+}
+
+type StreamMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+) => grpc.ClientReadableStream<unknown>;
+
+function callMetadata(options: NovaClientOptions, callOptions: UnaryCallOptions): [grpc.Metadata, grpc.CallOptions] {
+  const metadata = new grpc.Metadata();
+  if (options.apiKey) metadata.set('authorization', `Bearer ${options.apiKey}`);
+  for (const [key, value] of Object.entries(callOptions.metadata ?? {})) metadata.set(key, value);
+  const grpcOptions: grpc.CallOptions = {};
+  if (callOptions.timeoutMs !== undefined) grpcOptions.deadline = Date.now() + callOptions.timeoutMs;
+  return [metadata, grpcOptions];
+}
+
 function createPromiseClient<T>(serviceName: string, options: NovaClientOptions): PromiseClient<T> & ClosableClient {
   const definition = loadDefinition()[serviceName];
   if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
@@ -66,16 +86,23 @@ function createPromiseClient<T>(serviceName: string, options: NovaClientOptions)
   });
   const wrapped: Record<string, unknown> = { close: () => client.close() };
   for (const [name, method] of Object.entries(definition)) {
-    if (method.requestStream || method.responseStream) continue;
+    if (method.requestStream) continue;
+    const camelName = name.charAt(0).toLowerCase() + name.slice(1);
+    if (method.responseStream) {
+      const open = (client as unknown as Record<string, StreamMethod>)[name]!.bind(client);
+      wrapped[camelName] = (request: unknown, callOptions: UnaryCallOptions = {}): ServerStream<unknown> => {
+        const stream = open(request, ...callMetadata(options, callOptions));
+        return {
+          cancel: () => stream.cancel(),
+          [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() as AsyncIterator<unknown>,
+        };
+      };
+      continue;
+    }
     const call = (client as unknown as Record<string, UnaryMethod>)[name]!.bind(client);
-    const camel = name.charAt(0).toLowerCase() + name.slice(1);
-    wrapped[camel] = (request: unknown, callOptions: UnaryCallOptions = {}) =>
+    wrapped[camelName] = (request: unknown, callOptions: UnaryCallOptions = {}) =>
       new Promise((resolve, reject) => {
-        const metadata = new grpc.Metadata();
-        if (options.apiKey) metadata.set('authorization', `Bearer ${options.apiKey}`);
-        for (const [key, value] of Object.entries(callOptions.metadata ?? {})) metadata.set(key, value);
-        const grpcOptions: grpc.CallOptions = {};
-        if (callOptions.timeoutMs !== undefined) grpcOptions.deadline = Date.now() + callOptions.timeoutMs;
+        const [metadata, grpcOptions] = callMetadata(options, callOptions);
         call(request, metadata, grpcOptions, (error, response) => (error ? reject(error) : resolve(response)));
       });
   }
@@ -88,6 +115,11 @@ export function createControlPlaneClient(
   return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
 }
 
-export function createDataPlaneClient(options: NovaClientOptions): PromiseClient<DataPlaneClient> & ClosableClient {
-  return createPromiseClient<DataPlaneClient>(serviceNames.dataPlane, options);
+export type DataPlanePromiseClient = PromiseClient<Omit<DataPlaneClient, 'invokeStream'>> &
+  ClosableClient & {
+    invokeStream(request: InvokeRequest, options?: UnaryCallOptions): ServerStream<InvokeStreamChunk>;
+  };
+
+export function createDataPlaneClient(options: NovaClientOptions): DataPlanePromiseClient {
+  return createPromiseClient<DataPlaneClient>(serviceNames.dataPlane, options) as unknown as DataPlanePromiseClient;
 }

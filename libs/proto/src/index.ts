@@ -9,6 +9,8 @@ export {
   type UnaryCallOptions,
   type NovaClientOptions,
   type ClosableClient,
+  type ServerStream,
+  type DataPlanePromiseClient,
 } from './grpc-client.js';
 export * as controlPlane from './generated/nova/v1/control_plane.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';

@@ -5,6 +5,8 @@ import { printJson, printRecord, printTable } from './output.js';
 
 type DataPlaneClient = ReturnType<typeof createDataPlaneClient>;
 
+const FINISHED = new Set(['succeeded', 'dead_letter']);
+
 async function withDataPlane<T>(command: Command, call: (dp: DataPlaneClient) => Promise<T>): Promise<T> {
   const dp = createDataPlaneClient(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
   try {
@@ -21,14 +23,21 @@ function integer(name: string): (value: string) => number {
   };
 }
 
+function writeOutput(output: Uint8Array): void {
+  process.stdout.write(output);
+  if (output.length > 0 && output[output.length - 1] !== 0x0a) process.stdout.write('\n');
+}
+
 function printInvocations(page: dataPlane.ListInvocationsResponse): void {
   printTable(
-    ['REQUEST ID', 'FUNCTION', 'VERSION', 'RESULT', 'DURATION', 'COLD', 'CREATED', 'ERROR'],
+    ['REQUEST ID', 'FUNCTION', 'VERSION', 'KIND', 'STATUS', 'ATTEMPTS', 'DURATION', 'COLD', 'CREATED', 'ERROR'],
     page.invocations.map((inv) => [
       inv.id,
       inv.functionName,
       String(inv.version),
-      inv.success ? 'ok' : 'failed',
+      inv.async ? 'async' : 'sync',
+      inv.status,
+      String(inv.attempts),
       `${inv.durationMs} ms`,
       inv.coldStart ? 'yes' : 'no',
       inv.createdAt,
@@ -36,6 +45,127 @@ function printInvocations(page: dataPlane.ListInvocationsResponse): void {
     ]),
   );
   process.stdout.write(`${page.invocations.length} of ${page.total} invocations\n`);
+}
+
+function printInvocation(invocation: dataPlane.InvocationLog): void {
+  printRecord({
+    request_id: invocation.id,
+    function: `${invocation.functionName} (version ${invocation.version})`,
+    kind: invocation.async ? 'async' : 'sync',
+    status: invocation.status,
+    attempts: invocation.async ? `${invocation.attempts} of ${invocation.maxAttempts}` : invocation.attempts,
+    ...(invocation.nextAttemptAt ? { next_attempt_at: invocation.nextAttemptAt } : {}),
+    error: invocation.error || '-',
+    duration: `${invocation.durationMs} ms`,
+    cold_start: invocation.coldStart,
+    created_at: invocation.createdAt,
+  });
+  if (invocation.attemptHistory.length > 0) {
+    process.stdout.write('--- attempts ---\n');
+    printTable(
+      ['ATTEMPT', 'STARTED', 'DURATION', 'ERROR'],
+      invocation.attemptHistory.map((attempt) => [
+        String(attempt.attempt),
+        attempt.startedAt,
+        `${attempt.durationMs} ms`,
+        attempt.error || 'ok',
+      ]),
+    );
+  }
+  if (invocation.status === 'succeeded' && invocation.output.length > 0) {
+    process.stdout.write('--- output ---\n');
+    writeOutput(invocation.output);
+  }
+  process.stdout.write(`--- log ---\n${invocation.log}${invocation.log.endsWith('\n') || !invocation.log ? '' : '\n'}`);
+}
+
+/** Polls an async invocation until it ends, writing a progress line on stderr whenever it changes. */
+async function waitFor(dp: DataPlaneClient, id: string): Promise<dataPlane.InvocationLog> {
+  let last = '';
+  for (;;) {
+    const invocation = await dp.getInvocation({ id });
+    const next = invocation.nextAttemptAt ? `, next attempt at ${invocation.nextAttemptAt}` : '';
+    const line = `${id}: ${invocation.status}, attempt ${invocation.attempts} of ${invocation.maxAttempts}${next}`;
+    if (line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    if (FINISHED.has(invocation.status)) return invocation;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+interface InvokeFlags {
+  timeout?: number;
+  verbose?: boolean;
+  json?: boolean;
+  async?: boolean;
+  wait?: boolean;
+  stream?: boolean;
+  maxAttempts?: number;
+  idempotencyKey?: string;
+}
+
+async function invokeSync(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+  const response = await dp.invoke({
+    function: name,
+    payload: Buffer.from(payload),
+    timeoutS: flags.timeout ?? 0,
+    metadata: {},
+  });
+  if (flags.json) return printJson({ ...response, output: Buffer.from(response.output).toString('utf8') });
+  if (flags.verbose) {
+    process.stderr.write(
+      `request id: ${response.requestId}\nduration:   ${response.durationMs} ms\ncold start: ${response.coldStart}\n`,
+    );
+  }
+  if (response.error) {
+    process.stderr.write(`function error: ${response.error}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  writeOutput(response.output);
+}
+
+async function invokeAsync(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+  const queued = await dp.invokeAsync({
+    function: name,
+    payload: Buffer.from(payload),
+    maxAttempts: flags.maxAttempts ?? 0,
+    backoffBaseMs: 0,
+    backoffMaxMs: 0,
+    idempotencyKey: flags.idempotencyKey ?? '',
+  });
+  if (!flags.wait) {
+    if (flags.json) return printJson(queued);
+    process.stdout.write(`${queued.invocationId}\n`);
+    return;
+  }
+  const finished = await waitFor(dp, queued.invocationId);
+  if (flags.json) return printJson(finished);
+  if (finished.status !== 'succeeded') {
+    process.stderr.write(`dead letter after ${finished.attempts} attempts: ${finished.error}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  writeOutput(finished.output);
+}
+
+async function invokeStream(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+  const stream = dp.invokeStream({
+    function: name,
+    payload: Buffer.from(payload),
+    timeoutS: flags.timeout ?? 0,
+    metadata: {},
+  });
+  for await (const chunk of stream) {
+    if (chunk.final) {
+      if (chunk.error) {
+        process.stderr.write(`function error: ${chunk.error}\n`);
+        process.exitCode = 2;
+      }
+      return;
+    }
+    writeOutput(chunk.data);
+  }
 }
 
 export function registerInvokeCommands(program: Command): void {
@@ -47,36 +177,20 @@ export function registerInvokeCommands(program: Command): void {
     .option('--timeout <s>', 'seconds, at most the function timeout', integer('--timeout'))
     .option('-v, --verbose', 'also print request id, duration and cold start (on stderr)')
     .option('--json', 'print the whole response as JSON')
-    .action(
-      async (
-        name: string,
-        payload: string,
-        flags: { timeout?: number; verbose?: boolean; json?: boolean },
-        command: Command,
-      ) => {
-        const response = await withDataPlane(command, (dp) =>
-          dp.invoke({ function: name, payload: Buffer.from(payload), timeoutS: flags.timeout ?? 0, metadata: {} }),
-        );
-        const output = Buffer.from(response.output);
-        if (flags.json) {
-          return printJson({ ...response, output: output.toString('utf8') });
-        }
-        if (flags.verbose) {
-          process.stderr.write(
-            `request id: ${response.requestId}\nduration:   ${response.durationMs} ms\ncold start: ${response.coldStart}\n`,
-          );
-        }
-        if (response.error) {
-          process.stderr.write(`function error: ${response.error}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        process.stdout.write(output);
-        if (output.length > 0 && output[output.length - 1] !== 0x0a) process.stdout.write('\n');
-      },
-    );
+    .option('--async', 'queue the call durably and print its invocation id')
+    .option('--wait', 'with --async: wait until it ends, showing progress')
+    .option('--max-attempts <n>', 'with --async: attempts before dead letter (default 3)', integer('--max-attempts'))
+    .option('--idempotency-key <key>', 'with --async: a repeated key within 24 h returns the first invocation')
+    .option('--stream', 'print each item the handler yields as it arrives')
+    .action(async (name: string, payload: string, flags: InvokeFlags, command: Command) => {
+      await withDataPlane(command, (dp) => {
+        if (flags.async) return invokeAsync(dp, name, payload, flags);
+        if (flags.stream) return invokeStream(dp, name, payload, flags);
+        return invokeSync(dp, name, payload, flags);
+      });
+    });
 
-  program
+  const invocations = program
     .command('invocations')
     .description('list invocations, newest first')
     .argument('[name]', 'only this function')
@@ -97,6 +211,20 @@ export function registerInvokeCommands(program: Command): void {
       },
     );
 
+  invocations
+    .command('get')
+    .description('show one invocation: status, attempts, output and log')
+    .argument('<id>')
+    .option('--wait', 'wait until an async invocation ends, showing progress')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { wait?: boolean; json?: boolean }, command: Command) => {
+      const invocation = await withDataPlane(command, (dp) =>
+        flags.wait ? waitFor(dp, id) : dp.getInvocation({ id }),
+      );
+      if (flags.json) return printJson(invocation);
+      printInvocation(invocation);
+    });
+
   program
     .command('logs')
     .description('show one invocation and what its handler printed')
@@ -105,18 +233,7 @@ export function registerInvokeCommands(program: Command): void {
     .action(async (id: string, flags: { json?: boolean }, command: Command) => {
       const invocation = await withDataPlane(command, (dp) => dp.getInvocation({ id }));
       if (flags.json) return printJson(invocation);
-      printRecord({
-        request_id: invocation.id,
-        function: `${invocation.functionName} (version ${invocation.version})`,
-        result: invocation.success ? 'ok' : 'failed',
-        error: invocation.error || '-',
-        duration: `${invocation.durationMs} ms`,
-        cold_start: invocation.coldStart,
-        created_at: invocation.createdAt,
-      });
-      process.stdout.write(
-        `--- log ---\n${invocation.log}${invocation.log.endsWith('\n') || !invocation.log ? '' : '\n'}`,
-      );
+      printInvocation(invocation);
     });
 
   program
