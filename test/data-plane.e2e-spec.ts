@@ -13,9 +13,9 @@ import { zip } from './support/zip.js';
 
 const isRoot = process.getuid?.() === 0;
 
-/** Where the data plane keeps code and instance directories (Sandbox's sandboxRootFor). */
-function sandboxRoot(dataDir: string): string {
-  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+/** Where a data-plane process keeps code and instance directories (Sandbox's sandboxRootFor). */
+function sandboxRoot(dataDir: string, pid: number): string {
+  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}-${pid}`);
 }
 
 async function codeOf(call: Promise<unknown>): Promise<{ code: status; details: string }> {
@@ -435,7 +435,10 @@ describe('nova.v1.DataPlane: running functions', () => {
         const report = json(
           await invoke(
             'snoop',
-            JSON.stringify({ dataDir, victimCode: `${sandboxRoot(dataDir)}/code/${victim.id}/v1/function.py` }),
+            JSON.stringify({
+              dataDir,
+              victimCode: `${sandboxRoot(dataDir, nova.child.pid!)}/code/${victim.id}/v1/function.py`,
+            }),
           ),
         ) as Record<string, unknown>;
         assert.notEqual(report['uid'], 0);

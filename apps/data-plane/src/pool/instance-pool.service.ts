@@ -68,6 +68,7 @@ export class InstancePoolService
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     await this.warm.close();
+    await this.sandbox.dispose();
   }
 
   acquire(record: FunctionRecord, deadline: number): Promise<Acquired> {

@@ -43,7 +43,7 @@ export class Sandbox {
    * directory: function users must be able to reach them, and the data
    * directory may sit below a directory they cannot pass (/root is 0700).
    */
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.root = sandboxRootFor(dataDir);
     this.codeRoot = join(this.root, 'code');
     this.instancesRoot = join(this.root, 'instances');
@@ -51,6 +51,7 @@ export class Sandbox {
 
   /** Starts from empty directories: both are caches of what the database holds. */
   async init(): Promise<void> {
+    for (const stale of await staleSandboxes(this.dataDir)) await rm(stale, { recursive: true, force: true });
     await mkdir(this.root, { recursive: true, mode: 0o711 });
     await chmod(this.root, 0o711);
     for (const dir of [this.codeRoot, this.instancesRoot]) {
@@ -77,6 +78,11 @@ export class Sandbox {
       this.prepared.set(key, pending);
     }
     return pending;
+  }
+
+  /** Removes this process's sandbox, once its instances have stopped. */
+  async dispose(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
   }
 
   /** A fresh private working directory (also HOME and TMPDIR) for one instance. */
@@ -143,8 +149,34 @@ export class Sandbox {
 }
 
 /** Where a data directory's sandbox lives: one per data directory, so two Novas never share it. */
-export function sandboxRootFor(dataDir: string): string {
-  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+/**
+ * Where one data-plane process keeps its sandbox: per data directory and
+ * process, so that processes sharing a data directory never touch each
+ * other's instances.
+ */
+export function sandboxRootFor(dataDir: string, pid = process.pid): string {
+  return join(tmpdir(), `${sandboxPrefix(dataDir)}${pid}`);
+}
+
+function sandboxPrefix(dataDir: string): string {
+  return `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}-`;
+}
+
+/** Sandboxes left by processes of this data directory that are gone (killed, crashed). */
+async function staleSandboxes(dataDir: string): Promise<string[]> {
+  const prefix = sandboxPrefix(dataDir);
+  const stale: string[] = [];
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ESRCH') stale.push(join(tmpdir(), name));
+    }
+  }
+  return stale;
 }
 
 interface CodeFiles {
