@@ -24,6 +24,14 @@ export class AsyncQueueRepository {
    * and returns the first invocation.
    */
   async enqueue(invocation: NewAsyncInvocation): Promise<{ id: string; status: InvocationStatus; duplicate: boolean }> {
+    if (!invocation.idempotencyKey) {
+      // One statement is atomic on its own: one round trip instead of four.
+      await this.dataSource.query(
+        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($8, function_name) FROM stored`,
+        [...insertParams(invocation), notifyChannels.asyncInvocations],
+      );
+      return { id: invocation.id, status: 'queued', duplicate: false };
+    }
     return this.dataSource.transaction(async (manager) => {
       if (invocation.idempotencyKey) {
         const claimed = await manager.query<{ invocation_id: string }[]>(
@@ -44,21 +52,7 @@ export class AsyncQueueRepository {
           if (first) return { ...first, duplicate: true };
         }
       }
-      await manager.query(
-        `INSERT INTO invocations
-           (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
-            status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at)
-         VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now())`,
-        [
-          invocation.id,
-          invocation.functionName,
-          invocation.version,
-          invocation.maxAttempts,
-          invocation.backoffBaseMs,
-          invocation.backoffMaxMs,
-          invocation.payload,
-        ],
-      );
+      await manager.query(INSERT_QUEUED, insertParams(invocation));
       await manager.query('SELECT pg_notify($1, $2)', [notifyChannels.asyncInvocations, invocation.functionName]);
       return { id: invocation.id, status: 'queued', duplicate: false };
     });
@@ -160,6 +154,23 @@ export class AsyncQueueRepository {
     );
     return Array.isArray(written) && typeof written[1] === 'number' ? written[1] : results.length;
   }
+}
+
+const INSERT_QUEUED = `INSERT INTO invocations
+    (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
+     status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at)
+  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now())`;
+
+function insertParams(invocation: NewAsyncInvocation): unknown[] {
+  return [
+    invocation.id,
+    invocation.functionName,
+    invocation.version,
+    invocation.maxAttempts,
+    invocation.backoffBaseMs,
+    invocation.backoffMaxMs,
+    invocation.payload,
+  ];
 }
 
 interface ClaimRow {
