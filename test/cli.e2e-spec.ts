@@ -184,3 +184,58 @@ describe('nova CLI: invoking', () => {
     assert.equal(missing.stderr, 'error: NOT_FOUND: function "ghost" not found\n');
   });
 });
+
+describe('nova CLI: async and streaming', () => {
+  let database: TestDatabase;
+  let nova: NovaProcess;
+  let env: Record<string, string>;
+
+  before(async () => {
+    database = await createTestDatabase();
+    nova = await startNova({ env: database.env });
+    env = { NOVA_ADDR: nova.address };
+    const code = join(database.dataDir, 'count.py');
+    await writeFile(
+      code,
+      'import time\ndef handler(event, context):\n    if context.metadata.get("attempt") == "1":\n        raise RuntimeError("first try")\n    for i in range(event["n"]):\n        yield i\n        time.sleep(0.05)\n',
+    );
+    const created = await runCli(
+      ['functions', 'create', 'count', '--runtime', 'python', '--handler', 'handler', '--code', code],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+  });
+
+  after(async () => {
+    await nova.stop();
+    await database.dispose();
+  });
+
+  it('queues with --async, waits with --wait, and shows attempts with invocations get', async () => {
+    const queued = await runCli(['invoke', 'count', '{"n": 2}', '--async'], env);
+    assert.equal(queued.code, 0, queued.stderr);
+    const id = queued.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const waited = await runCli(['invocations', 'get', id, '--wait'], env);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stderr, new RegExp(`^${id}: (queued|running|failed|succeeded), attempt \\d of 3`, 'm'));
+    assert.match(waited.stdout, /^status: +succeeded$/m);
+    assert.match(waited.stdout, /^attempts: +2 of 3$/m);
+    assert.match(
+      waited.stdout,
+      /--- attempts ---\nATTEMPT +STARTED +DURATION +ERROR\n1 .*RuntimeError: first try\n2 .* ok\n/,
+    );
+    assert.match(waited.stdout, /--- output ---\n\[0, 1\]\n/);
+
+    const direct = await runCli(['invoke', 'count', '{"n": 1}', '--async', '--wait'], env);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(direct.stdout, '[0]\n');
+    assert.match(direct.stderr, /succeeded, attempt 2 of 3/);
+  });
+
+  it('prints chunks as they arrive with --stream', async () => {
+    const streamed = await runCli(['invoke', 'count', '{"n": 3}', '--stream'], env);
+    assert.equal(streamed.code, 0, streamed.stderr);
+    assert.equal(streamed.stdout, '0\n1\n2\n');
+  });
+});
