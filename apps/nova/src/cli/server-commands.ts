@@ -53,6 +53,10 @@ export function registerServerCommands(program: Command): void {
     .option('--idle-ttl <s>', 'seconds an idle function instance lives (env NOVA_IDLE_TTL_S, default 60)')
     .option('--warm-pool-size <n>', 'generic processes kept ready per runtime (env NOVA_WARM_POOL_SIZE, default 2)')
     .option('--queue-limit <n>', 'calls that may wait per function (env NOVA_QUEUE_LIMIT, default 100)')
+    .option(
+      '--async-concurrency <n>',
+      'async invocations run at once on this node (env NOVA_ASYNC_CONCURRENCY, default 8)',
+    )
     .action(async (flags: ServerFlags & Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
       await runNovaProcess({ flags: rest, env: process.env, ...(configFile ? { configFile } : {}) }, planesFor);
