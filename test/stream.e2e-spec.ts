@@ -119,8 +119,10 @@ describe('InvokeStream', () => {
     );
     const stream = dp.invokeStream(request('endless'));
     let pid = 0;
+    let requestId = '';
     for await (const chunk of stream) {
       pid = Number(Buffer.from(chunk.data).toString());
+      requestId = chunk.requestId;
       stream.cancel();
       break;
     }
@@ -136,6 +138,8 @@ describe('InvokeStream', () => {
       }
     }
     assert.equal(alive, false, 'the instance running the cancelled stream was stopped');
+    const recorded = await dp.getInvocation({ id: requestId });
+    assert.equal(recorded.error, 'Cancelled: the client cancelled the stream');
     const next = dp.invokeStream(request('endless'));
     for await (const chunk of next) {
       assert.notEqual(Number(Buffer.from(chunk.data).toString()), pid, 'a new instance serves the next call');

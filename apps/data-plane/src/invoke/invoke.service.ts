@@ -70,8 +70,11 @@ export class InvokeService {
       signal,
       onChunk: (data) => emit({ requestId, data, final: false, error: '' }),
     });
+    if (signal.aborted) {
+      this.record(requestId, record, result, 'Cancelled: the client cancelled the stream');
+      return;
+    }
     this.record(requestId, record, result);
-    if (signal.aborted) return;
     switch (result.kind) {
       case 'load_failure':
         return emit({ requestId, data: Buffer.alloc(0), final: true, error: result.error });
@@ -120,13 +123,14 @@ export class InvokeService {
     }
   }
 
-  private record(id: string, record: FunctionRecord, result: RunResult): void {
+  private record(id: string, record: FunctionRecord, result: RunResult, cancelled?: string): void {
     const error =
-      result.kind === 'outcome'
+      cancelled ??
+      (result.kind === 'outcome'
         ? errorOf(result.outcome)
         : result.kind === 'load_failure'
           ? result.error
-          : result.error.message;
+          : result.error.message);
     this.recorder.record({
       id,
       functionName: record.name,
