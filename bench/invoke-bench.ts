@@ -20,8 +20,11 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1,8,32' },
     cold: { type: 'string', default: '20' },
+    // Servers on CPU 0 only (the default), or free to use both cores.
+    'pin-servers': { type: 'string', default: 'true' },
   },
 });
+const pinServers = args['pin-servers'] !== 'false';
 const duration = Number(args.duration);
 const runs = Number(args.runs);
 const concurrencies = args.concurrency.split(',').map(Number);
@@ -37,7 +40,7 @@ const hasTaskset = (() => {
   }
 })();
 
-function pinned(cpu: number, command: string, commandArgs: string[]): [string, string[]] {
+function pinned(cpu: number | string, command: string, commandArgs: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', String(cpu), command, ...commandArgs]] : [command, commandArgs];
 }
 
@@ -171,7 +174,8 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'nova-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const [echoCommand, echoArgs] = pinned(0, process.execPath, [
+    const serverCpu = pinServers ? 0 : '0,1';
+    const [echoCommand, echoArgs] = pinned(serverCpu, process.execPath, [
       join(repoRoot, 'dist/bench/echo-server.js'),
       '127.0.0.1:0',
     ]);
@@ -180,7 +184,7 @@ async function main(): Promise<void> {
     const echoPort = (await waitForLine(echo, /listening (\d+)/))[1]!;
 
     const novaPort = 19000 + Math.floor(Math.random() * 1000);
-    const [novaCommand, novaArgs] = pinned(0, process.execPath, [
+    const [novaCommand, novaArgs] = pinned(serverCpu, process.execPath, [
       join(repoRoot, 'dist/apps/nova/src/main.js'),
       'daemon',
     ]);
@@ -302,7 +306,7 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           machine: { cpus: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length, node: process.version },
-          settings: { duration, runs, pinned: hasTaskset },
+          settings: { duration, runs, loadGeneratorPinned: hasTaskset, serversPinned: hasTaskset && pinServers },
           warm,
           cold,
           novaInvocationsRecorded: calls.total,
