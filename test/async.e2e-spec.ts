@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
 import { createRequest } from './support/requests.js';
+import { useNova } from './support/fixture.js';
 import { HitCounter } from './support/hit-counter.js';
 
 type DataPlane = ReturnType<typeof createDataPlaneClient>;
@@ -47,39 +48,23 @@ async function waitForStatus(
 }
 
 describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
-  let cp: ReturnType<typeof createControlPlaneClient>;
-  let dp: DataPlane;
+  const fx = useNova({ NOVA_ASYNC_CONCURRENCY: '2' });
   const counter = new HitCounter();
 
-  before(async () => {
-    await counter.start();
-    database = await createTestDatabase();
-    nova = await startNova({ env: { ...database.env, NOVA_ASYNC_CONCURRENCY: '2' } });
-    cp = createControlPlaneClient({ address: nova.address });
-    dp = createDataPlaneClient({ address: nova.address });
-  });
-
-  after(async () => {
-    cp.close();
-    dp.close();
-    await nova.stop();
-    await database.dispose();
-    await counter.stop();
-  });
+  before(() => counter.start());
+  after(() => counter.stop());
 
   it('answers "queued" at once and runs the function, visible in GetInvocation and ListInvocations', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-ok',
         code: Buffer.from('def handler(event):\n    print("ran")\n    return {"doubled": event["n"] * 2}\n'),
       }),
     );
-    const queued = await dp.invokeAsync(asyncRequest('async-ok', { payload: Buffer.from('{"n": 21}') }));
+    const queued = await fx.dp.invokeAsync(asyncRequest('async-ok', { payload: Buffer.from('{"n": 21}') }));
     assert.equal(queued.status, 'queued');
     assert.match(queued.invocationId, /^[0-9a-f-]{36}$/);
-    const done = await waitForStatus(dp, queued.invocationId, ['succeeded']);
+    const done = await waitForStatus(fx.dp, queued.invocationId, ['succeeded']);
     assert.deepEqual(JSON.parse(Buffer.from(done.output).toString()), { doubled: 42 });
     assert.equal(done.attempts, 1);
     assert.equal(done.async, true);
@@ -88,14 +73,14 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       done.attemptHistory.map((attempt) => [attempt.attempt, attempt.error]),
       [[1, '']],
     );
-    const listed = await dp.listInvocations({ function: 'async-ok', limit: 0, offset: 0 });
+    const listed = await fx.dp.listInvocations({ function: 'async-ok', limit: 0, offset: 0 });
     assert.equal(listed.total, 1);
     assert.equal(listed.invocations[0]?.id, queued.invocationId);
     assert.equal(listed.invocations[0]?.status, 'succeeded');
   });
 
   it('retries with exponential backoff until the third attempt succeeds', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-flaky',
         code: Buffer.from(
@@ -103,13 +88,13 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
         ),
       }),
     );
-    const queued = await dp.invokeAsync(
+    const queued = await fx.dp.invokeAsync(
       asyncRequest('async-flaky', { maxAttempts: 5, backoffBaseMs: 300, backoffMaxMs: 10_000 }),
     );
-    const retrying = await waitForStatus(dp, queued.invocationId, ['failed']);
+    const retrying = await waitForStatus(fx.dp, queued.invocationId, ['failed']);
     assert.equal(retrying.error, 'RuntimeError: attempt 1 failed');
     assert.ok(retrying.nextAttemptAt !== '', 'a waiting retry says when it runs');
-    const done = await waitForStatus(dp, queued.invocationId, ['succeeded']);
+    const done = await waitForStatus(fx.dp, queued.invocationId, ['succeeded']);
     assert.equal(Buffer.from(done.output).toString(), '"third time lucky"');
     assert.equal(done.attempts, 3);
     assert.deepEqual(
@@ -123,16 +108,16 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
   });
 
   it('keeps an invocation that failed every attempt as dead_letter, with every error', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-doomed',
         code: Buffer.from('def handler(event, context):\n    raise ValueError("no " + context.metadata["attempt"])\n'),
       }),
     );
-    const queued = await dp.invokeAsync(
+    const queued = await fx.dp.invokeAsync(
       asyncRequest('async-doomed', { maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 100 }),
     );
-    const dead = await waitForStatus(dp, queued.invocationId, ['dead_letter']);
+    const dead = await waitForStatus(fx.dp, queued.invocationId, ['dead_letter']);
     assert.equal(dead.attempts, 3);
     assert.equal(dead.maxAttempts, 3);
     assert.equal(dead.error, 'ValueError: no 3');
@@ -141,13 +126,13 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       ['ValueError: no 1', 'ValueError: no 2', 'ValueError: no 3'],
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal((await dp.getInvocation({ id: queued.invocationId })).attempts, 3, 'no attempt after the last');
-    const listed = await dp.listInvocations({ function: 'async-doomed', limit: 0, offset: 0 });
+    assert.equal((await fx.dp.getInvocation({ id: queued.invocationId })).attempts, 3, 'no attempt after the last');
+    const listed = await fx.dp.listInvocations({ function: 'async-doomed', limit: 0, offset: 0 });
     assert.equal(listed.invocations[0]?.status, 'dead_letter');
   });
 
   it('retries timeouts and crashes too', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-crashy',
         timeoutS: 1,
@@ -156,15 +141,15 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
         ),
       }),
     );
-    const queued = await dp.invokeAsync(asyncRequest('async-crashy', { maxAttempts: 3, backoffBaseMs: 50 }));
-    const done = await waitForStatus(dp, queued.invocationId, ['succeeded', 'dead_letter']);
+    const queued = await fx.dp.invokeAsync(asyncRequest('async-crashy', { maxAttempts: 3, backoffBaseMs: 50 }));
+    const done = await waitForStatus(fx.dp, queued.invocationId, ['succeeded', 'dead_letter']);
     assert.equal(done.status, 'succeeded');
     assert.match(done.attemptHistory[0]?.error ?? '', /^Timeout/);
     assert.match(done.attemptHistory[1]?.error ?? '', /^RuntimeExitError: .*code 7/);
   });
 
   it('returns the first invocation for a repeated idempotency key, sequentially and concurrently, running it once', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-once',
         runtime: 'node',
@@ -173,40 +158,40 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
         ),
       }),
     );
-    const first = await dp.invokeAsync(
+    const first = await fx.dp.invokeAsync(
       asyncRequest('async-once', { idempotencyKey: 'order-1', payload: Buffer.from('{"tag":"seq"}') }),
     );
-    const second = await dp.invokeAsync(
+    const second = await fx.dp.invokeAsync(
       asyncRequest('async-once', { idempotencyKey: 'order-1', payload: Buffer.from('{"tag":"seq"}') }),
     );
     assert.equal(second.invocationId, first.invocationId);
-    await waitForStatus(dp, first.invocationId, ['succeeded']);
-    const third = await dp.invokeAsync(
+    await waitForStatus(fx.dp, first.invocationId, ['succeeded']);
+    const third = await fx.dp.invokeAsync(
       asyncRequest('async-once', { idempotencyKey: 'order-1', payload: Buffer.from('{"tag":"seq"}') }),
     );
     assert.deepEqual(third, { invocationId: first.invocationId, status: 'succeeded' });
 
     const together = await Promise.all(
       Array.from({ length: 12 }, () =>
-        dp.invokeAsync(
+        fx.dp.invokeAsync(
           asyncRequest('async-once', { idempotencyKey: 'order-2', payload: Buffer.from('{"tag":"par"}') }),
         ),
       ),
     );
     assert.equal(new Set(together.map((response) => response.invocationId)).size, 1);
-    await waitForStatus(dp, together[0]!.invocationId, ['succeeded']);
+    await waitForStatus(fx.dp, together[0]!.invocationId, ['succeeded']);
     // A different function may use the same key.
-    await cp.createFunction(createRequest({ name: 'async-other', code: Buffer.from('def handler(e): return 0\n') }));
-    const other = await dp.invokeAsync(asyncRequest('async-other', { idempotencyKey: 'order-1' }));
+    await fx.cp.createFunction(createRequest({ name: 'async-other', code: Buffer.from('def handler(e): return 0\n') }));
+    const other = await fx.dp.invokeAsync(asyncRequest('async-other', { idempotencyKey: 'order-1' }));
     assert.notEqual(other.invocationId, first.invocationId);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(counter.hits.get('seq'), 1);
     assert.equal(counter.hits.get('par'), 1);
-    assert.equal((await dp.listInvocations({ function: 'async-once', limit: 0, offset: 0 })).total, 2);
+    assert.equal((await fx.dp.listInvocations({ function: 'async-once', limit: 0, offset: 0 })).total, 2);
   });
 
   it('runs at most NOVA_ASYNC_CONCURRENCY at once on a node', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'async-slow',
         runtime: 'node',
@@ -216,28 +201,39 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       }),
     );
     counter.maxConcurrent = 0;
-    const ids = await Promise.all(Array.from({ length: 6 }, () => dp.invokeAsync(asyncRequest('async-slow'))));
-    for (const { invocationId } of ids) await waitForStatus(dp, invocationId, ['succeeded']);
+    const ids = await Promise.all(Array.from({ length: 6 }, () => fx.dp.invokeAsync(asyncRequest('async-slow'))));
+    for (const { invocationId } of ids) await waitForStatus(fx.dp, invocationId, ['succeeded']);
     assert.equal(counter.maxConcurrent, 2);
-    const sync = await dp.invoke({ function: 'async-ok', payload: Buffer.from('{"n": 1}'), timeoutS: 0, metadata: {} });
+    const sync = await fx.dp.invoke({
+      function: 'async-ok',
+      payload: Buffer.from('{"n": 1}'),
+      timeoutS: 0,
+      metadata: {},
+    });
     assert.equal(sync.error, '', 'sync calls are served beside them');
   });
 
   it('refuses bad requests with INVALID_ARGUMENT and unknown functions with NOT_FOUND', async () => {
-    assert.equal(await codeOf(dp.invokeAsync(asyncRequest('no-such-function'))), status.NOT_FOUND);
-    assert.equal(await codeOf(dp.invokeAsync(asyncRequest(''))), status.INVALID_ARGUMENT);
-    assert.equal(await codeOf(dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: 11 }))), status.INVALID_ARGUMENT);
-    assert.equal(await codeOf(dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: -1 }))), status.INVALID_ARGUMENT);
+    assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest('no-such-function'))), status.NOT_FOUND);
+    assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest(''))), status.INVALID_ARGUMENT);
     assert.equal(
-      await codeOf(dp.invokeAsync(asyncRequest('async-ok', { backoffBaseMs: 5000, backoffMaxMs: 10 }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: 11 }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(dp.invokeAsync(asyncRequest('async-ok', { idempotencyKey: 'k'.repeat(300) }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: -1 }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(dp.invokeAsync(asyncRequest('async-ok', { payload: Buffer.alloc(6 * 1024 * 1024 + 1) }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { backoffBaseMs: 5000, backoffMaxMs: 10 }))),
+      status.INVALID_ARGUMENT,
+    );
+    assert.equal(
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { idempotencyKey: 'k'.repeat(300) }))),
+      status.INVALID_ARGUMENT,
+    );
+    assert.equal(
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { payload: Buffer.alloc(6 * 1024 * 1024 + 1) }))),
       status.INVALID_ARGUMENT,
     );
   });

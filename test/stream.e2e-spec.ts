@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
-import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import type { dataPlane } from '#proto';
+import { useNova } from './support/fixture.js';
 import { createRequest } from './support/requests.js';
 
 describe('InvokeStream', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
-  let cp: ReturnType<typeof createControlPlaneClient>;
-  let dp: ReturnType<typeof createDataPlaneClient>;
+  const fx = useNova();
 
   const request = (fn: string, overrides: Partial<dataPlane.InvokeRequest> = {}): dataPlane.InvokeRequest => ({
     function: fn,
@@ -20,22 +17,8 @@ describe('InvokeStream', () => {
     ...overrides,
   });
 
-  before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
-    cp = createControlPlaneClient({ address: nova.address });
-    dp = createDataPlaneClient({ address: nova.address });
-  });
-
-  after(async () => {
-    cp.close();
-    dp.close();
-    await nova.stop();
-    await database.dispose();
-  });
-
   it('streams each item of a Python generator as it is yielded, in order', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'py-gen',
         code: Buffer.from(
@@ -45,7 +28,7 @@ describe('InvokeStream', () => {
     );
     const started = Date.now();
     const arrivals: { at: number; chunk: dataPlane.InvokeStreamChunk }[] = [];
-    for await (const chunk of dp.invokeStream(request('py-gen'))) arrivals.push({ at: Date.now() - started, chunk });
+    for await (const chunk of fx.dp.invokeStream(request('py-gen'))) arrivals.push({ at: Date.now() - started, chunk });
     const data = arrivals
       .filter((a) => !a.chunk.final)
       .map((a) => JSON.parse(Buffer.from(a.chunk.data).toString()) as unknown);
@@ -62,7 +45,7 @@ describe('InvokeStream', () => {
   });
 
   it('streams a Node async generator, and an ordinary handler as one chunk', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'node-gen',
         runtime: 'node',
@@ -72,17 +55,17 @@ describe('InvokeStream', () => {
       }),
     );
     const words: string[] = [];
-    for await (const chunk of dp.invokeStream(
+    for await (const chunk of fx.dp.invokeStream(
       request('node-gen', { payload: Buffer.from('{"words": ["a", "b", "c"]}') }),
     )) {
       if (!chunk.final) words.push(JSON.parse(Buffer.from(chunk.data).toString()) as string);
     }
     assert.deepEqual(words, ['a', 'b', 'c']);
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({ name: 'plain', code: Buffer.from('def handler(event): return "whole"\n') }),
     );
     const chunks: dataPlane.InvokeStreamChunk[] = [];
-    for await (const chunk of dp.invokeStream(request('plain'))) chunks.push(chunk);
+    for await (const chunk of fx.dp.invokeStream(request('plain'))) chunks.push(chunk);
     assert.deepEqual(
       chunks.map((chunk) => [Buffer.from(chunk.data).toString(), chunk.final]),
       [
@@ -90,26 +73,26 @@ describe('InvokeStream', () => {
         ['', true],
       ],
     );
-    const invoked = await dp.invoke(request('node-gen', { payload: Buffer.from('{"words": ["x", "y"]}') }));
+    const invoked = await fx.dp.invoke(request('node-gen', { payload: Buffer.from('{"words": ["x", "y"]}') }));
     assert.equal(Buffer.from(invoked.output).toString(), '["x","y"]', 'Invoke collects a generator into a list');
   });
 
   it('ends with the handler error on the final chunk', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'gen-fails',
         code: Buffer.from('def handler(event):\n    yield 1\n    raise KeyError("gone")\n'),
       }),
     );
     const chunks: dataPlane.InvokeStreamChunk[] = [];
-    for await (const chunk of dp.invokeStream(request('gen-fails'))) chunks.push(chunk);
+    for await (const chunk of fx.dp.invokeStream(request('gen-fails'))) chunks.push(chunk);
     assert.equal(Buffer.from(chunks[0]!.data).toString(), '1');
     assert.equal(chunks.at(-1)?.final, true);
     assert.equal(chunks.at(-1)?.error, "KeyError: 'gone'");
   });
 
   it('stops the handler when the client cancels, and serves the next call', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'endless',
         code: Buffer.from(
@@ -117,7 +100,7 @@ describe('InvokeStream', () => {
         ),
       }),
     );
-    const stream = dp.invokeStream(request('endless'));
+    const stream = fx.dp.invokeStream(request('endless'));
     let pid = 0;
     let requestId = '';
     for await (const chunk of stream) {
@@ -138,9 +121,9 @@ describe('InvokeStream', () => {
       }
     }
     assert.equal(alive, false, 'the instance running the cancelled stream was stopped');
-    const recorded = await dp.getInvocation({ id: requestId });
+    const recorded = await fx.dp.getInvocation({ id: requestId });
     assert.equal(recorded.error, 'Cancelled: the client cancelled the stream');
-    const next = dp.invokeStream(request('endless'));
+    const next = fx.dp.invokeStream(request('endless'));
     for await (const chunk of next) {
       assert.notEqual(Number(Buffer.from(chunk.data).toString()), pid, 'a new instance serves the next call');
       next.cancel();
@@ -149,7 +132,7 @@ describe('InvokeStream', () => {
   });
 
   it('applies the timeout to the whole stream', async () => {
-    await cp.createFunction(
+    await fx.cp.createFunction(
       createRequest({
         name: 'slow-stream',
         timeoutS: 1,
@@ -162,7 +145,7 @@ describe('InvokeStream', () => {
     let received = 0;
     await assert.rejects(
       (async () => {
-        for await (const chunk of dp.invokeStream(request('slow-stream'))) if (!chunk.final) received += 1;
+        for await (const chunk of fx.dp.invokeStream(request('slow-stream'))) if (!chunk.final) received += 1;
       })(),
       (error: { code?: number }) => error.code === status.DEADLINE_EXCEEDED,
     );
@@ -173,7 +156,7 @@ describe('InvokeStream', () => {
   it('answers NOT_FOUND for an unknown function', async () => {
     await assert.rejects(
       (async () => {
-        for await (const chunk of dp.invokeStream(request('nobody'))) void chunk;
+        for await (const chunk of fx.dp.invokeStream(request('nobody'))) void chunk;
       })(),
       (error: { code?: number }) => error.code === status.NOT_FOUND,
     );
