@@ -271,7 +271,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    const calls = await dp.listInvocations({ function: 'bench-py', limit: 1, offset: 0 });
+    const calls = await dp.listInvocations({ status: '', function: 'bench-py', limit: 1, offset: 0 });
     const failedCalls = await dp.getMetrics({ function: 'bench-py', rangeSeconds: 3600 });
 
     const cold: { runtime: string; p50Ms: number; p95Ms: number; serverP50Ms: number }[] = [];

@@ -73,7 +73,7 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       done.attemptHistory.map((attempt) => [attempt.attempt, attempt.error]),
       [[1, '']],
     );
-    const listed = await fx.dp.listInvocations({ function: 'async-ok', limit: 0, offset: 0 });
+    const listed = await fx.dp.listInvocations({ status: '', function: 'async-ok', limit: 0, offset: 0 });
     assert.equal(listed.total, 1);
     assert.equal(listed.invocations[0]?.id, queued.invocationId);
     assert.equal(listed.invocations[0]?.status, 'succeeded');
@@ -127,8 +127,12 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal((await fx.dp.getInvocation({ id: queued.invocationId })).attempts, 3, 'no attempt after the last');
-    const listed = await fx.dp.listInvocations({ function: 'async-doomed', limit: 0, offset: 0 });
+    const listed = await fx.dp.listInvocations({ status: '', function: 'async-doomed', limit: 0, offset: 0 });
     assert.equal(listed.invocations[0]?.status, 'dead_letter');
+    const deadLetters = await fx.dp.listInvocations({ status: 'dead_letter', function: '', limit: 0, offset: 0 });
+    assert.ok(deadLetters.invocations.some((invocation) => invocation.id === queued.invocationId));
+    assert.ok(deadLetters.invocations.every((invocation) => invocation.status === 'dead_letter'));
+    assert.equal(deadLetters.total, deadLetters.invocations.length);
   });
 
   it('retries timeouts and crashes too', async () => {
@@ -187,7 +191,7 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(counter.hits.get('seq'), 1);
     assert.equal(counter.hits.get('par'), 1);
-    assert.equal((await fx.dp.listInvocations({ function: 'async-once', limit: 0, offset: 0 })).total, 2);
+    assert.equal((await fx.dp.listInvocations({ status: '', function: 'async-once', limit: 0, offset: 0 })).total, 2);
   });
 
   it('runs at most NOVA_ASYNC_CONCURRENCY at once on a node', async () => {
@@ -215,6 +219,10 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
 
   it('refuses bad requests with INVALID_ARGUMENT and unknown functions with NOT_FOUND', async () => {
     assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest('no-such-function'))), status.NOT_FOUND);
+    assert.equal(
+      await codeOf(fx.dp.listInvocations({ status: 'lost', function: '', limit: 0, offset: 0 })),
+      status.INVALID_ARGUMENT,
+    );
     assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest(''))), status.INVALID_ARGUMENT);
     assert.equal(
       await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: 11 }))),
@@ -303,11 +311,11 @@ describe('InvokeAsync across processes: exactly once, kill -9, restarts', () => 
     try {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        const page = await dp.listInvocations({ function: 'drain', limit: 1000, offset: 0 });
+        const page = await dp.listInvocations({ status: '', function: 'drain', limit: 1000, offset: 0 });
         if (page.invocations.every((invocation) => invocation.status === 'succeeded')) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      const page = await dp.listInvocations({ function: 'drain', limit: 1000, offset: 0 });
+      const page = await dp.listInvocations({ status: '', function: 'drain', limit: 1000, offset: 0 });
       assert.equal(page.total, 1000);
       assert.ok(page.invocations.every((invocation) => invocation.status === 'succeeded' && invocation.attempts === 1));
       for (const id of ids) assert.equal(counter.hits.get(id), 1, `${id} ran ${counter.hits.get(id) ?? 0} times`);

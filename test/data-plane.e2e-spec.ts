@@ -514,7 +514,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         seen.slice(firstTwo).every((value) => value === 2),
         'no call went to the old version after the switch',
       );
-      const detail = await dp.listInvocations({ function: 'py-rolling', limit: 1, offset: 0 });
+      const detail = await dp.listInvocations({ status: '', function: 'py-rolling', limit: 1, offset: 0 });
       assert.equal(detail.invocations[0]?.version, 2);
     });
 
@@ -555,7 +555,7 @@ describe('nova.v1.DataPlane: running functions', () => {
       const payloads = ['"a"', '"b"', '"fail"', '"c"', '"fail"', '"d"', '"e"'];
       const ids: string[] = [];
       for (const payload of payloads) ids.push((await invoke('py-counted', payload)).requestId);
-      const page = await dp.listInvocations({ function: 'py-counted', limit: 0, offset: 0 });
+      const page = await dp.listInvocations({ status: '', function: 'py-counted', limit: 0, offset: 0 });
       assert.equal(page.total, payloads.length);
       assert.deepEqual(
         page.invocations.map((inv) => inv.id),
@@ -572,7 +572,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         assert.equal(inv.log, '', 'listings leave logs out');
         assert.ok(Date.parse(inv.createdAt) > Date.now() - 60_000);
       }
-      const paged = await dp.listInvocations({ function: 'py-counted', limit: 2, offset: 2 });
+      const paged = await dp.listInvocations({ status: '', function: 'py-counted', limit: 2, offset: 2 });
       assert.deepEqual(
         paged.invocations.map((inv) => inv.id),
         [ids[4], ids[3]],
@@ -585,7 +585,7 @@ describe('nova.v1.DataPlane: running functions', () => {
       assert.equal(metrics.failedInvocations, 2);
       assert.ok(metrics.p50DurationMs <= metrics.p95DurationMs && metrics.p95DurationMs <= metrics.p99DurationMs);
       assert.ok(metrics.avgDurationMs >= 0);
-      const all = await dp.listInvocations({ function: '', limit: 1000, offset: 0 });
+      const all = await dp.listInvocations({ status: '', function: '', limit: 1000, offset: 0 });
       assert.ok(all.total >= page.total + 10);
     });
 
@@ -594,7 +594,7 @@ describe('nova.v1.DataPlane: running functions', () => {
       assert.equal((await codeOf(dp.getMetrics({ function: 'nobody', rangeSeconds: 0 }))).code, status.NOT_FOUND);
       assert.equal((await codeOf(dp.getMetrics({ function: '', rangeSeconds: -1 }))).code, status.INVALID_ARGUMENT);
       assert.equal(
-        (await codeOf(dp.listInvocations({ function: '', limit: 5000, offset: 0 }))).code,
+        (await codeOf(dp.listInvocations({ status: '', function: '', limit: 5000, offset: 0 }))).code,
         status.INVALID_ARGUMENT,
       );
     });

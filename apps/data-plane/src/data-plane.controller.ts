@@ -93,7 +93,7 @@ export class DataPlaneController implements DataPlaneRpcs {
 
   @GrpcMethod('DataPlane', 'ListInvocations')
   async listInvocations(request: dataPlane.ListInvocationsRequest): Promise<dataPlane.ListInvocationsResponse> {
-    const page = await this.invocations.list(request.function, request.limit, request.offset);
+    const page = await this.invocations.list(request.function, request.status, request.limit, request.offset);
     return { invocations: page.invocations.map(toInvocationLog), total: page.total };
   }
 

@@ -21,6 +21,7 @@ export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';
 export { InvocationsRepository } from './invocations/invocations.repository.js';
 export { AsyncQueueRepository } from './invocations/async-queue.repository.js';
+export { invocationStatuses } from './invocations/invocation-record.js';
 export type {
   InvocationRecord,
   InvocationDetail,

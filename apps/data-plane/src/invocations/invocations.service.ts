@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InvocationsRepository, type InvocationDetail, type InvocationMetrics } from '#storage';
+import {
+  InvocationsRepository,
+  invocationStatuses,
+  type InvocationDetail,
+  type InvocationMetrics,
+  type InvocationStatus,
+} from '#storage';
 import { DomainError, InvalidArgumentError } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from './invocation-recorder.js';
@@ -23,6 +29,7 @@ export class InvocationsService {
 
   async list(
     functionName: string,
+    status: string,
     limit: number,
     offset: number,
   ): Promise<{ invocations: InvocationDetail[]; total: number }> {
@@ -31,8 +38,15 @@ export class InvocationsService {
     }
     if (!Number.isInteger(offset) || offset < 0)
       throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
+    if (status !== '' && !(invocationStatuses as readonly string[]).includes(status)) {
+      throw new InvalidArgumentError('status', `"${status}" is not a status; one of ${invocationStatuses.join(', ')}`);
+    }
     await this.recorder.flush();
-    return this.invocations.list(functionName || undefined, limit || LIST_DEFAULT, offset);
+    return this.invocations.list(
+      { ...(functionName ? { functionName } : {}), ...(status ? { status: status as InvocationStatus } : {}) },
+      limit || LIST_DEFAULT,
+      offset,
+    );
   }
 
   async get(id: string): Promise<InvocationDetail> {

@@ -196,15 +196,21 @@ export function registerInvokeCommands(program: Command): void {
     .argument('[name]', 'only this function')
     .option('--limit <n>', 'page size (default 100, at most 1000)', integer('--limit'))
     .option('--offset <n>', 'skip this many', integer('--offset'))
+    .option('--status <status>', 'only this status, e.g. dead_letter')
     .option('--json', 'print JSON')
     .action(
       async (
         name: string | undefined,
-        flags: { limit?: number; offset?: number; json?: boolean },
+        flags: { limit?: number; offset?: number; status?: string; json?: boolean },
         command: Command,
       ) => {
         const page = await withDataPlane(command, (dp) =>
-          dp.listInvocations({ function: name ?? '', limit: flags.limit ?? 0, offset: flags.offset ?? 0 }),
+          dp.listInvocations({
+            function: name ?? '',
+            status: flags.status ?? '',
+            limit: flags.limit ?? 0,
+            offset: flags.offset ?? 0,
+          }),
         );
         if (flags.json) return printJson(page);
         printInvocations(page);

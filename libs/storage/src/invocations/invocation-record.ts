@@ -1,4 +1,5 @@
-export type InvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead_letter';
+export const invocationStatuses = ['queued', 'running', 'succeeded', 'failed', 'dead_letter'] as const;
+export type InvocationStatus = (typeof invocationStatuses)[number];
 
 export interface AttemptRecord {
   attempt: number;

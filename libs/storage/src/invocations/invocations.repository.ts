@@ -40,14 +40,23 @@ export class InvocationsRepository {
     return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : records.length;
   }
 
-  /** Newest first; total counts every match. */
+  /** Newest first; total counts every match. Filters are optional. */
   async list(
-    functionName: string | undefined,
+    filter: { functionName?: string; status?: InvocationStatus },
     limit: number,
     offset: number,
   ): Promise<{ invocations: InvocationDetail[]; total: number }> {
-    const where = functionName ? 'WHERE function_name = $1' : '';
-    const params = functionName ? [functionName] : [];
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.functionName) {
+      params.push(filter.functionName);
+      conditions.push(`function_name = $${params.length}`);
+    }
+    if (filter.status) {
+      params.push(filter.status);
+      conditions.push(`status = $${params.length}`);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const [rows, count] = await Promise.all([
       this.dataSource.query<InvocationRow[]>(
         `SELECT ${LIST_COLUMNS}, '' AS log, NULL AS output, '[]'::jsonb AS attempt_history

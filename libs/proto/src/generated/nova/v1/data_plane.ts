@@ -107,8 +107,11 @@ export interface GetMetricsResponse {
 export interface ListInvocationsRequest {
   /** Empty means every function. */
   function: string;
+  /** 0 means 100; at most 1000. */
   limit: number;
   offset: number;
+  /** Only invocations in this status (e.g. "dead_letter"); empty means all. */
+  status: string;
 }
 
 export interface ListInvocationsResponse {
