@@ -519,13 +519,23 @@ describe('nova.v1.DataPlane: running functions', () => {
     });
 
     it('pre-warms min_replicas so that the first call is warm, and after an update', async () => {
+      /** Waits until the node has `count` more idle instances than it had before. */
+      const idle = async (): Promise<number> =>
+        Number(/(\d+) idle/.exec((await dp.health({})).components['instances'] ?? '')?.[1] ?? -1);
+      const waitForIdle = async (atLeast: number): Promise<void> => {
+        const deadline = Date.now() + 10_000;
+        while ((await idle()) < atLeast && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 25));
+      };
+      const before = await idle();
       await create({ name: 'py-prewarmed', minReplicas: 1, code: Buffer.from('def handler(event): return "ready"\n') });
-      // Pre-warming follows the NOTIFY of the create; give it a moment.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await waitForIdle(before + 1);
       const first = await invoke('py-prewarmed');
       assert.equal(first.coldStart, false, 'pre-warmed');
       await cp.updateFunction(updateRequest('py-prewarmed', { envVars: { V: '2' } }));
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // The old instance stops and a new one starts: wait for the new revision's instance.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitForIdle(before + 1);
       assert.equal((await invoke('py-prewarmed')).coldStart, false, 'pre-warmed again after the update');
     });
 
