@@ -12,6 +12,7 @@ import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { errorOf, InvocationRunner, type RunResult } from '../invoke/invocation-runner.js';
 import { retryDelayMs } from './backoff.js';
+import { BatchWriter } from '../invocations/batch-writer.js';
 
 const POLL_MS = 250;
 const FLUSH_MS = 10;
@@ -33,9 +34,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
   private claiming: Promise<void> | undefined;
   private wantMore = false;
   private stopped = false;
-  private results: AttemptResult[] = [];
-  private flushing: Promise<void> | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly results: BatchWriter<AttemptResult>;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -45,7 +44,22 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly catalog: FunctionCatalog,
     private readonly runner: InvocationRunner,
     private readonly listener: NotificationListener,
-  ) {}
+  ) {
+    this.results = new BatchWriter({
+      write: async (batch) => {
+        const written = await this.queue.complete(this.owner, batch);
+        if (written < batch.length) {
+          this.logger.warn('attempt results dropped: their lease had passed to another runner', {
+            dropped: batch.length - written,
+          });
+        }
+      },
+      everyMs: FLUSH_MS,
+      atSize: FLUSH_AT,
+      maxBuffered: 100_000,
+      what: 'attempt results',
+    });
+  }
 
   private get concurrency(): number {
     return this.config.instances.asyncConcurrency;
@@ -71,7 +85,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     clearInterval(this.pollTimer);
     await this.claiming;
     await Promise.all([...this.inFlight]);
-    await this.flush();
+    await this.results.close();
   }
 
   /** Claims more work when there is room; concurrent wakes share one claim. */
@@ -107,7 +121,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
   private start(invocation: ClaimedInvocation): void {
     this.running += 1;
     const done = this.attempt(invocation)
-      .then((result) => this.push(result))
+      .then((result) => this.results.push(result))
       .catch((error: Error) =>
         this.logger.error('async attempt failed unexpectedly', { id: invocation.id, error: error.stack }),
       )
@@ -187,39 +201,5 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       startedAt,
       nextRunAt: rest.nextRunAt,
     };
-  }
-
-  private push(result: AttemptResult): void {
-    this.results.push(result);
-    if (this.results.length >= FLUSH_AT) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
-  }
-
-  /** Writes finished attempts back; failures are kept and retried. */
-  private async flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    while (this.flushing) await this.flushing;
-    if (this.results.length === 0) return;
-    const batch = this.results;
-    this.results = [];
-    this.flushing = this.queue
-      .complete(this.owner, batch)
-      .then((written) => {
-        if (written < batch.length) {
-          this.logger.warn('attempt results dropped: their lease had passed to another runner', {
-            dropped: batch.length - written,
-          });
-        }
-      })
-      .catch((error: Error) => {
-        this.results = [...batch, ...this.results];
-        this.logger.error('could not write attempt results; will retry', { error: error.message });
-        this.flushTimer ??= setTimeout(() => void this.flush(), 1000);
-      })
-      .finally(() => {
-        this.flushing = undefined;
-      });
-    await this.flushing;
   }
 }
