@@ -15,6 +15,8 @@ import { retryDelayMs } from './backoff.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
 
 const POLL_MS = 250;
+// Leases run out in seconds, not milliseconds: sweep for dead runners less often.
+const SWEEP_EVERY_POLLS = 8;
 const FLUSH_MS = 10;
 const FLUSH_AT = 200;
 
@@ -69,8 +71,10 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.concurrency === 0) return;
     await this.listener.subscribe(notifyChannels.asyncInvocations, () => this.wake());
     this.listener.onReconnect(() => this.wake());
+    let polls = 0;
     this.pollTimer = setInterval(() => {
       this.wake();
+      if (++polls % SWEEP_EVERY_POLLS !== 0) return;
       void this.queue
         .deadLetterExpired()
         .catch((error: Error) => this.logger.warn('lease sweep failed', { error: error.message }));

@@ -69,17 +69,15 @@ export class AsyncQueueRepository {
           SET status = 'running',
               attempts = i.attempts + 1,
               lease_owner = $1,
-              lease_until = now() + make_interval(
-                secs => coalesce((SELECT timeout_s FROM functions WHERE name = i.function_name), 900) + $3),
+              lease_until = now() + make_interval(secs => ${LEASE_SECONDS}),
+              next_run_at = now() + make_interval(secs => ${LEASE_SECONDS}),
               attempt_history = CASE WHEN i.status = 'running'
-                THEN i.attempt_history || jsonb_build_object(
-                  'attempt', i.attempts, 'startedAt', to_char(i.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                  'durationMs', 0, 'error', 'LeaseExpired: the data-plane process running this attempt stopped')
+                THEN i.attempt_history || ${LEASE_EXPIRED_ATTEMPT}
                 ELSE i.attempt_history END,
               updated_at = now()
          FROM (SELECT id FROM invocations
-                WHERE (status IN ('queued', 'failed') AND next_run_at <= now())
-                   OR (status = 'running' AND lease_until < now())
+                WHERE is_async AND status IN ('queued', 'failed', 'running') AND next_run_at <= now()
+                  AND NOT (status = 'running' AND attempts >= max_attempts)
                 ORDER BY next_run_at
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED) picked
@@ -103,12 +101,11 @@ export class AsyncQueueRepository {
   async deadLetterExpired(): Promise<number> {
     const result = await this.dataSource.query<unknown[] | [unknown[], number]>(
       `UPDATE invocations
-          SET status = 'dead_letter', success = false, lease_owner = NULL, lease_until = NULL, updated_at = now(),
+          SET status = 'dead_letter', success = false, lease_owner = NULL, lease_until = NULL, next_run_at = NULL,
+              updated_at = now(),
               error = 'LeaseExpired: the data-plane process running the last attempt stopped',
-              attempt_history = attempt_history || jsonb_build_object(
-                'attempt', attempts, 'startedAt', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                'durationMs', 0, 'error', 'LeaseExpired: the data-plane process running this attempt stopped')
-        WHERE status = 'running' AND lease_until < now() AND attempts >= max_attempts`,
+              attempt_history = attempt_history || ${LEASE_EXPIRED_ATTEMPT}
+        WHERE is_async AND status = 'running' AND next_run_at < now() AND attempts >= max_attempts`,
     );
     return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
   }
@@ -155,6 +152,14 @@ export class AsyncQueueRepository {
     return Array.isArray(written) && typeof written[1] === 'number' ? written[1] : results.length;
   }
 }
+
+/** The lease of a claim: the function's timeout plus the margin ($3). */
+const LEASE_SECONDS = 'coalesce((SELECT timeout_s FROM functions WHERE name = i.function_name), 900) + $3';
+
+/** The history entry of an attempt whose runner died (its lease ran out). */
+const LEASE_EXPIRED_ATTEMPT = `jsonb_build_object(
+  'attempt', attempts, 'startedAt', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'durationMs', 0, 'error', 'LeaseExpired: the data-plane process running this attempt stopped')`;
 
 const INSERT_QUEUED = `INSERT INTO invocations
     (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
