@@ -10,7 +10,7 @@ import {
 } from '#storage';
 import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
-import { errorOf, InvocationRunner, type RunResult } from '../invoke/invocation-runner.js';
+import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { retryDelayMs } from './backoff.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
 
@@ -156,11 +156,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private fromRun(invocation: ClaimedInvocation, run: RunResult): AttemptResult {
-    const error =
-      run.kind === 'outcome' ? errorOf(run.outcome) : run.kind === 'load_failure' ? run.error : run.error.message;
-    const output = run.kind === 'outcome' && run.outcome.kind === 'ok' ? run.outcome.output : Buffer.alloc(0);
-    const coldStart = run.kind === 'outcome' ? run.coldStart : run.kind === 'load_failure';
-    const log = run.kind === 'rejected' ? '' : run.log;
+    const { error, output, coldStart, log } = summarize(run);
     if (error === '') {
       return this.result(invocation, run.startedAt, run.durationMs, coldStart, 'succeeded', {
         output,

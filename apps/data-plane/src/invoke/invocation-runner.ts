@@ -77,8 +77,25 @@ export class InvocationRunner {
   }
 }
 
+/** What history keeps of any run: its error (empty on success), output, log and whether it was cold. */
+export function summarize(run: RunResult): { error: string; output: Buffer; log: string; coldStart: boolean } {
+  switch (run.kind) {
+    case 'outcome':
+      return {
+        error: errorOf(run.outcome),
+        output: run.outcome.kind === 'ok' ? run.outcome.output : Buffer.alloc(0),
+        log: run.log,
+        coldStart: run.coldStart,
+      };
+    case 'load_failure':
+      return { error: run.error, output: Buffer.alloc(0), log: run.log, coldStart: true };
+    case 'rejected':
+      return { error: run.error.message, output: Buffer.alloc(0), log: '', coldStart: false };
+  }
+}
+
 /** The error an outcome is recorded with; empty for success. */
-export function errorOf(outcome: InvokeOutcome): string {
+function errorOf(outcome: InvokeOutcome): string {
   switch (outcome.kind) {
     case 'ok':
       return '';

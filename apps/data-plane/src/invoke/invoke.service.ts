@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '#server';
 import type { dataPlane } from '#proto';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from '../invocations/invocation-recorder.js';
-import { errorOf, InvocationRunner, type RunResult } from './invocation-runner.js';
+import { InvocationRunner, summarize, type RunResult } from './invocation-runner.js';
 import {
   InvocationTimeoutError,
   MemoryLimitError,
@@ -124,22 +124,17 @@ export class InvokeService {
   }
 
   private record(id: string, record: FunctionRecord, result: RunResult, cancelled?: string): void {
-    const error =
-      cancelled ??
-      (result.kind === 'outcome'
-        ? errorOf(result.outcome)
-        : result.kind === 'load_failure'
-          ? result.error
-          : result.error.message);
+    const summary = summarize(result);
+    const error = cancelled ?? summary.error;
     this.recorder.record({
       id,
       functionName: record.name,
       version: result.version,
       durationMs: result.durationMs,
       success: error === '',
-      coldStart: result.kind === 'outcome' ? result.coldStart : result.kind === 'load_failure',
+      coldStart: summary.coldStart,
       error,
-      log: result.kind === 'rejected' ? '' : result.log,
+      log: summary.log,
       createdAt: result.startedAt,
     });
   }

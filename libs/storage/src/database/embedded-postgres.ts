@@ -60,11 +60,6 @@ export class EmbeddedPostgres {
     private readonly options: EmbeddedPostgresOptions,
   ) {}
 
-  /** True when this process started the server (and so must stop it). */
-  get owned(): boolean {
-    return this.process !== undefined;
-  }
-
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
     // 0711: the postgres user must pass through to its cluster, but nobody
     // else may list what Nova keeps here.
