@@ -6,17 +6,9 @@ import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } fr
 import { createRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 import { HitCounter } from './support/hit-counter.js';
+import { codeOf } from './support/grpc-status.js';
 
 type DataPlane = ReturnType<typeof createDataPlaneClient>;
-
-async function codeOf(call: Promise<unknown>): Promise<status> {
-  try {
-    await call;
-    return status.OK;
-  } catch (error) {
-    return (error as { code: status }).code;
-  }
-}
 
 function asyncRequest(fn: string, overrides: Partial<dataPlane.InvokeAsyncRequest> = {}): dataPlane.InvokeAsyncRequest {
   return {

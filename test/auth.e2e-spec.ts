@@ -5,6 +5,7 @@ import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { createTestDatabase, runCli, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
 import { checkHealth, reflect } from './support/raw-grpc.js';
 import { createRequest } from './support/requests.js';
+import { codeOf } from './support/grpc-status.js';
 
 async function createKey(database: TestDatabase, scope: string): Promise<{ key: string; id: string }> {
   const result = await runCli(
@@ -13,15 +14,6 @@ async function createKey(database: TestDatabase, scope: string): Promise<{ key: 
   );
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as { key: string; id: string };
-}
-
-async function codeOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return status.OK;
-  } catch (error) {
-    return (error as { code: number }).code;
-  }
 }
 
 describe('auth (NOVA_AUTH=required)', () => {

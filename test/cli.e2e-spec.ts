@@ -1,33 +1,19 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  createTestDatabase,
-  freePort,
-  runCli,
-  startNova,
-  type NovaProcess,
-  type TestDatabase,
-} from './support/nova-process.js';
+import { before, describe, it } from 'node:test';
+import { freePort, runCli } from './support/nova-process.js';
+import { useNova } from './support/fixture.js';
 
 describe('nova CLI against a running server', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
+  const fx = useNova();
   let env: Record<string, string>;
   let codeFile: string;
 
   before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
-    env = { NOVA_ADDR: nova.address };
-    codeFile = join(database.dataDir, 'handler.py');
+    env = { NOVA_ADDR: fx.nova.address };
+    codeFile = join(fx.database.dataDir, 'handler.py');
     await writeFile(codeFile, "def handler(event): return {'message': 'hello'}\n");
-  });
-
-  after(async () => {
-    await nova.stop();
-    await database.dispose();
   });
 
   it('creates, shows, lists, updates, versions and deletes a function', async () => {
@@ -128,15 +114,12 @@ describe('nova CLI against a running server', () => {
 });
 
 describe('nova CLI: invoking', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
+  const fx = useNova();
   let env: Record<string, string>;
 
   before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
-    env = { NOVA_ADDR: nova.address };
-    const code = join(database.dataDir, 'greet.py');
+    env = { NOVA_ADDR: fx.nova.address };
+    const code = join(fx.database.dataDir, 'greet.py');
     await writeFile(
       code,
       'def handler(event):\n    print("greeting", event["name"])\n    if event["name"] == "nobody":\n        raise KeyError("nobody")\n    return {"greeting": "hi " + event["name"]}\n',
@@ -146,11 +129,6 @@ describe('nova CLI: invoking', () => {
       env,
     );
     assert.equal(created.code, 0, created.stderr);
-  });
-
-  after(async () => {
-    await nova.stop();
-    await database.dispose();
   });
 
   it('invokes, lists invocations, shows logs and metrics', async () => {
@@ -186,15 +164,12 @@ describe('nova CLI: invoking', () => {
 });
 
 describe('nova CLI: async and streaming', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
+  const fx = useNova();
   let env: Record<string, string>;
 
   before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
-    env = { NOVA_ADDR: nova.address };
-    const code = join(database.dataDir, 'count.py');
+    env = { NOVA_ADDR: fx.nova.address };
+    const code = join(fx.database.dataDir, 'count.py');
     await writeFile(
       code,
       'import time\ndef handler(event, context):\n    if context.metadata.get("attempt") == "1":\n        raise RuntimeError("first try")\n    for i in range(event["n"]):\n        yield i\n        time.sleep(0.05)\n',
@@ -204,11 +179,6 @@ describe('nova CLI: async and streaming', () => {
       env,
     );
     assert.equal(created.code, 0, created.stderr);
-  });
-
-  after(async () => {
-    await nova.stop();
-    await database.dispose();
   });
 
   it('queues with --async, waits with --wait, and shows attempts with invocations get', async () => {

@@ -10,21 +10,13 @@ import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } fr
 import { createRequest, updateRequest } from './support/requests.js';
 import { echoWasm } from './support/wasm-modules.js';
 import { zip } from './support/zip.js';
+import { statusOf } from './support/grpc-status.js';
 
 const isRoot = process.getuid?.() === 0;
 
 /** Where a data-plane process keeps code and instance directories (Sandbox's sandboxRootFor). */
 function sandboxRoot(dataDir: string, pid: number): string {
   return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}-${pid}`);
-}
-
-async function codeOf(call: Promise<unknown>): Promise<{ code: status; details: string }> {
-  try {
-    await call;
-    return { code: status.OK, details: '' };
-  } catch (error) {
-    return error as { code: status; details: string };
-  }
 }
 
 function text(response: dataPlane.InvokeResponse): string {
@@ -239,19 +231,19 @@ describe('nova.v1.DataPlane: running functions', () => {
     });
 
     it('answers NOT_FOUND for an unknown function and INVALID_ARGUMENT for bad requests', async () => {
-      assert.equal((await codeOf(invoke('no-such-function'))).code, status.NOT_FOUND);
-      assert.equal((await codeOf(invoke(''))).code, status.INVALID_ARGUMENT);
-      const tooBig = await codeOf(invoke('hello-world', Buffer.alloc(6 * 1024 * 1024 + 1, 0x61)));
+      assert.equal((await statusOf(invoke('no-such-function'))).code, status.NOT_FOUND);
+      assert.equal((await statusOf(invoke(''))).code, status.INVALID_ARGUMENT);
+      const tooBig = await statusOf(invoke('hello-world', Buffer.alloc(6 * 1024 * 1024 + 1, 0x61)));
       assert.equal(tooBig.code, status.INVALID_ARGUMENT);
       assert.match(tooBig.details, /^payload: /);
-      assert.equal((await codeOf(invoke('hello-world', '', { timeoutS: -1 }))).code, status.INVALID_ARGUMENT);
+      assert.equal((await statusOf(invoke('hello-world', '', { timeoutS: -1 }))).code, status.INVALID_ARGUMENT);
     });
 
     it('accepts a 6 MiB payload and refuses an output over 6 MiB with RESOURCE_EXHAUSTED', async () => {
       await create({ name: 'py-size', code: Buffer.from('def handler(event):\n    return b"x" * (len(event) + 1)\n') });
       const six = await invoke('py-size', Buffer.alloc(6 * 1024 * 1024 - 1, 0x61));
       assert.equal(Buffer.from(six.output).length, 6 * 1024 * 1024);
-      const over = await codeOf(invoke('py-size', Buffer.alloc(6 * 1024 * 1024, 0x61)));
+      const over = await statusOf(invoke('py-size', Buffer.alloc(6 * 1024 * 1024, 0x61)));
       assert.equal(over.code, status.RESOURCE_EXHAUSTED);
     });
   });
@@ -264,7 +256,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         code: Buffer.from('import time\ndef handler(event):\n    time.sleep(event)\n    return "woke"\n'),
       });
       const started = Date.now();
-      const timedOut = await codeOf(invoke('py-sleeps', '30'));
+      const timedOut = await statusOf(invoke('py-sleeps', '30'));
       const elapsed = Date.now() - started;
       assert.equal(timedOut.code, status.DEADLINE_EXCEEDED);
       assert.ok(elapsed < 2000, `failed after ${elapsed} ms`);
@@ -278,7 +270,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         code: Buffer.from('exports.handler = () => { for (;;) {} };'),
       });
       const spinStart = Date.now();
-      assert.equal((await codeOf(invoke('node-spins', '', { timeoutS: 1 }))).code, status.DEADLINE_EXCEEDED);
+      assert.equal((await statusOf(invoke('node-spins', '', { timeoutS: 1 }))).code, status.DEADLINE_EXCEEDED);
       assert.ok(Date.now() - spinStart < 2000, 'the request timeout_s wins when smaller');
     });
 
@@ -308,9 +300,9 @@ describe('nova.v1.DataPlane: running functions', () => {
       });
       const bystander = (): Promise<dataPlane.InvokeResponse> => invoke('hello-world');
       const [py, node, heap, other] = await Promise.all([
-        codeOf(invoke('py-hog', '"hog"')),
-        codeOf(invoke('node-hog', '"hog"')),
-        codeOf(invoke('node-heap-hog')),
+        statusOf(invoke('py-hog', '"hog"')),
+        statusOf(invoke('node-hog', '"hog"')),
+        statusOf(invoke('node-heap-hog')),
         bystander(),
       ]);
       for (const [name, result] of [
@@ -600,11 +592,11 @@ describe('nova.v1.DataPlane: running functions', () => {
     });
 
     it('answers NOT_FOUND for an unknown invocation or function, INVALID_ARGUMENT for bad ranges', async () => {
-      assert.equal((await codeOf(dp.getInvocation({ id: 'no-such-id' }))).code, status.NOT_FOUND);
-      assert.equal((await codeOf(dp.getMetrics({ function: 'nobody', rangeSeconds: 0 }))).code, status.NOT_FOUND);
-      assert.equal((await codeOf(dp.getMetrics({ function: '', rangeSeconds: -1 }))).code, status.INVALID_ARGUMENT);
+      assert.equal((await statusOf(dp.getInvocation({ id: 'no-such-id' }))).code, status.NOT_FOUND);
+      assert.equal((await statusOf(dp.getMetrics({ function: 'nobody', rangeSeconds: 0 }))).code, status.NOT_FOUND);
+      assert.equal((await statusOf(dp.getMetrics({ function: '', rangeSeconds: -1 }))).code, status.INVALID_ARGUMENT);
       assert.equal(
-        (await codeOf(dp.listInvocations({ status: '', function: '', limit: 5000, offset: 0 }))).code,
+        (await statusOf(dp.listInvocations({ status: '', function: '', limit: 5000, offset: 0 }))).code,
         status.INVALID_ARGUMENT,
       );
     });
@@ -657,7 +649,7 @@ describe('nova.v1.DataPlane: idle reaping and the queue', () => {
     );
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        codeOf(dp.invoke({ function: 'narrow', payload: Buffer.alloc(0), timeoutS: 0, metadata: {} })),
+        statusOf(dp.invoke({ function: 'narrow', payload: Buffer.alloc(0), timeoutS: 0, metadata: {} })),
       ),
     );
     const ok = results.filter((result) => result.code === status.OK).length;
