@@ -82,7 +82,19 @@ export class DataPlaneController implements DataPlaneRpcs {
       // Unsubscribing (the client cancelled) stops the handler.
       const abort = new AbortController();
       this.invokeService
-        .stream(request, requestIdOf(metadata), (chunk) => subscriber.next(chunk), abort.signal, deadlineOf(call))
+        .stream(
+          request,
+          requestIdOf(metadata),
+          (chunk) => {
+            subscriber.next(chunk);
+            // The client reads slower than the function yields: stop reading
+            // from the instance until the call's buffer drains, so memory
+            // stays bounded whatever the function sends.
+            if (call.writableNeedDrain) return new Promise<void>((resolve) => call.once('drain', resolve));
+          },
+          abort.signal,
+          deadlineOf(call),
+        )
         .then(
           () => subscriber.complete(),
           (error: unknown) => subscriber.error(error),

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
 import { DomainError } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
-import { LoadFailure, type InvokeOutcome } from '../pool/instance.js';
+import { LoadFailure, type ChunkConsumer, type InvokeOutcome } from '../pool/instance.js';
 import type { Acquired } from '../pool/function-pool.js';
 
 /** How one attempt to run a function ended, whoever asked for it. */
@@ -21,7 +21,7 @@ export interface RunOptions {
   /** Epoch ms by which the attempt must have finished. */
   deadline: number;
   /** Streams yielded items; without it the output comes whole. */
-  onChunk?: (data: Buffer) => void;
+  onChunk?: ChunkConsumer;
   /** Lets the caller stop the attempt (a cancelled stream); the instance is replaced. */
   signal?: AbortSignal;
 }

@@ -57,7 +57,8 @@ export class InvokeService {
   async stream(
     request: dataPlane.InvokeRequest,
     requestId: string,
-    emit: (chunk: dataPlane.InvokeStreamChunk) => void,
+    /** A returned promise asks for no more chunks until it settles (the client reads slowly). */
+    emit: (chunk: dataPlane.InvokeStreamChunk) => void | Promise<void>,
     signal: AbortSignal,
     callDeadline?: number,
   ): Promise<void> {
@@ -77,12 +78,12 @@ export class InvokeService {
     this.record(requestId, record, result);
     switch (result.kind) {
       case 'load_failure':
-        return emit({ requestId, data: Buffer.alloc(0), final: true, error: result.error });
+        return void emit({ requestId, data: Buffer.alloc(0), final: true, error: result.error });
       case 'rejected':
         throw result.error;
       case 'outcome': {
         const { error } = this.answer(record, result);
-        return emit({ requestId, data: Buffer.alloc(0), final: true, error });
+        return void emit({ requestId, data: Buffer.alloc(0), final: true, error });
       }
     }
   }

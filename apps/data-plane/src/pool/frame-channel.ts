@@ -1,72 +1,85 @@
 import type { Duplex } from 'node:stream';
+import {
+  MAX_BODY_BYTES,
+  MAX_HEADER_BYTES,
+  ProtocolViolation,
+  parseInstanceMessage,
+  type Frame,
+} from './instance-protocol.js';
 
-/** A message from an instance's bootstrap. */
-export type InstanceMessage =
-  | { t: 'ready'; pid: number }
-  | { t: 'loaded'; log: string }
-  | { t: 'load_error'; error: string; log: string }
-  | { t: 'chunk' }
-  | {
-      t: 'result';
-      ok: boolean;
-      error?: string;
-      fatal?: 'memory' | 'output_too_large' | 'exit';
-      log: string;
-      logTruncated: boolean;
-    };
-
-export interface Frame {
-  header: InstanceMessage;
-  body: Buffer;
-}
-
-// A result carries at most 6 MiB of output; anything larger is a broken instance.
-const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+const PREFIX_BYTES = 8;
 
 /**
- * The data plane's end of the fd-3 socket to an instance: u32 header length,
- * u32 body length (big-endian), a JSON header, then the body. The header is
- * small; the payload and output travel as raw bytes.
+ * Splits a byte stream into frames and checks each one. Pure (no I/O), so
+ * that it can be fuzzed: push() returns the frames completed by a chunk or
+ * throws ProtocolViolation, after which the decoder is unusable.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  /** Bytes the frame at the head of the buffer needs, once its prefix is known. */
+  private needed = PREFIX_BYTES;
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    const frames: Frame[] = [];
+    while (this.length >= this.needed) {
+      const buffered = this.flatten();
+      const headerLength = buffered.readUInt32BE(0);
+      const bodyLength = buffered.readUInt32BE(4);
+      if (headerLength === 0 || headerLength > MAX_HEADER_BYTES) {
+        throw new ProtocolViolation(`a frame header of ${headerLength} bytes (1 to ${MAX_HEADER_BYTES})`);
+      }
+      if (bodyLength > MAX_BODY_BYTES) {
+        throw new ProtocolViolation(`a frame body of ${bodyLength} bytes (at most ${MAX_BODY_BYTES})`);
+      }
+      const end = PREFIX_BYTES + headerLength + bodyLength;
+      if (buffered.length < end) {
+        this.needed = end;
+        break;
+      }
+      // Copies, so that a frame never pins the whole read buffer it came in.
+      const body = Buffer.from(buffered.subarray(PREFIX_BYTES + headerLength, end));
+      const header = parseInstanceMessage(buffered.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLength), body);
+      frames.push({ header, body });
+      const rest = buffered.subarray(end);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.length = rest.length;
+      this.needed = PREFIX_BYTES;
+    }
+    return frames;
+  }
+
+  private flatten(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0]!;
+  }
+}
+
+/**
+ * The data plane's end of the fd-3 socket to an instance. Nothing an
+ * instance sends can throw out of here: a frame that breaks the protocol,
+ * or an exception in its handler, ends the channel through onBroken once,
+ * and the instance is killed by its owner.
  */
 export class FrameChannel {
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly decoder = new FrameDecoder();
+  private broken = false;
 
   constructor(
     private readonly socket: Duplex,
-    onFrame: (frame: Frame) => void,
-    onBroken: (reason: string) => void,
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly onBroken: (reason: string) => void,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-      while (this.buffered.length >= 8) {
-        const headerLength = this.buffered.readUInt32BE(0);
-        const bodyLength = this.buffered.readUInt32BE(4);
-        if (headerLength + bodyLength > MAX_FRAME_BYTES) {
-          onBroken(`frame of ${headerLength + bodyLength} bytes exceeds ${MAX_FRAME_BYTES}`);
-          socket.destroy();
-          return;
-        }
-        const end = 8 + headerLength + bodyLength;
-        if (this.buffered.length < end) break;
-        let header: InstanceMessage;
-        try {
-          header = JSON.parse(this.buffered.subarray(8, 8 + headerLength).toString('utf8')) as InstanceMessage;
-        } catch {
-          onBroken('unreadable frame header');
-          socket.destroy();
-          return;
-        }
-        const body = this.buffered.subarray(8 + headerLength, end);
-        this.buffered = this.buffered.subarray(end);
-        onFrame({ header, body });
-      }
-    });
-    socket.on('error', (error) => onBroken(error.message));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.breakWith(`channel error: ${error.message}`));
   }
 
   send(header: Record<string, unknown>, body?: Uint8Array): void {
+    if (this.broken || this.socket.destroyed) return;
     const encoded = Buffer.from(JSON.stringify(header));
-    const prefix = Buffer.allocUnsafe(8);
+    const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
     prefix.writeUInt32BE(encoded.length, 0);
     prefix.writeUInt32BE(body?.length ?? 0, 4);
     // One write per frame: the socket coalesces them into one syscall when it can.
@@ -75,7 +88,35 @@ export class FrameChannel {
     );
   }
 
+  /** Stops reading from the instance (a slow stream consumer); the instance blocks on its own writes. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.broken) this.socket.resume();
+  }
+
   close(): void {
     this.socket.end();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.broken) return;
+    try {
+      for (const frame of this.decoder.push(chunk)) {
+        if (this.broken) return;
+        this.onFrame(frame);
+      }
+    } catch (error) {
+      this.breakWith(error instanceof ProtocolViolation ? error.message : `frame handling failed: ${String(error)}`);
+    }
+  }
+
+  private breakWith(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.socket.destroy();
+    this.onBroken(reason);
   }
 }

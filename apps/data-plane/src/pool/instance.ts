@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { FrameChannel, type Frame } from './frame-channel.js';
+import { JsonLogger } from '#server';
+import { FrameChannel } from './frame-channel.js';
+import { instanceLimits, type Frame } from './instance-protocol.js';
 import type { LaunchCommand, LaunchProfile } from './launch.js';
 
 /** What makes a generic process an instance of one function version. */
@@ -44,11 +46,17 @@ export type InstanceState = 'starting' | 'generic' | 'loading' | 'idle' | 'busy'
 const LOG_TRUNCATED = '\n[log truncated at 64 KiB]';
 const STDERR_TAIL_BYTES = 4096;
 
+/** Takes one streamed item; a returned promise asks for no more until it settles (backpressure). */
+export type ChunkConsumer = (data: Buffer) => void | Promise<void>;
+
 interface PendingInvoke {
+  requestId: string;
   settle: (outcome: InvokeOutcome) => void;
-  onChunk: ((data: Buffer) => void) | undefined;
+  onChunk: ChunkConsumer | undefined;
   timer: NodeJS.Timeout;
 }
+
+const logger = new JsonLogger('instance');
 
 /**
  * One OS process running a runtime bootstrap: first generic, then loaded
@@ -74,6 +82,8 @@ export class Instance {
   private onLoaded: ((frame: Frame) => void) | undefined;
   private pending: PendingInvoke | undefined;
   private killedForMemory = false;
+  /** Why the instance was killed for what it sent, when it was. */
+  private violation: string | undefined;
   private exitHandlers: (() => void)[] = [];
 
   private constructor(
@@ -96,7 +106,7 @@ export class Instance {
     this.channel = new FrameChannel(
       this.child.stdio[3] as Duplex,
       (frame) => this.onFrame(frame),
-      () => this.kill(),
+      (reason) => this.violate(reason),
     );
     this.exited = new Promise((resolve) => {
       this.child.once('exit', () => {
@@ -141,7 +151,7 @@ export class Instance {
     this.memoryLimitMb = spec.memoryMb;
     const frame = await new Promise<Frame>((resolve) => {
       this.onLoaded = resolve;
-      this.channel.send({ t: 'load', function: spec });
+      this.channel.send({ t: 'load', function: spec, limits: instanceLimits });
     });
     if (frame.header.t === 'loaded') {
       this.state = 'idle';
@@ -161,7 +171,7 @@ export class Instance {
     payload: Uint8Array,
     metadata: Record<string, string>,
     timeoutMs: number,
-    onChunk?: (data: Buffer) => void,
+    onChunk?: ChunkConsumer,
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -169,7 +179,7 @@ export class Instance {
         this.settle({ kind: 'timeout', log: '' });
         this.kill();
       }, timeoutMs);
-      this.pending = { settle: resolve, onChunk, timer };
+      this.pending = { requestId, settle: resolve, onChunk, timer };
       this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined }, payload);
     });
   }
@@ -207,25 +217,44 @@ export class Instance {
     await this.exited;
   }
 
+  /**
+   * A frame that passed the protocol's checks must also come in order: ready
+   * once at start, loaded once while loading, chunks and one result for the
+   * call in flight, echoing its request id. Anything else kills the instance.
+   */
   private onFrame(frame: Frame): void {
     const { header } = frame;
     switch (header.t) {
       case 'ready':
-        this.onReady?.();
+        if (this.state !== 'starting' || !this.onReady) return this.violate('"ready" out of order');
+        this.onReady();
         this.onReady = undefined;
         return;
       case 'loaded':
       case 'load_error':
-        this.onLoaded?.(frame);
+        if (this.state !== 'loading' || !this.onLoaded) return this.violate(`"${header.t}" out of order`);
+        this.onLoaded(frame);
         this.onLoaded = undefined;
         return;
-      case 'chunk':
-        this.pending?.onChunk?.(Buffer.from(frame.body));
+      case 'chunk': {
+        const pending = this.pending;
+        if (!pending?.onChunk || pending.requestId !== header.requestId) {
+          return this.violate('a streamed chunk outside a streaming call');
+        }
+        const wait = pending.onChunk(frame.body);
+        if (wait) {
+          this.channel.pause();
+          void wait.finally(() => this.channel.resume());
+        }
         return;
+      }
       case 'result': {
+        if (!this.pending || this.pending.requestId !== header.requestId) {
+          return this.violate('a result outside the call in flight');
+        }
         const log = header.log + (header.logTruncated ? LOG_TRUNCATED : '');
         if (header.ok) {
-          this.settle({ kind: 'ok', output: Buffer.from(frame.body), log });
+          this.settle({ kind: 'ok', output: frame.body, log });
         } else if (header.fatal === 'memory') {
           this.settle({ kind: 'memory', error: header.error ?? 'MemoryError', log });
         } else if (header.fatal === 'output_too_large') {
@@ -243,6 +272,18 @@ export class Instance {
     }
   }
 
+  /** The instance broke the protocol: it is killed, and its call fails with the reason. */
+  private violate(reason: string): void {
+    if (this.violation !== undefined || this.state === 'dead') return;
+    this.violation = reason;
+    logger.warn('instance broke the protocol; killing it', {
+      function: this.functionName,
+      instance: this.id,
+      reason,
+    });
+    this.kill();
+  }
+
   private settle(outcome: InvokeOutcome): void {
     const pending = this.pending;
     if (!pending) return;
@@ -256,19 +297,24 @@ export class Instance {
   private onExit(): void {
     const status =
       this.child.exitCode !== null ? `code ${this.child.exitCode}` : `signal ${this.child.signalCode ?? '?'}`;
-    this.onReady?.(new Error(`the runtime exited before it was ready (${status}): ${this.stderrTail.trim()}`));
+    const violation = this.violation && `InstanceProtocolError: the instance sent an invalid frame (${this.violation})`;
+    this.onReady?.(
+      new Error(violation ?? `the runtime exited before it was ready (${status}): ${this.stderrTail.trim()}`),
+    );
     this.onReady = undefined;
     this.onLoaded?.({
       header: {
         t: 'load_error',
-        error: `RuntimeError: the instance exited while loading (${status})`,
+        error: violation ?? `RuntimeError: the instance exited while loading (${status})`,
         log: this.stderrTail,
       },
       body: Buffer.alloc(0),
     });
     this.onLoaded = undefined;
     if (this.pending) {
-      if (
+      if (violation) {
+        this.settle({ kind: 'crashed', error: violation, log: this.stderrTail });
+      } else if (
         this.killedForMemory ||
         /heap out of memory|Allocation failed|Cannot allocate memory/i.test(this.stderrTail)
       ) {

@@ -7,11 +7,13 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import {
+  applyLimits,
   captureOutput,
+  clip,
   decodeEvent,
   describe,
   encodeOutput,
-  OUTPUT_LIMIT,
+  limits,
   openChannel,
   specialise,
 } from './channel.mjs';
@@ -21,6 +23,7 @@ let fn;
 
 async function load(message) {
   fn = message.function;
+  applyLimits(message.limits);
   specialise(fn);
   const dot = fn.handler.lastIndexOf('.');
   const moduleName = dot >= 0 ? fn.handler.slice(0, dot) : fn.module;
@@ -63,7 +66,7 @@ function isStream(value) {
 
 async function invoke(header, body) {
   const stop = captureOutput();
-  let result = { t: 'result', ok: true };
+  let result = { t: 'result', requestId: header.requestId, ok: true };
   let output = Buffer.alloc(0);
   try {
     const value = await handler(decodeEvent(body), context(header));
@@ -71,8 +74,8 @@ async function invoke(header, body) {
       // Each item goes out as soon as the generator yields it.
       for await (const item of isStream(value) ? value : [value]) {
         const chunk = encodeOutput(item);
-        if (chunk.length > OUTPUT_LIMIT) throw new RangeError(`a streamed chunk is ${chunk.length} bytes`);
-        channel.send({ t: 'chunk' }, chunk);
+        if (chunk.length > limits.outputBytes) throw new RangeError(`a streamed chunk is ${chunk.length} bytes`);
+        channel.send({ t: 'chunk', requestId: header.requestId }, chunk);
       }
     } else if (isStream(value)) {
       const items = [];
@@ -81,13 +84,19 @@ async function invoke(header, body) {
     } else {
       output = encodeOutput(value);
     }
-    if (output.length > OUTPUT_LIMIT) {
-      result = { t: 'result', ok: false, fatal: 'output_too_large', error: `output is ${output.length} bytes` };
+    if (output.length > limits.outputBytes) {
+      result = {
+        t: 'result',
+        requestId: header.requestId,
+        ok: false,
+        fatal: 'output_too_large',
+        error: `output is ${output.length} bytes`,
+      };
       output = Buffer.alloc(0);
     }
   } catch (error) {
     if (error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
-    result = { t: 'result', ok: false, error: describe(error) };
+    result = { t: 'result', requestId: header.requestId, ok: false, error: describe(error) };
     if (error instanceof RangeError && /allocation failed|Array buffer allocation/i.test(error.message)) {
       result.fatal = 'memory';
     }
@@ -101,7 +110,11 @@ const channel = openChannel((header, body) => {
     load(header).then(
       () => channel.send({ t: 'loaded', log: fn.loadLog ?? '' }),
       (error) => {
-        channel.send({ t: 'load_error', error: describe(error), log: error?.stack ?? '' });
+        channel.send({
+          t: 'load_error',
+          error: describe(error),
+          log: clip(String(error?.stack ?? ''), limits.logBytes),
+        });
         setImmediate(() => process.exit(1));
       },
     );
@@ -112,4 +125,4 @@ const channel = openChannel((header, body) => {
     });
   }
 });
-channel.send({ t: 'ready', pid: process.pid });
+channel.send({ t: 'ready' });

@@ -33,8 +33,21 @@ export function openChannel(onFrame) {
   };
 }
 
-export const LOG_LIMIT = 64 * 1024;
-export const OUTPUT_LIMIT = 6 * 1024 * 1024;
+/** The call limits; the data plane sends the real ones in its load frame (applyLimits). */
+export const limits = { logBytes: 64 * 1024, outputBytes: 6 * 1024 * 1024, errorChars: 8 * 1024 };
+
+export function applyLimits(received) {
+  Object.assign(limits, received);
+}
+
+/** At most `max` bytes of UTF-8 (never more UTF-16 units, as the data plane counts). */
+export function clip(text, max, keepEnd = false) {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  return (keepEnd ? bytes.subarray(bytes.length - max) : bytes.subarray(0, max))
+    .toString('utf8')
+    .replace(/\uFFFD+$|^\uFFFD+/g, '');
+}
 
 /** Takes over process.stdout/stderr writes; returns a function that restores them and gives the text. */
 export function captureOutput() {
@@ -45,10 +58,10 @@ export function captureOutput() {
   const write = (chunk, encoding, callback) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     const bytes = Buffer.byteLength(text);
-    if (size + bytes > LOG_LIMIT) {
-      const room = LOG_LIMIT - size;
-      if (room > 0) parts.push(Buffer.from(text).subarray(0, room).toString('utf8'));
-      size = LOG_LIMIT;
+    if (size + bytes > limits.logBytes) {
+      const room = limits.logBytes - size;
+      if (room > 0) parts.push(clip(text, room));
+      size = limits.logBytes;
       truncated = true;
     } else {
       parts.push(text);
@@ -67,8 +80,18 @@ export function captureOutput() {
 }
 
 export function describe(error) {
-  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-  return `Error: ${String(error)}`;
+  let text;
+  try {
+    text =
+      error instanceof Error
+        ? error.message
+          ? `${error.name}: ${error.message}`
+          : error.name
+        : `Error: ${String(error)}`;
+  } catch {
+    text = 'Error: <unprintable>';
+  }
+  return clip(String(text), limits.errorChars);
 }
 
 /** Applies the function's environment and working directory, then drops to its user. */

@@ -25,8 +25,10 @@ import sys
 import time
 import traceback
 
+# Replaced by the limits the data plane sends in its load frame.
 LOG_LIMIT = 64 * 1024
 OUTPUT_LIMIT = 6 * 1024 * 1024
+ERROR_LIMIT = 8 * 1024
 PR_SET_PDEATHSIG = 1
 
 channel = socket.socket(fileno=3)
@@ -121,9 +123,20 @@ def encode_output(value):
     return json.dumps(value).encode()
 
 
+def clip(text, limit, keep_end=False):
+    """At most limit bytes of UTF-8 (never more UTF-16 units, as the data plane counts)."""
+    encoded = text.encode("utf-8", "replace")
+    if len(encoded) <= limit:
+        return text
+    return (encoded[-limit:] if keep_end else encoded[:limit]).decode("utf-8", "ignore")
+
+
 def describe(error):
-    message = str(error)
-    return type(error).__name__ + (": " + message if message else "")
+    try:
+        message = str(error)
+    except BaseException:  # a hostile __str__ must not take the bootstrap down
+        message = "<unprintable>"
+    return clip(type(error).__name__ + (": " + message if message else ""), ERROR_LIMIT)
 
 
 def drop_privileges(function):
@@ -142,6 +155,13 @@ def set_limits(function):
     memory = function["memoryMb"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def apply_limits(limits):
+    global LOG_LIMIT, OUTPUT_LIMIT, ERROR_LIMIT
+    LOG_LIMIT = limits["logBytes"]
+    OUTPUT_LIMIT = limits["outputBytes"]
+    ERROR_LIMIT = limits["errorChars"]
 
 
 def load(function):
@@ -189,7 +209,7 @@ def is_stream(value):
 def invoke(handler, with_context, header, body, function):
     captured = CapturedOutput()
     sys.stdout, sys.stderr = captured, captured
-    result = {"t": "result", "ok": True}
+    result = {"t": "result", "requestId": header["requestId"], "ok": True}
     output = b""
     try:
         event = decode_event(body)
@@ -200,17 +220,17 @@ def invoke(handler, with_context, header, body, function):
                 chunk = encode_output(item)
                 if len(chunk) > OUTPUT_LIMIT:
                     raise ValueError("a streamed chunk is %d bytes; at most %d" % (len(chunk), OUTPUT_LIMIT))
-                send({"t": "chunk"}, chunk)
+                send({"t": "chunk", "requestId": header["requestId"]}, chunk)
         else:
             output = encode_output(list(value) if is_stream(value) else value)
         if len(output) > OUTPUT_LIMIT:
-            result = {"t": "result", "ok": False, "fatal": "output_too_large", "error": "output is %d bytes" % len(output)}
+            result = {"t": "result", "requestId": header["requestId"], "ok": False, "fatal": "output_too_large", "error": "output is %d bytes" % len(output)}
             output = b""
     except MemoryError as error:
-        result = {"t": "result", "ok": False, "fatal": "memory", "error": describe(error) or "MemoryError"}
+        result = {"t": "result", "requestId": header["requestId"], "ok": False, "fatal": "memory", "error": describe(error) or "MemoryError"}
     except BaseException as error:  # the handler's failure is the caller's answer, whatever it is
         traceback.print_exc()
-        result = {"t": "result", "ok": False, "error": describe(error)}
+        result = {"t": "result", "requestId": header["requestId"], "ok": False, "error": describe(error)}
         if isinstance(error, (SystemExit, KeyboardInterrupt)):
             result["fatal"] = "exit"
     finally:
@@ -221,7 +241,7 @@ def invoke(handler, with_context, header, body, function):
 
 
 def main():
-    send({"t": "ready", "pid": os.getpid()})
+    send({"t": "ready"})
     handler = None
     with_context = False
     function = None
@@ -232,12 +252,13 @@ def main():
         kind = header["t"]
         if kind == "load":
             function = header["function"]
+            apply_limits(header["limits"])
             try:
                 handler, with_context, log = load(function)
                 send({"t": "loaded", "log": log})
             except BaseException as error:
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-                send({"t": "load_error", "error": describe(error), "log": traceback.format_exc()})
+                send({"t": "load_error", "error": describe(error), "log": clip(traceback.format_exc(), LOG_LIMIT, keep_end=True)})
                 os._exit(1)
         elif kind == "invoke":
             result, output = invoke(handler, with_context, header, body, function)

@@ -5,18 +5,19 @@
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
-import { LOG_LIMIT, OUTPUT_LIMIT, describe, openChannel, specialise } from '../node/channel.mjs';
+import { applyLimits, clip, describe, limits, openChannel, specialise } from '../node/channel.mjs';
 
 let compiled;
 let fn;
 
 async function load(message) {
   fn = message.function;
+  applyLimits(message.limits);
   specialise(fn);
   compiled = await WebAssembly.compile(readFileSync(join(fn.codeDir, fn.moduleFiles[fn.module] ?? 'module.wasm')));
 }
 
-async function invoke(body) {
+async function invoke(requestId, body) {
   const paths = ['stdin', 'stdout', 'stderr'].map((name) => join(fn.workDir, `.${name}`));
   writeFileSync(paths[0], body);
   writeFileSync(paths[1], '');
@@ -43,19 +44,19 @@ async function invoke(body) {
   }
   const output = readFileSync(paths[1]);
   const stderr = readFileSync(paths[2]);
-  const log = stderr.subarray(0, LOG_LIMIT).toString('utf8');
-  const base = { t: 'result', log, logTruncated: stderr.length > LOG_LIMIT };
+  const log = clip(stderr.subarray(0, limits.logBytes).toString('utf8'), limits.logBytes);
+  const base = { t: 'result', requestId, log, logTruncated: stderr.length > limits.logBytes };
   if (failure) {
     const memory = failure instanceof RangeError || /out of memory/i.test(String(failure?.message));
     return [{ ...base, ok: false, error: describe(failure), ...(memory ? { fatal: 'memory' } : {}) }, Buffer.alloc(0)];
   }
-  if (output.length > OUTPUT_LIMIT) {
+  if (output.length > limits.outputBytes) {
     return [
       { ...base, ok: false, fatal: 'output_too_large', error: `output is ${output.length} bytes` },
       Buffer.alloc(0),
     ];
   }
-  if (exitCode !== 0) return [{ ...base, ok: false, error: `WasmExit: exit code ${exitCode}` }, output];
+  if (exitCode !== 0) return [{ ...base, ok: false, error: `WasmExit: exit code ${exitCode}` }, Buffer.alloc(0)];
   return [{ ...base, ok: true }, output];
 }
 
@@ -64,15 +65,19 @@ const channel = openChannel((header, body) => {
     load(header).then(
       () => channel.send({ t: 'loaded', log: '' }),
       (error) => {
-        channel.send({ t: 'load_error', error: describe(error), log: error?.stack ?? '' });
+        channel.send({
+          t: 'load_error',
+          error: describe(error),
+          log: clip(String(error?.stack ?? ''), limits.logBytes),
+        });
         setImmediate(() => process.exit(1));
       },
     );
   } else if (header.t === 'invoke') {
-    void invoke(body).then(([result, output]) => {
+    void invoke(header.requestId, body).then(([result, output]) => {
       channel.send(result, output);
       if (result.fatal) setImmediate(() => process.exit(1));
     });
   }
 });
-channel.send({ t: 'ready', pid: process.pid });
+channel.send({ t: 'ready' });

@@ -1,0 +1,127 @@
+/**
+ * The fd-3 protocol between the data plane and an instance's bootstrap, and
+ * the rules every frame from an instance must pass. An instance runs the
+ * tenant's code, which can write anything to fd 3: each frame is hostile
+ * input until it has been checked here.
+ *
+ * Framing: u32 header length, u32 body length (big-endian), a JSON header,
+ * then the body bytes (payload in, output out).
+ */
+
+/** The limits of one call, the single source for the data plane and (through the load frame) the bootstraps. */
+export const instanceLimits = {
+  /** Payload of a call and output of a result or streamed chunk. */
+  outputBytes: 6 * 1024 * 1024,
+  /** What a call may print (stdout and stderr together). */
+  logBytes: 64 * 1024,
+  /** An error message (the exception's type and text). */
+  errorChars: 8 * 1024,
+} as const;
+
+/** The largest header an instance may send: a 64 KiB log escaped as JSON stays well below it. */
+export const MAX_HEADER_BYTES = 1024 * 1024;
+/** The largest body: a result's output. */
+export const MAX_BODY_BYTES = instanceLimits.outputBytes;
+
+export type InstanceMessage =
+  | { t: 'ready' }
+  | { t: 'loaded'; log: string }
+  | { t: 'load_error'; error: string; log: string }
+  | { t: 'chunk'; requestId: string }
+  | {
+      t: 'result';
+      requestId: string;
+      ok: boolean;
+      error: string | undefined;
+      fatal: 'memory' | 'output_too_large' | 'exit' | undefined;
+      log: string;
+      logTruncated: boolean;
+    };
+
+export interface Frame {
+  header: InstanceMessage;
+  body: Buffer;
+}
+
+/** A frame that breaks the protocol: the instance that sent it is killed. */
+export class ProtocolViolation extends Error {}
+
+const fatalKinds = new Set(['memory', 'output_too_large', 'exit']);
+
+function field(header: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(header, name) ? header[name] : undefined;
+}
+
+function text(header: Record<string, unknown>, name: string, maxChars: number): string {
+  const value = field(header, name);
+  if (typeof value !== 'string') throw new ProtocolViolation(`"${name}" must be a string`);
+  if (value.length > maxChars)
+    throw new ProtocolViolation(`"${name}" is ${value.length} characters; at most ${maxChars}`);
+  return value;
+}
+
+function optionalText(header: Record<string, unknown>, name: string, maxChars: number): string | undefined {
+  return field(header, name) === undefined ? undefined : text(header, name, maxChars);
+}
+
+function flag(header: Record<string, unknown>, name: string): boolean {
+  const value = field(header, name);
+  if (typeof value !== 'boolean') throw new ProtocolViolation(`"${name}" must be true or false`);
+  return value;
+}
+
+function noBody(body: Buffer, kind: string): void {
+  if (body.length > 0) throw new ProtocolViolation(`a "${kind}" frame carries no body (got ${body.length} bytes)`);
+}
+
+/**
+ * Decodes and checks one frame's header against the message it claims to
+ * be: every field present with its type and within its size, nothing the
+ * data plane would have to trust blindly. Throws ProtocolViolation.
+ */
+export function parseInstanceMessage(headerBytes: Buffer, body: Buffer): InstanceMessage {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(headerBytes.toString('utf8'));
+  } catch {
+    throw new ProtocolViolation('the frame header is not JSON');
+  }
+  if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) {
+    throw new ProtocolViolation('the frame header is not a JSON object');
+  }
+  const header = decoded as Record<string, unknown>;
+  const kind = field(header, 't');
+  const log = (): string => text(header, 'log', instanceLimits.logBytes);
+  switch (kind) {
+    case 'ready':
+      noBody(body, kind);
+      return { t: 'ready' };
+    case 'loaded':
+      noBody(body, kind);
+      return { t: 'loaded', log: log() };
+    case 'load_error':
+      noBody(body, kind);
+      return { t: 'load_error', error: text(header, 'error', instanceLimits.errorChars), log: log() };
+    case 'chunk':
+      return { t: 'chunk', requestId: text(header, 'requestId', 256) };
+    case 'result': {
+      const fatal = field(header, 'fatal');
+      if (fatal !== undefined && (typeof fatal !== 'string' || !fatalKinds.has(fatal))) {
+        throw new ProtocolViolation(`"fatal" must be one of ${[...fatalKinds].join(', ')}`);
+      }
+      const ok = flag(header, 'ok');
+      if (!ok && body.length > 0) throw new ProtocolViolation('a failed result carries no output');
+      return {
+        t: 'result',
+        requestId: text(header, 'requestId', 256),
+        ok,
+        error: optionalText(header, 'error', instanceLimits.errorChars),
+        fatal: fatal as 'memory' | 'output_too_large' | 'exit' | undefined,
+        log: log(),
+        logTruncated: flag(header, 'logTruncated'),
+      };
+    }
+    default:
+      throw new ProtocolViolation(`unknown frame type ${JSON.stringify(kind)?.slice(0, 40) ?? 'undefined'}`);
+  }
+}
