@@ -218,7 +218,7 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    const base = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0 };
+    const base = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0, network: '' };
     await cp.createFunction({
       ...base,
       name: 'bench-py',

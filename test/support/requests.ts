@@ -17,6 +17,7 @@ export function createRequest(
     mode: '',
     minReplicas: 0,
     maxReplicas: 0,
+    network: '',
     ...overrides,
   };
 }
@@ -26,5 +27,15 @@ export function updateRequest(
   name: string,
   overrides: Partial<controlPlane.UpdateFunctionRequest> = {},
 ): controlPlane.UpdateFunctionRequest {
-  return { name, memoryMb: 0, timeoutS: 0, envVars: {}, minReplicas: 0, maxReplicas: 0, updateMask: [], ...overrides };
+  return {
+    name,
+    memoryMb: 0,
+    timeoutS: 0,
+    envVars: {},
+    minReplicas: 0,
+    maxReplicas: 0,
+    updateMask: [],
+    network: '',
+    ...overrides,
+  };
 }

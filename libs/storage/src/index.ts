@@ -16,7 +16,9 @@ export type {
   FunctionSettingsPatch,
   FunctionCode,
   FunctionVersionRecord,
+  FunctionNetwork,
 } from './functions/function-record.js';
+export { functionNetworks } from './functions/function-record.js';
 export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js';
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';
 export { InvocationsRepository } from './invocations/invocations.repository.js';

@@ -1,3 +1,4 @@
+import { functionNetworks, type FunctionNetwork } from '#storage';
 import { InvalidArgumentError } from '#server';
 
 /** The limits a function's settings must respect; see control_plane.proto. */
@@ -103,6 +104,18 @@ export function checkMode(mode: string): string {
   return mode;
 }
 
+/** Empty means the default, none. */
+export function checkNetwork(network: string): FunctionNetwork {
+  if (network === '') return 'none';
+  if (!(functionNetworks as readonly string[]).includes(network)) {
+    throw new InvalidArgumentError(
+      'network',
+      `"${network.slice(0, 40)}" is not a network mode; one of ${functionNetworks.join(', ')}`,
+    );
+  }
+  return network as FunctionNetwork;
+}
+
 export function checkEnvVars(envVars: Record<string, string>): Record<string, string> {
   let bytes = 0;
   for (const [name, value] of Object.entries(envVars)) {
@@ -115,6 +128,10 @@ export function checkEnvVars(envVars: Record<string, string>): Record<string, st
     if (name.toUpperCase().startsWith('NOVA_')) {
       throw new InvalidArgumentError('env_vars', `"${name}": names starting with NOVA_ are reserved for Nova`);
     }
+    // A NUL cannot be in a process's environment: refused here rather than
+    // failing when an instance starts.
+    if (value.includes('\0'))
+      throw new InvalidArgumentError('env_vars', `"${name}": a value cannot contain a NUL byte`);
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
   }
   if (bytes > functionLimits.envVarsMaxBytes) {
@@ -138,7 +155,14 @@ export function checkPage(limit: number, offset: number): { limit: number; offse
   return { limit: limit === 0 ? functionLimits.listLimit.default : limit, offset };
 }
 
-export const updatableFields = ['memory_mb', 'timeout_s', 'env_vars', 'min_replicas', 'max_replicas'] as const;
+export const updatableFields = [
+  'memory_mb',
+  'timeout_s',
+  'env_vars',
+  'min_replicas',
+  'max_replicas',
+  'network',
+] as const;
 export type UpdatableField = (typeof updatableFields)[number];
 
 /** update_mask entries, accepted in snake_case or camelCase. */

@@ -16,6 +16,7 @@ export function toFunctionInfo(record: FunctionRecord): controlPlane.FunctionInf
     mode: record.mode,
     minReplicas: record.minReplicas,
     maxReplicas: record.maxReplicas,
+    network: record.network,
     version: record.version,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),

@@ -16,6 +16,7 @@ import {
   checkMinReplicas,
   checkMode,
   checkName,
+  checkNetwork,
   checkPage,
   checkRuntime,
   checkTimeoutS,
@@ -41,6 +42,7 @@ export class FunctionsService {
       timeoutS: checkTimeoutS(request.timeoutS),
       envVars: checkEnvVars(request.envVars),
       mode: checkMode(request.mode),
+      network: checkNetwork(request.network),
       maxReplicas,
       minReplicas: checkMinReplicas(request.minReplicas, maxReplicas),
     });
@@ -71,6 +73,7 @@ export class FunctionsService {
     if (applies('env_vars', Object.keys(request.envVars).length > 0)) patch.envVars = checkEnvVars(request.envVars);
     if (applies('max_replicas', request.maxReplicas !== 0)) patch.maxReplicas = checkMaxReplicas(request.maxReplicas);
     if (applies('min_replicas', request.minReplicas !== 0)) patch.minReplicas = request.minReplicas;
+    if (applies('network', request.network !== '')) patch.network = checkNetwork(request.network);
 
     if (Object.keys(patch).length === 0) return this.get(name);
     const updated = await this.functions.update(name, patch, (_current, next) => {

@@ -44,6 +44,7 @@ export class NodeHealthService {
       Object.entries(instances.generic)
         .map(([profile, ready]) => `${profile}: ${ready} ready`)
         .join(', ') || 'empty';
+    Object.assign(components, this.pools.describeSandbox());
     return { healthy, components };
   }
 }

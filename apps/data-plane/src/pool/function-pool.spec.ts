@@ -14,6 +14,8 @@ const base: FunctionRecord = {
   minReplicas: 0,
   maxReplicas: 10,
   envVars: { A: '1', B: '2' },
+  network: 'none',
+  sandboxId: 1,
   version: 1,
   codeHash: 'abc',
   createdAt: new Date(0),

@@ -40,7 +40,7 @@ export function revisionOf(record: FunctionRecord): string {
   const env = createHash('sha256')
     .update(JSON.stringify(Object.entries(record.envVars).sort()))
     .digest('hex');
-  return `${record.id}:${record.version}:${record.memoryMb}:${record.handler}:${env.slice(0, 16)}`;
+  return `${record.id}:${record.version}:${record.memoryMb}:${record.handler}:${record.network}:${env.slice(0, 16)}`;
 }
 
 export interface InstanceStarter {
@@ -164,6 +164,18 @@ export class FunctionPool {
           this.logger.warn('could not pre-warm an instance', { function: this.name, error: error.message }),
       );
     }
+  }
+
+  /** Idle instances, for the node's least-recently-used eviction. */
+  idleInstances(): readonly Instance[] {
+    return this.idle;
+  }
+
+  /** Stops an idle instance to make room for another function's. */
+  evict(instance: Instance): void {
+    const at = this.idle.indexOf(instance);
+    if (at >= 0) this.idle.splice(at, 1);
+    this.retire(instance);
   }
 
   busyInstances(): Instance[] {

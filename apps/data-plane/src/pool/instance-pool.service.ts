@@ -10,6 +10,8 @@ import { RuntimeCatalog } from '#runtimes';
 import { DomainError, JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { Sandbox } from '../sandbox/sandbox.js';
+import { attachEgress } from '../sandbox/egress.js';
+import { describeIsolation, probeIsolation, type Isolation } from '../sandbox/isolation.js';
 import { FunctionPool, type Acquired, type InstanceStarter } from './function-pool.js';
 import type { Instance } from './instance.js';
 import { profileFor } from './launch.js';
@@ -28,8 +30,11 @@ export class InstancePoolService
   implements InstanceStarter, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
 {
   private readonly logger = new JsonLogger('pool');
-  private readonly sandbox: Sandbox;
-  private readonly warm: WarmPool;
+  private isolation!: Isolation;
+  private sandbox!: Sandbox;
+  private warm!: WarmPool;
+  /** Instances counted against the node's caps, with the memory each reserves. */
+  private readonly reserved = new Map<Instance | symbol, number>();
   private readonly pools = new Map<string, FunctionPool>();
   private timers: NodeJS.Timeout[] = [];
   private watchdogRunning = false;
@@ -38,12 +43,16 @@ export class InstancePoolService
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
     private readonly catalog: FunctionCatalog,
     private readonly runtimes: RuntimeCatalog,
-  ) {
-    this.sandbox = new Sandbox(config.dataDir);
-    this.warm = new WarmPool(this.sandbox, config.instances.warmPoolSize);
-  }
+  ) {}
 
   async onModuleInit(): Promise<void> {
+    this.isolation = await probeIsolation(this.config.path);
+    const described = describeIsolation(this.isolation);
+    if (this.isolation.bwrap && this.isolation.cgroups) this.logger.info('function sandbox', described);
+    else this.logger.warn('function sandbox is incomplete on this machine; see docs/security.md', described);
+    const { tmpMb, cpus, pids } = this.config.instances;
+    this.sandbox = new Sandbox(this.isolation, { tmpMb, cpus, pids });
+    this.warm = new WarmPool(this.sandbox, this.config.instances.warmPoolSize);
     await this.sandbox.init();
     this.catalog.onChange((name, record) => this.onFunctionChange(name, record));
   }
@@ -69,6 +78,12 @@ export class InstancePoolService
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     await this.warm.close();
     await this.sandbox.dispose();
+    await this.isolation.cgroups?.close();
+  }
+
+  /** What confines instances on this node, for Health. */
+  describeSandbox(): Record<string, string> {
+    return describeIsolation(this.isolation);
   }
 
   acquire(record: FunctionRecord, deadline: number): Promise<Acquired> {
@@ -85,6 +100,85 @@ export class InstancePoolService
   async start(record: FunctionRecord, revision: string): Promise<{ instance: Instance; loadLog: string }> {
     const runtime = this.runtimes.find(record.runtime);
     if (!runtime) throw new DomainError('unavailable', `runtime "${record.runtime}" is not available on this node`);
+    const reservation = this.reserve(record);
+    try {
+      const started = await this.startReserved(record, revision, runtime);
+      this.reserved.delete(reservation);
+      this.reserved.set(started.instance, record.memoryMb);
+      started.instance.onExitOnce(() => this.reserved.delete(started.instance));
+      return started;
+    } catch (error) {
+      this.reserved.delete(reservation);
+      throw error;
+    }
+  }
+
+  /**
+   * Counts a new instance against the node's caps (instances, total memory);
+   * past them, idle instances of other functions are stopped, least
+   * recently used first, and when none is left the call is refused.
+   */
+  private reserve(record: FunctionRecord): symbol {
+    const { maxInstances, maxMemoryMb } = this.config.instances;
+    const fits = (): boolean =>
+      this.reserved.size + 1 <= maxInstances && this.reservedMemoryMb() + record.memoryMb <= maxMemoryMb;
+    while (!fits()) {
+      const victim = this.leastRecentlyUsedIdle(record.name);
+      if (!victim) {
+        throw new DomainError(
+          'resource_exhausted',
+          `this node runs ${this.reserved.size} instances using ${this.reservedMemoryMb()} MiB, its limit is ` +
+            `${maxInstances} instances and ${maxMemoryMb} MiB (NOVA_MAX_INSTANCES, NOVA_MAX_MEMORY_MB), and none is idle`,
+        );
+      }
+      this.logger.info('stopping an idle instance to make room', {
+        function: victim.pool.name,
+        for: record.name,
+      });
+      victim.pool.evict(victim.instance);
+      this.reserved.delete(victim.instance);
+    }
+    const reservation = Symbol(record.name);
+    this.reserved.set(reservation, record.memoryMb);
+    return reservation;
+  }
+
+  private reservedMemoryMb(): number {
+    let total = 0;
+    for (const memoryMb of this.reserved.values()) total += memoryMb;
+    return total;
+  }
+
+  private leastRecentlyUsedIdle(except: string): { pool: FunctionPool; instance: Instance } | undefined {
+    let oldest: { pool: FunctionPool; instance: Instance } | undefined;
+    for (const pool of this.pools.values()) {
+      if (pool.name === except) continue;
+      for (const instance of pool.idleInstances()) {
+        if (!oldest || instance.lastUsedAt < oldest.instance.lastUsedAt) oldest = { pool, instance };
+      }
+    }
+    return oldest;
+  }
+
+  private async attachEgress(record: FunctionRecord, instance: Instance): Promise<void> {
+    if (!this.isolation.bwrap) return; // without namespaces the instance already shares the host's network
+    if (!this.isolation.slirp4netns) {
+      throw new DomainError(
+        'unavailable',
+        `function "${record.name}" needs network egress; slirp4netns is not installed on this node`,
+      );
+    }
+    const pid = await instance.hostPid;
+    if (pid === undefined) throw new DomainError('unavailable', 'the instance did not report its namespace');
+    const detach = await attachEgress(this.isolation.slirp4netns, pid);
+    instance.onExitOnce(detach);
+  }
+
+  private async startReserved(
+    record: FunctionRecord,
+    revision: string,
+    runtime: NonNullable<ReturnType<RuntimeCatalog['find']>>,
+  ): Promise<{ instance: Instance; loadLog: string }> {
     const started = performance.now();
     const code = await this.catalog.codeOf(record);
     const prepared = await this.sandbox.prepareCode(record, code);
@@ -98,8 +192,14 @@ export class InstancePoolService
     const processReady = performance.now();
     const identity = this.sandbox.identityOf(record);
     try {
-      const workDir = await this.sandbox.createWorkDir(instance.id, identity);
-      instance.onExitOnce(() => void this.sandbox.removeWorkDir(workDir));
+      let workDir = instance.sandboxWorkDir;
+      if (workDir === undefined) {
+        const dir = await this.sandbox.createWorkDir(instance.id, identity);
+        instance.onExitOnce(() => void this.sandbox.removeWorkDir(dir, identity));
+        workDir = dir;
+      }
+      await instance.cgroup?.setMemoryLimit(this.sandbox.instanceMemoryBytes(record.memoryMb));
+      if (record.network === 'egress') await this.attachEgress(record, instance);
       const loadLog = await instance.load(
         {
           functionName: record.name,

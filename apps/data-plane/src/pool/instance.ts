@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { JsonLogger } from '#server';
 import { FrameChannel } from './frame-channel.js';
 import { instanceLimits, type Frame } from './instance-protocol.js';
-import type { LaunchCommand, LaunchProfile } from './launch.js';
+import type { LaunchProfile } from './launch.js';
+import type { LaunchCommand } from '../sandbox/sandbox.js';
+import type { InstanceCgroup } from '../sandbox/cgroups.js';
 
 /** What makes a generic process an instance of one function version. */
 export interface LoadSpec {
@@ -65,7 +68,6 @@ const logger = new JsonLogger('instance');
  * handler started.
  */
 export class Instance {
-  readonly id = randomUUID();
   state: InstanceState = 'starting';
   /** The function revision this instance was loaded for. */
   revision: string | undefined;
@@ -77,6 +79,11 @@ export class Instance {
 
   private readonly child: ChildProcess;
   private readonly channel: FrameChannel;
+  readonly cgroup: InstanceCgroup | undefined;
+  /** The host pid of the instance's pid-namespace init (for joining its network namespace). */
+  readonly hostPid: Promise<number | undefined>;
+  /** The instance's working directory as it sees it, when the sandbox gave it one. */
+  readonly sandboxWorkDir: string | undefined;
   private stderrTail = '';
   private onReady: ((error?: Error) => void) | undefined;
   private onLoaded: ((frame: Frame) => void) | undefined;
@@ -87,18 +94,30 @@ export class Instance {
   private exitHandlers: (() => void)[] = [];
 
   private constructor(
+    readonly id: string,
     readonly profile: LaunchProfile,
     command: LaunchCommand,
   ) {
     this.memoryLimitMb = profile.memoryMb;
-    this.child = spawn(command.executable, command.args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      // A generic process holds no function yet: it gets no environment of
-      // Nova's, only enough to start; the function's comes with `load`.
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
-      cwd: '/',
-      detached: true,
-    });
+    this.cgroup = command.cgroup;
+    this.sandboxWorkDir = command.workDir;
+    const seccomp = command.seccompFile ? openSync(command.seccompFile, 'r') : undefined;
+    try {
+      this.child = spawn(command.executable, command.args, {
+        // fd 3: the channel; fd 4: the seccomp filter bubblewrap reads; fd 5: where it reports its pid.
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', seccomp ?? 'ignore', command.reportsPid ? 'pipe' : 'ignore'],
+        // A generic process holds no function yet: it gets no environment of
+        // Nova's, only enough to start; the function's comes with `load`.
+        env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
+        cwd: '/',
+        detached: true,
+      });
+    } finally {
+      if (seccomp !== undefined) closeSync(seccomp);
+    }
+    this.hostPid = command.reportsPid
+      ? readReportedPid((this.child.stdio as unknown[])[5] as Readable | null)
+      : Promise.resolve(undefined);
     this.child.stdout?.resume();
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
@@ -111,8 +130,10 @@ export class Instance {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', () => {
         this.state = 'dead';
-        this.onExit();
-        resolve();
+        void this.classifyExit().then(() => {
+          this.onExit();
+          resolve();
+        });
       });
       this.child.once('error', (error) => {
         this.stderrTail += `\n${error.message}`;
@@ -124,8 +145,8 @@ export class Instance {
   }
 
   /** Starts a generic process and waits until its bootstrap is ready. */
-  static async start(profile: LaunchProfile, command: LaunchCommand): Promise<Instance> {
-    const instance = new Instance(profile, command);
+  static async start(id: string, profile: LaunchProfile, command: LaunchCommand): Promise<Instance> {
+    const instance = new Instance(id, profile, command);
     await new Promise<void>((resolve, reject) => {
       instance.onReady = (error) => (error ? reject(error) : resolve());
     });
@@ -184,9 +205,17 @@ export class Instance {
     });
   }
 
-  /** Resident memory in MiB, from /proc; undefined when the process is gone. */
+  /**
+   * Memory in use in MiB: the anonymous memory of every process in the
+   * instance's cgroup, or the resident memory of its one process without
+   * cgroups; undefined when it is gone.
+   */
   async residentMb(): Promise<number | undefined> {
     if (!this.child.pid || this.state === 'dead') return undefined;
+    if (this.cgroup) {
+      const bytes = await this.cgroup.anonymousBytes();
+      return bytes === undefined ? undefined : bytes / (1024 * 1024);
+    }
     try {
       const statm = await readFile(`/proc/${this.child.pid}/statm`, 'utf8');
       return (Number(statm.split(' ')[1]) * 4096) / (1024 * 1024);
@@ -201,6 +230,11 @@ export class Instance {
     this.kill();
   }
 
+  /**
+   * Kills the instance and everything it started: its process group, and
+   * with namespaces its whole pid namespace (bubblewrap takes it down when
+   * killed), with cgroups every process in its group.
+   */
   kill(): void {
     if (this.state === 'dead' || !this.child.pid) return;
     try {
@@ -208,6 +242,7 @@ export class Instance {
     } catch {
       this.child.kill('SIGKILL');
     }
+    if (this.cgroup) void killAll(this.cgroup);
   }
 
   /** Closes the channel (the bootstrap exits on EOF) and kills what is left. */
@@ -294,6 +329,18 @@ export class Instance {
     pending.settle(outcome);
   }
 
+  /** Asks the kernel whether the instance ran out of memory, then removes its cgroup. */
+  private async classifyExit(): Promise<void> {
+    if (!this.cgroup) return;
+    await killAll(this.cgroup);
+    if (this.pending && (await this.cgroup.oomKilled())) this.killedForMemory = true;
+    await this.cgroup
+      .remove()
+      .catch((error: Error) =>
+        logger.warn('could not remove an instance cgroup', { instance: this.id, error: error.message }),
+      );
+  }
+
   private onExit(): void {
     const status =
       this.child.exitCode !== null ? `code ${this.child.exitCode}` : `signal ${this.child.signalCode ?? '?'}`;
@@ -334,4 +381,44 @@ export class Instance {
     for (const handler of this.exitHandlers) handler();
     this.exitHandlers = [];
   }
+}
+
+/** SIGKILL to every process left in the cgroup (there should be none once bubblewrap is gone). */
+async function killAll(cgroup: InstanceCgroup): Promise<void> {
+  for (const file of cgroup.procsFiles.slice(0, 1)) {
+    const pids = await readFile(file, 'utf8').catch(() => '');
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** bubblewrap's --info-fd report: {"child-pid": N}. */
+function readReportedPid(stream: Readable | null): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    if (!stream) return resolve(undefined);
+    let text = '';
+    const parse = (): number | undefined => {
+      try {
+        const pid = (JSON.parse(text) as { 'child-pid'?: unknown })['child-pid'];
+        return typeof pid === 'number' && Number.isInteger(pid) ? pid : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const pid = parse();
+      if (pid !== undefined || text.length > 4096) {
+        resolve(pid);
+        stream.destroy();
+      }
+    });
+    stream.once('close', () => resolve(parse()));
+    stream.once('error', () => resolve(undefined));
+  });
 }

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeDescriptor } from '#runtimes';
-import type { Sandbox } from '../sandbox/sandbox.js';
 
 /** The bootstraps ship as sources (apps/data-plane/src/runtimes/<lang>/), found from this module. */
 function findRuntimesDir(): string {
@@ -35,48 +34,45 @@ export function profileFor(runtime: RuntimeDescriptor, memoryMb: number): Launch
     : { key: `${runtime.id}:${memoryMb}`, runtime, memoryMb };
 }
 
-export interface LaunchCommand {
-  executable: string;
-  args: string[];
+/** Where an instance finds the bootstraps, the code and its writable space, as it sees them. */
+export interface InstancePaths {
+  runtimesDir: string;
+  codeRoot: string;
+  /** Below which the instance may write. */
+  writableRoot: string;
 }
 
-export function launchCommand(profile: LaunchProfile, sandbox: Sandbox): LaunchCommand {
+/** The runtime's own command line, before any sandbox wraps it. */
+export function runtimeCommand(profile: LaunchProfile, paths: InstancePaths): string[] {
   const { runtime } = profile;
   switch (runtime.id) {
     case 'python':
-      return {
-        executable: runtime.executable,
-        args: [...runtime.entrypoint.slice(1), join(runtimesDir, 'python', 'bootstrap.py')],
-      };
+      return [runtime.executable, ...runtime.entrypoint.slice(1), join(paths.runtimesDir, 'python', 'bootstrap.py')];
     case 'node': {
       // Node's permission model: the bootstrap, code and instance directories
-      // may be read; only instance directories written; no child processes,
-      // workers or native addons. (Node 20 aborts on a repeated path.)
-      const readable = new Set([join(runtimesDir, 'node'), sandbox.codeRoot, sandbox.instancesRoot]);
-      return {
-        executable: runtime.executable,
-        args: [
-          '--experimental-permission',
-          ...[...readable].map((dir) => `--allow-fs-read=${dir}/*`),
-          `--allow-fs-write=${sandbox.instancesRoot}/*`,
-          `--max-old-space-size=${profile.memoryMb}`,
-          '--disable-warning=ExperimentalWarning',
-          join(runtimesDir, 'node', 'bootstrap.mjs'),
-        ],
-      };
+      // may be read; only the instance's own space written; no child
+      // processes, workers or native addons. (Node 20 aborts on a repeated path.)
+      const readable = new Set([join(paths.runtimesDir, 'node'), paths.codeRoot, paths.writableRoot]);
+      return [
+        runtime.executable,
+        '--experimental-permission',
+        ...[...readable].map((dir) => `--allow-fs-read=${dir}/*`),
+        `--allow-fs-write=${paths.writableRoot}/*`,
+        `--max-old-space-size=${profile.memoryMb}`,
+        '--disable-warning=ExperimentalWarning',
+        join(paths.runtimesDir, 'node', 'bootstrap.mjs'),
+      ];
     }
     case 'wasm':
       // Node 20's permission model forbids node:wasi outright (--allow-wasi
       // came in Node 22), so WASM instances run without it. WASI is a
       // capability sandbox of its own: the module gets no preopened
       // directories, only stdin, stdout and stderr, so it cannot reach files.
-      return {
-        executable: runtime.executable,
-        args: [
-          `--max-old-space-size=${profile.memoryMb}`,
-          '--disable-warning=ExperimentalWarning',
-          join(runtimesDir, 'wasm', 'bootstrap.mjs'),
-        ],
-      };
+      return [
+        runtime.executable,
+        `--max-old-space-size=${profile.memoryMb}`,
+        '--disable-warning=ExperimentalWarning',
+        join(paths.runtimesDir, 'wasm', 'bootstrap.mjs'),
+      ];
   }
 }

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { JsonLogger } from '#server';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { Instance } from './instance.js';
-import { launchCommand, type LaunchProfile } from './launch.js';
+import type { LaunchProfile } from './launch.js';
 
 const REFILL_DELAY_MS = 50;
 
@@ -47,7 +48,7 @@ export class WarmPool {
     // start): start the replacement once this cold start is served, not
     // beside it on a machine of two cores.
     setTimeout(() => this.refill(profile), REFILL_DELAY_MS).unref();
-    return instance ?? Instance.start(profile, launchCommand(profile, this.sandbox));
+    return instance ?? this.startGeneric(profile);
   }
 
   /** Stops the processes of profiles unused for idleMs, but for pinned ones. */
@@ -79,11 +80,16 @@ export class WarmPool {
     return state;
   }
 
+  private async startGeneric(profile: LaunchProfile): Promise<Instance> {
+    const id = randomUUID();
+    return Instance.start(id, profile, await this.sandbox.launch(profile, id));
+  }
+
   private refill(profile: LaunchProfile): void {
     const state = this.state(profile);
     while (!this.closed && state.ready.length + state.starting < this.size) {
       state.starting += 1;
-      Instance.start(profile, launchCommand(profile, this.sandbox)).then(
+      this.startGeneric(profile).then(
         (instance) => {
           state.starting -= 1;
           if (this.closed || this.profiles.get(profile.key) !== state) {

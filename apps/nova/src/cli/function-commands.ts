@@ -70,6 +70,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--env <NAME=VALUE>', 'environment variable, repeatable', collectEnv)
     .option('--min-replicas <n>', 'instances kept warm', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node (default 10)', integer('--max-replicas'))
+    .option('--network <mode>', 'none (default: no network) or egress (outbound, never the node or private ranges)')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const code = await readFile(String(flags['code']));
@@ -85,6 +86,7 @@ export function registerFunctionCommands(program: Command): void {
           mode: '',
           minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
           maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
+          network: (flags['network'] as string | undefined) ?? '',
         }),
       );
       printFunction(info, flags.json);
@@ -136,6 +138,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--clear-env', 'remove all environment variables')
     .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node', integer('--max-replicas'))
+    .option('--network <mode>', 'none or egress')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const updateMask: string[] = [];
@@ -149,6 +152,7 @@ export function registerFunctionCommands(program: Command): void {
           envVars: flags['clearEnv'] ? {} : ((flags['env'] as Record<string, string> | undefined) ?? {}),
           minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
           maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
+          network: (flags['network'] as string | undefined) ?? '',
           updateMask,
         }),
       );

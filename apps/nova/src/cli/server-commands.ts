@@ -53,6 +53,14 @@ export function registerServerCommands(program: Command): void {
     .option('--idle-ttl <s>', 'seconds an idle function instance lives (env NOVA_IDLE_TTL_S, default 60)')
     .option('--warm-pool-size <n>', 'generic processes kept ready per runtime (env NOVA_WARM_POOL_SIZE, default 2)')
     .option('--queue-limit <n>', 'calls that may wait per function (env NOVA_QUEUE_LIMIT, default 100)')
+    .option('--max-instances <n>', 'function instances on this node at once (env NOVA_MAX_INSTANCES, default 200)')
+    .option(
+      '--max-memory-mb <n>',
+      "sum of instances' memory limits on this node (env NOVA_MAX_MEMORY_MB, default 3/4 of RAM)",
+    )
+    .option('--instance-cpus <n>', 'CPU cores one instance may use (env NOVA_INSTANCE_CPUS, default 1)')
+    .option('--instance-tmp-mb <n>', "size of each instance's private /tmp (env NOVA_INSTANCE_TMP_MB, default 512)")
+    .option('--instance-pids <n>', 'processes and threads per instance (env NOVA_INSTANCE_PIDS, default 128)')
     .option(
       '--async-concurrency <n>',
       'async invocations run at once on this node (env NOVA_ASYNC_CONCURRENCY, default 8)',

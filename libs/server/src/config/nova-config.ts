@@ -24,6 +24,16 @@ export interface NovaConfig {
     queueLimit: number;
     /** Asynchronous invocations this node runs at once; 0 runs none. */
     asyncConcurrency: number;
+    /** Function instances this node runs at once, across all functions. */
+    maxInstances: number;
+    /** The sum of its instances' memory limits this node allows. */
+    maxMemoryMb: number;
+    /** CPU time one instance may use, in cores (a CFS quota). */
+    cpus: number;
+    /** Size of each instance's private /tmp (a tmpfs that goes away with it). */
+    tmpMb: number;
+    /** Processes and threads one instance may have at once. */
+    pids: number;
   };
   /** PATH of the environment Nova started in, where runtimes are looked for. */
   path: string;

@@ -5,6 +5,8 @@
  * wrong; loadConfig collects every such message before it gives up.
  */
 
+import { totalmem } from 'node:os';
+
 export const grpcModes = ['unified', 'controlplane', 'dataplane', 'router'] as const;
 export type GrpcMode = (typeof grpcModes)[number];
 
@@ -205,6 +207,47 @@ export const settings = {
     flagName: '--queue-limit',
     default: 100,
     parse: numberIn(0, 100_000, true),
+  },
+  maxInstances: {
+    yaml: 'instances.max_instances',
+    env: 'NOVA_MAX_INSTANCES',
+    flag: 'maxInstances',
+    flagName: '--max-instances',
+    default: 200,
+    parse: numberIn(1, 100_000, true),
+  },
+  maxMemoryMb: {
+    yaml: 'instances.max_memory_mb',
+    env: 'NOVA_MAX_MEMORY_MB',
+    flag: 'maxMemoryMb',
+    flagName: '--max-memory-mb',
+    // Three quarters of the machine: the rest is Nova's, PostgreSQL's and the kernel's.
+    default: Math.floor((totalmem() / (1024 * 1024)) * 0.75),
+    parse: numberIn(128, 16 * 1024 * 1024, true),
+  },
+  instanceCpus: {
+    yaml: 'instances.cpus',
+    env: 'NOVA_INSTANCE_CPUS',
+    flag: 'instanceCpus',
+    flagName: '--instance-cpus',
+    default: 1,
+    parse: numberIn(0.01, 1024, false),
+  },
+  instanceTmpMb: {
+    yaml: 'instances.tmp_mb',
+    env: 'NOVA_INSTANCE_TMP_MB',
+    flag: 'instanceTmpMb',
+    flagName: '--instance-tmp-mb',
+    default: 512,
+    parse: numberIn(1, 10_240, true),
+  },
+  instancePids: {
+    yaml: 'instances.pids',
+    env: 'NOVA_INSTANCE_PIDS',
+    flag: 'instancePids',
+    flagName: '--instance-pids',
+    default: 128,
+    parse: numberIn(8, 65_536, true),
   },
 } satisfies Record<string, SettingDefinition<unknown>>;
 

@@ -32,6 +32,13 @@ export class FunctionEntity {
   @Column({ name: 'env_vars', type: 'jsonb' })
   envVars!: Record<string, string>;
 
+  /** Assigned by the database (an identity column) on insert. */
+  @Column({ name: 'sandbox_id', type: 'integer', insert: false, update: false })
+  sandboxId!: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  network!: string;
+
   @Column({ name: 'latest_version', type: 'integer' })
   latestVersion!: number;
 

@@ -1,3 +1,6 @@
+export const functionNetworks = ['none', 'egress'] as const;
+export type FunctionNetwork = (typeof functionNetworks)[number];
+
 /** A function as the rest of Nova sees it: its settings and latest code version. */
 export interface FunctionRecord {
   id: string;
@@ -10,6 +13,10 @@ export interface FunctionRecord {
   minReplicas: number;
   maxReplicas: number;
   envVars: Record<string, string>;
+  /** What its instances may reach. */
+  network: FunctionNetwork;
+  /** Unique per function, assigned by the database: the node derives the function's uid and gid from it. */
+  sandboxId: number;
   /** The latest code version. */
   version: number;
   /** Hex sha256 of the latest version's code. */
@@ -19,13 +26,16 @@ export interface FunctionRecord {
 }
 
 /** What a function is created with; the code becomes version 1. */
-export type NewFunction = Omit<FunctionRecord, 'id' | 'version' | 'codeHash' | 'createdAt' | 'updatedAt'> & {
+export type NewFunction = Omit<
+  FunctionRecord,
+  'id' | 'version' | 'codeHash' | 'createdAt' | 'updatedAt' | 'sandboxId'
+> & {
   code: Buffer;
 };
 
 /** Settings that UpdateFunction may change; absent ones stay as they are. */
 export type FunctionSettingsPatch = Partial<
-  Pick<FunctionRecord, 'memoryMb' | 'timeoutS' | 'minReplicas' | 'maxReplicas' | 'envVars'>
+  Pick<FunctionRecord, 'memoryMb' | 'timeoutS' | 'minReplicas' | 'maxReplicas' | 'envVars' | 'network'>
 >;
 
 export interface FunctionCode {

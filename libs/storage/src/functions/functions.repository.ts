@@ -4,6 +4,7 @@ import { CodeBlobEntity, FunctionEntity, FunctionVersionEntity } from '../entiti
 import { notifyChannels, type FunctionChange } from '../database/notify-channels.js';
 import type {
   FunctionCode,
+  FunctionNetwork,
   FunctionRecord,
   FunctionSettingsPatch,
   FunctionVersionRecord,
@@ -42,11 +43,17 @@ export class FunctionsRepository {
           minReplicas: spec.minReplicas,
           maxReplicas: spec.maxReplicas,
           envVars: spec.envVars,
+          network: spec.network,
           latestVersion: 1,
           createdAt: now,
           updatedAt: now,
         });
         await manager.insert(FunctionEntity, entity);
+        const [assigned] = await manager.query<{ sandbox_id: number }[]>(
+          'SELECT sandbox_id FROM functions WHERE id = $1',
+          [entity.id],
+        );
+        entity.sandboxId = assigned!.sandbox_id;
         await manager.insert(FunctionVersionEntity, {
           functionId: entity.id,
           version: 1,
@@ -100,6 +107,7 @@ export class FunctionsRepository {
           minReplicas: next.minReplicas,
           maxReplicas: next.maxReplicas,
           envVars: next.envVars,
+          network: next.network,
           updatedAt: next.updatedAt,
         },
       );
@@ -228,6 +236,8 @@ interface FunctionRow {
   min_replicas: number;
   max_replicas: number;
   env_vars: Record<string, string>;
+  network: string;
+  sandbox_id: number;
   latest_version: number;
   code_sha256: string;
   created_at: Date;
@@ -246,6 +256,8 @@ function rowToRecord(row: FunctionRow): FunctionRecord {
     minReplicas: row.min_replicas,
     maxReplicas: row.max_replicas,
     envVars: row.env_vars,
+    network: row.network as FunctionNetwork,
+    sandboxId: row.sandbox_id,
     version: row.latest_version,
     codeHash: row.code_sha256,
     createdAt: row.created_at,
@@ -265,6 +277,8 @@ function toRecord(entity: FunctionEntity, codeHash: string): FunctionRecord {
     minReplicas: entity.minReplicas,
     maxReplicas: entity.maxReplicas,
     envVars: entity.envVars,
+    network: entity.network as FunctionNetwork,
+    sandboxId: entity.sandboxId,
     version: entity.latestVersion,
     codeHash,
     createdAt: entity.createdAt,

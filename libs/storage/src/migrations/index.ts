@@ -1,6 +1,12 @@
 import { InitialSchema1795392000000 } from './1795392000000-InitialSchema.js';
 import { Invocations1795400000000 } from './1795400000000-Invocations.js';
 import { AsyncInvocations1795410000000 } from './1795410000000-AsyncInvocations.js';
+import { FunctionSandbox1795420000000 } from './1795420000000-FunctionSandbox.js';
 
 /** Every migration, oldest first. */
-export const migrations = [InitialSchema1795392000000, Invocations1795400000000, AsyncInvocations1795410000000];
+export const migrations = [
+  InitialSchema1795392000000,
+  Invocations1795400000000,
+  AsyncInvocations1795410000000,
+  FunctionSandbox1795420000000,
+];

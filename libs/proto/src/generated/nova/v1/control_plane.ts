@@ -40,6 +40,12 @@ export interface CreateFunctionRequest {
   minReplicas: number;
   /** Most instances per node, 1 to 1000; 0 means the default, 10. */
   maxReplicas: number;
+  /**
+   * What the function's instances may reach: "none" (the default when
+   * empty: only their own loopback) or "egress" (outbound connections, but
+   * never the node's own addresses, loopback or private ranges).
+   */
+  network: string;
 }
 
 export interface CreateFunctionRequest_EnvVarsEntry {
@@ -66,6 +72,8 @@ export interface FunctionInfo {
   envVars: { [key: string]: string };
   /** Hex sha256 of the latest version's code. */
   codeHash: string;
+  /** "none" or "egress"; see CreateFunctionRequest.network. */
+  network: string;
 }
 
 export interface FunctionInfo_EnvVarsEntry {
@@ -109,9 +117,11 @@ export interface UpdateFunctionRequest {
   maxReplicas: number;
   /**
    * Field names (memory_mb, timeout_s, env_vars, min_replicas,
-   * max_replicas) to apply even when they hold their default value.
+   * max_replicas, network) to apply even when they hold their default value.
    */
   updateMask: string[];
+  /** "none" or "egress"; empty leaves it as it is. */
+  network: string;
 }
 
 export interface UpdateFunctionRequest_EnvVarsEntry {
