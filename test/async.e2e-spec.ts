@@ -149,8 +149,9 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       createRequest({
         name: 'async-once',
         runtime: 'node',
+        network: 'egress',
         code: Buffer.from(
-          `exports.handler = async (event, context) => { await fetch('http://127.0.0.1:${counter.port}/hit?id=' + event.tag); return 1; };`,
+          `exports.handler = async (event, context) => { await fetch('${counter.url}/hit?id=' + event.tag); return 1; };`,
         ),
       }),
     );
@@ -181,6 +182,7 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
     const other = await fx.dp.invokeAsync(asyncRequest('async-other', { idempotencyKey: 'order-1' }));
     assert.notEqual(other.invocationId, first.invocationId);
     await new Promise((resolve) => setTimeout(resolve, 300));
+    await counter.refresh();
     assert.equal(counter.hits.get('seq'), 1);
     assert.equal(counter.hits.get('par'), 1);
     assert.equal((await fx.dp.listInvocations({ status: '', function: 'async-once', limit: 0, offset: 0 })).total, 2);
@@ -191,14 +193,16 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
       createRequest({
         name: 'async-slow',
         runtime: 'node',
+        network: 'egress',
         code: Buffer.from(
-          `exports.handler = async () => { const base = 'http://127.0.0.1:${counter.port}'; await fetch(base + '/begin'); await new Promise((r) => setTimeout(r, 300)); await fetch(base + '/end'); return 1; };`,
+          `exports.handler = async () => { const base = '${counter.url}'; await fetch(base + '/begin'); await new Promise((r) => setTimeout(r, 300)); await fetch(base + '/end'); return 1; };`,
         ),
       }),
     );
-    counter.maxConcurrent = 0;
+    await counter.resetConcurrency();
     const ids = await Promise.all(Array.from({ length: 6 }, () => fx.dp.invokeAsync(asyncRequest('async-slow'))));
     for (const { invocationId } of ids) await waitForStatus(fx.dp, invocationId, ['succeeded']);
+    await counter.refresh();
     assert.equal(counter.maxConcurrent, 2);
     const sync = await fx.dp.invoke({
       function: 'async-ok',
@@ -260,7 +264,7 @@ describe('InvokeAsync across processes: exactly once, kill -9, restarts', () => 
     dp.close();
     await api.stop();
     await database.dispose();
-    await counter.stop();
+    counter.stop();
   });
 
   const worker = (concurrency = '8'): Promise<NovaProcess> =>
@@ -289,8 +293,9 @@ describe('InvokeAsync across processes: exactly once, kill -9, restarts', () => 
       createRequest({
         name: 'drain',
         runtime: 'node',
+        network: 'egress',
         code: Buffer.from(
-          `exports.handler = async (event, context) => { await fetch('http://127.0.0.1:${counter.port}/hit?id=' + context.requestId + '&parent=' + process.ppid); return 1; };`,
+          `exports.handler = async (event, context) => { await fetch('${counter.url}/hit?id=' + context.requestId + '&parent=' + require('os').hostname()); return 1; };`,
         ),
       }),
     );
@@ -310,6 +315,7 @@ describe('InvokeAsync across processes: exactly once, kill -9, restarts', () => 
       const page = await dp.listInvocations({ status: '', function: 'drain', limit: 1000, offset: 0 });
       assert.equal(page.total, 1000);
       assert.ok(page.invocations.every((invocation) => invocation.status === 'succeeded' && invocation.attempts === 1));
+      await counter.refresh();
       for (const id of ids) assert.equal(counter.hits.get(id), 1, `${id} ran ${counter.hits.get(id) ?? 0} times`);
       const byWorker = new Set(ids.map((id) => counter.parents.get(id)));
       assert.equal(byWorker.size, 2, 'both workers took part');

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient, type controlPlane, type dataPlane } from '#proto';
@@ -11,13 +8,9 @@ import { createRequest, updateRequest } from './support/requests.js';
 import { echoWasm } from './support/wasm-modules.js';
 import { zip } from './support/zip.js';
 import { statusOf } from './support/grpc-status.js';
+import { hostPidOf, pythonInstanceMarker } from './support/instances.js';
 
 const isRoot = process.getuid?.() === 0;
-
-/** Where a data-plane process keeps code and instance directories (Sandbox's sandboxRootFor). */
-function sandboxRoot(dataDir: string, pid: number): string {
-  return join(tmpdir(), `nova-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}-${pid}`);
-}
 
 function text(response: dataPlane.InvokeResponse): string {
   return Buffer.from(response.output).toString('utf8');
@@ -322,7 +315,8 @@ describe('nova.v1.DataPlane: running functions', () => {
       await create({
         name: 'py-exits',
         code: Buffer.from(
-          'import os\ndef handler(event):\n    if event == "die":\n        os._exit(3)\n    return os.getpid()\n',
+          pythonInstanceMarker +
+            'import os\ndef handler(event):\n    if event == "die":\n        os._exit(3)\n    return MARKER\n',
         ),
       });
       const pid = json(await invoke('py-exits', '"pid"'));
@@ -395,11 +389,13 @@ describe('nova.v1.DataPlane: running functions', () => {
       "keeps Nova's data directory and other functions' code out of reach",
       { skip: !isRoot && 'needs root to run functions as their own users' },
       async () => {
-        const victim = await create({
+        await create({
           name: 'victim',
-          code: Buffer.from('SECRET = "victim-code"\ndef handler(event): return SECRET\n'),
+          code: Buffer.from(
+            'import os\nSECRET = "victim-code"\ndef handler(event): return os.path.abspath(__file__)\n',
+          ),
         });
-        await invoke('victim');
+        const victimCode = json(await invoke('victim')) as string;
         const dataDir = database.dataDir;
         await create({
           name: 'snoop',
@@ -410,7 +406,7 @@ describe('nova.v1.DataPlane: running functions', () => {
               '    try:',
               '        action()',
               '        return "allowed"',
-              '    except PermissionError:',
+              '    except OSError:  # denied, or not even there to see',
               '        return "denied"',
               'def handler(event):',
               '    return {',
@@ -429,7 +425,7 @@ describe('nova.v1.DataPlane: running functions', () => {
             'snoop',
             JSON.stringify({
               dataDir,
-              victimCode: `${sandboxRoot(dataDir, nova.child.pid!)}/code/${victim.id}/v1/function.py`,
+              victimCode,
             }),
           ),
         ) as Record<string, unknown>;
@@ -454,7 +450,7 @@ describe('nova.v1.DataPlane: running functions', () => {
         });
         assert.match(
           String(json(await invoke('node-snoop', JSON.stringify({ dataDir })))),
-          /^(EACCES|ERR_ACCESS_DENIED)$/,
+          /^(EACCES|ERR_ACCESS_DENIED|ENOENT)$/,
         );
       },
     );
@@ -465,7 +461,9 @@ describe('nova.v1.DataPlane: running functions', () => {
       await create({
         name: 'py-parallel',
         maxReplicas: 3,
-        code: Buffer.from('import os, time\ndef handler(event):\n    time.sleep(0.1)\n    return os.getpid()\n'),
+        code: Buffer.from(
+          pythonInstanceMarker + 'import time\ndef handler(event):\n    time.sleep(0.1)\n    return MARKER\n',
+        ),
       });
       const responses = await Promise.all(Array.from({ length: 20 }, () => invoke('py-parallel')));
       assert.ok(responses.every((response) => response.error === ''));
@@ -625,16 +623,20 @@ describe('nova.v1.DataPlane: idle reaping and the queue', () => {
 
   it('stops instances idle for longer than the idle TTL', async () => {
     await cp.createFunction(
-      createRequest({ name: 'reaped', code: Buffer.from('import os\ndef handler(event): return os.getpid()\n') }),
+      createRequest({
+        name: 'reaped',
+        code: Buffer.from(pythonInstanceMarker + 'def handler(event): return MARKER\n'),
+      }),
     );
     const invoke = (): Promise<dataPlane.InvokeResponse> =>
       dp.invoke({ function: 'reaped', payload: Buffer.alloc(0), timeoutS: 0, metadata: {} });
     const first = await invoke();
     const warm = await invoke();
     assert.equal(warm.coldStart, false);
-    const pid = Number(Buffer.from(first.output).toString());
+    const marker = JSON.parse(Buffer.from(first.output).toString()) as string;
+    assert.ok(hostPidOf(marker), 'the instance process is found while it lives');
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    assert.throws(() => readFileSync(`/proc/${pid}/stat`), 'the idle instance process is gone');
+    assert.equal(hostPidOf(marker), undefined, 'the idle instance process is gone');
     const later = await invoke();
     assert.equal(later.coldStart, true);
   });

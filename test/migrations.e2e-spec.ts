@@ -22,14 +22,17 @@ describe('migrations', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     const outputs = [first.stdout.trim(), second.stdout.trim()].sort();
-    assert.match(outputs[0] ?? '', /^applied: InitialSchema\d+, Invocations\d+, AsyncInvocations\d+$/);
+    assert.match(
+      outputs[0] ?? '',
+      /^applied: InitialSchema\d+, Invocations\d+, AsyncInvocations\d+, FunctionSandbox\d+$/,
+    );
     assert.equal(outputs[1], 'database is up to date');
 
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
       const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations');
-      assert.equal(rows.length, 3, 'each migration is recorded once');
+      assert.equal(rows.length, 4, 'each migration is recorded once');
       const tables = await client.query<{ tablename: string }>(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
       );

@@ -5,6 +5,7 @@ import { status } from '@grpc/grpc-js';
 import type { dataPlane } from '#proto';
 import { useNova } from './support/fixture.js';
 import { createRequest } from './support/requests.js';
+import { hostPidOf, pythonInstanceMarker } from './support/instances.js';
 
 describe('InvokeStream', () => {
   const fx = useNova();
@@ -96,20 +97,23 @@ describe('InvokeStream', () => {
       createRequest({
         name: 'endless',
         code: Buffer.from(
-          'import os, time\ndef handler(event):\n    while True:\n        yield os.getpid()\n        time.sleep(0.1)\n',
+          pythonInstanceMarker +
+            'import time\ndef handler(event):\n    while True:\n        yield MARKER\n        time.sleep(0.1)\n',
         ),
       }),
     );
     const stream = fx.dp.invokeStream(request('endless'));
-    let pid = 0;
+    let marker = '';
+    let pid: number | undefined;
     let requestId = '';
     for await (const chunk of stream) {
-      pid = Number(Buffer.from(chunk.data).toString());
+      marker = JSON.parse(Buffer.from(chunk.data).toString()) as string;
+      pid = hostPidOf(marker);
       requestId = chunk.requestId;
       stream.cancel();
       break;
     }
-    assert.ok(pid > 0);
+    assert.ok(pid !== undefined && pid > 0, 'the instance process is found on the host');
     const deadline = Date.now() + 3000;
     let alive = true;
     while (alive && Date.now() < deadline) {
@@ -125,7 +129,7 @@ describe('InvokeStream', () => {
     assert.equal(recorded.error, 'Cancelled: the client cancelled the stream');
     const next = fx.dp.invokeStream(request('endless'));
     for await (const chunk of next) {
-      assert.notEqual(Number(Buffer.from(chunk.data).toString()), pid, 'a new instance serves the next call');
+      assert.notEqual(JSON.parse(Buffer.from(chunk.data).toString()), marker, 'a new instance serves the next call');
       next.cancel();
       break;
     }

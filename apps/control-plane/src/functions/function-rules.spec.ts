@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '#server';
 import {
   checkCode,
   checkEnvVars,
+  checkNetwork,
   checkHandler,
   checkMaxReplicas,
   checkMemoryMb,
@@ -94,5 +95,17 @@ describe('function rules', () => {
     assert.deepEqual([...checkUpdateMask(['env_vars', 'minReplicas'])].sort(), ['env_vars', 'min_replicas']);
     throwsFor('update_mask', () => checkUpdateMask(['name']));
     throwsFor('update_mask', () => checkUpdateMask(['runtime']));
+  });
+});
+
+describe('checkEnvVars and checkNetwork', () => {
+  it('refuses a NUL byte in a value, which no process environment can hold', () => {
+    assert.throws(() => checkEnvVars({ A: 'x\0y' }), /env_vars: "A": a value cannot contain a NUL byte/);
+  });
+
+  it('takes none (the default) or egress', () => {
+    assert.equal(checkNetwork(''), 'none');
+    assert.equal(checkNetwork('egress'), 'egress');
+    assert.throws(() => checkNetwork('host'), /network: "host" is not a network mode/);
   });
 });

@@ -33,7 +33,7 @@ function nodeAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flat()
     .filter((info) => info !== undefined && info.family === 'IPv4')
-    .map((info) => info!.address);
+    .map((info) => info.address);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants, existsSync, readFileSync, readdirSync, readlinkSync, lstatSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -137,6 +138,7 @@ export class Sandbox {
   private root = '';
   private seccompFile: string | undefined;
   private resolvConf = '';
+  private hostname = 'nova';
   readonly isolatesUsers = process.getuid?.() === 0;
   private readonly prepared = new Map<string, Promise<PreparedCode>>();
 
@@ -158,6 +160,7 @@ export class Sandbox {
   async init(): Promise<void> {
     await removeStaleSandboxes();
     this.root = await mkdtemp(join(tmpdir(), SANDBOX_PREFIX));
+    this.hostname = `nova-${randomBytes(4).toString('hex')}`;
     // 0711: function users pass through to their code (without namespaces)
     // but cannot list what is here.
     await chmod(this.root, 0o711);
@@ -232,8 +235,9 @@ export class Sandbox {
       '--unshare-ipc',
       '--unshare-uts',
       '--unshare-cgroup-try',
+      // One name per data-plane process, as a container's: what a function can tell of where it runs.
       '--hostname',
-      'nova',
+      this.hostname,
       '--die-with-parent',
       '--new-session',
     );
