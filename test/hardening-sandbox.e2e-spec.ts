@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createRequest } from './support/requests.js';
+import { createRequest, updateRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
 import { HitCounter } from './support/hit-counter.js';
@@ -35,6 +35,7 @@ def handler(event):
         "seccomp": status["Seccomp"].strip(),
         "capabilities": status["CapEff"].strip(),
         "root": sorted(os.listdir("/")),
+        "blocked": {host: connect(host, event["novaPort"]) for host in event.get("blocked", [])},
     }
 `;
 
@@ -75,34 +76,25 @@ describe('hardening: the sandbox', { skip: !isRoot && 'namespaces and cgroups ne
   });
 
   it('a function with network=egress reaches a host outside, but not the node, loopback or private ranges', async () => {
-    await fx.cp.createFunction(
-      createRequest({
-        name: 'probe-egress',
-        network: 'egress',
-        code: Buffer.from(
-          probe +
-            '\ndef egress(event):\n    return {h: connect(h, event["novaPort"]) for h in ["127.0.0.1", "10.0.2.2", "10.1.2.3", "169.254.169.254", "192.168.1.1", "172.16.0.1"]}\n',
-        ),
-      }),
-    );
+    // Created without network, then given egress by an update: the new setting gets new instances.
+    await fx.cp.createFunction(createRequest({ name: 'probe-egress', code: Buffer.from(probe) }));
+    await fx.cp.updateFunction(updateRequest('probe-egress', { network: 'egress' }));
+    assert.equal((await fx.cp.getFunction({ name: 'probe-egress' })).network, 'egress');
     const report = json(
-      (await invoke('probe-egress', { novaPort: fx.nova.port, testHost: testHost.address, testPort: testHost.port }))
-        .output,
+      (
+        await invoke('probe-egress', {
+          novaPort: fx.nova.port,
+          testHost: testHost.address,
+          testPort: testHost.port,
+          blocked: ['10.0.2.2', '10.1.2.3', '169.254.169.254', '192.168.1.1', '172.16.0.1'],
+        })
+      ).output,
     );
     assert.equal(report['test_host'], 'reached');
     assert.equal(report['nova_port'], 'ConnectionRefusedError');
-    await fx.cp.updateFunction({
-      name: 'probe-egress',
-      memoryMb: 0,
-      timeoutS: 0,
-      envVars: {},
-      minReplicas: 0,
-      maxReplicas: 0,
-      updateMask: [],
-      network: 'egress',
-    });
-    const info = await fx.cp.getFunction({ name: 'probe-egress' });
-    assert.equal(info.network, 'egress');
+    for (const [host, outcome] of Object.entries(report['blocked'] as Record<string, string>)) {
+      assert.notEqual(outcome, 'reached', host);
+    }
   });
 
   it('refuses an unknown network mode with INVALID_ARGUMENT', async () => {

@@ -384,14 +384,13 @@ export class Instance {
 
 /** SIGKILL to every process left in the cgroup (there should be none once bubblewrap is gone). */
 async function killAll(cgroup: InstanceCgroup): Promise<void> {
-  for (const file of cgroup.procsFiles.slice(0, 1)) {
-    const pids = await readFile(file, 'utf8').catch(() => '');
-    for (const pid of pids.split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
+  // Every hierarchy holds the same processes: one list is enough.
+  const pids = await readFile(cgroup.procsFiles[0]!, 'utf8').catch(() => '');
+  for (const pid of pids.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
 }
