@@ -4,12 +4,13 @@
 //
 //   npm run bench:async -- [--count 5000] [--concurrency 32]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
+import { EmbeddedPostgres } from '#storage';
 
 const { values: args } = parseArgs({
   options: { count: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '32' } },
@@ -51,12 +52,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function databaseUrl(dataDir: string): Promise<string> {
-  const credentials = JSON.parse(await readFile(join(dataDir, 'postgres-credentials.json'), 'utf8')) as {
-    user: string;
-    password: string;
-  };
-  const port = (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[3];
-  return `postgres://${credentials.user}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/nova`;
+  const url = await EmbeddedPostgres.runningUrl(dataDir);
+  if (!url) throw new Error(`no embedded PostgreSQL runs on ${dataDir}`);
+  return url;
 }
 
 /** Runs `total` tasks with `limit` in flight; returns tasks per second. */

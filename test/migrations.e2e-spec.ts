@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createControlPlaneClient } from '#proto';
+import { EmbeddedPostgres } from '#storage';
 import { createUrlDatabase, runCli, startNova } from './support/nova-process.js';
 import { createRequest } from './support/requests.js';
 
@@ -81,6 +85,96 @@ describe('migrations', () => {
       await plane.stop();
     } finally {
       await fresh.dispose();
+    }
+  });
+});
+
+describe('the embedded PostgreSQL: Nova is not its superuser', () => {
+  const quiet = (): void => undefined;
+
+  it('connects as a role that cannot act as a superuser, and keeps its passwords 0600', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nova-test-'));
+    const server = await EmbeddedPostgres.start({ dataDir, log: quiet });
+    const client = new pg.Client({ connectionString: server.url });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ rolsuper: boolean; rolcreaterole: boolean }>(
+        'SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user',
+      );
+      assert.deepEqual(rows, [{ rolsuper: false, rolcreaterole: false }]);
+      // What a superuser's password would give: a shell as the database's user.
+      await assert.rejects(client.query("COPY (SELECT 1) TO PROGRAM 'id'"), { code: '42501' });
+      assert.equal((await stat(join(dataDir, 'postgres-credentials.json'))).mode & 0o777, 0o600);
+    } finally {
+      await client.end().catch(() => undefined);
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands a cluster made before the roles were split over to a new app role, data kept', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nova-test-'));
+    try {
+      const first = await startNova({ env: { NOVA_DATA_DIR: dataDir } });
+      const cp = createControlPlaneClient({ address: first.address });
+      await cp.createFunction(createRequest({ name: 'kept' }));
+      cp.close();
+      await first.stop();
+
+      // Rebuild the old layout: the superuser owns everything and is the
+      // only role, and the credentials file names it alone.
+      const credentialsFile = join(dataDir, 'postgres-credentials.json');
+      const { admin } = JSON.parse(await readFile(credentialsFile, 'utf8')) as {
+        admin: { user: string; password: string };
+      };
+      const server = await EmbeddedPostgres.start({ dataDir, log: quiet });
+      const adminUrl = new URL(server.url);
+      adminUrl.username = admin.user;
+      adminUrl.password = admin.password;
+      const superuser = new pg.Client({ connectionString: adminUrl.toString() });
+      await superuser.connect();
+      await superuser.query(`REASSIGN OWNED BY nova TO ${admin.user}`);
+      await superuser.query('DROP OWNED BY nova');
+      await superuser.end();
+      adminUrl.pathname = '/postgres';
+      const other = new pg.Client({ connectionString: adminUrl.toString() });
+      await other.connect();
+      await other.query('DROP ROLE nova');
+      await other.end();
+      await server.stop();
+      await writeFile(credentialsFile, JSON.stringify(admin), { mode: 0o600 });
+
+      const second = await startNova({ env: { NOVA_DATA_DIR: dataDir } });
+      try {
+        assert.ok(
+          second
+            .logLines()
+            .some((line) => /^handing \d+ database objects over to the role nova_app$/.test(String(line['msg']))),
+        );
+        const client = createControlPlaneClient({ address: second.address });
+        assert.equal((await client.getFunction({ name: 'kept' })).name, 'kept');
+        await client.createFunction(createRequest({ name: 'new' }));
+        client.close();
+        const upgraded = JSON.parse(await readFile(credentialsFile, 'utf8')) as { app: { user: string } };
+        assert.equal(upgraded.app.user, 'nova_app');
+        assert.equal((await stat(credentialsFile)).mode & 0o777, 0o600);
+        const url = await EmbeddedPostgres.runningUrl(dataDir);
+        const app = new pg.Client({ connectionString: url });
+        await app.connect();
+        const owners = await app.query<{ tableowner: string }>(
+          "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'",
+        );
+        const superuserFlag = await app.query<{ rolsuper: boolean }>(
+          'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
+        );
+        await app.end();
+        assert.deepEqual(owners.rows, [{ tableowner: 'nova_app' }]);
+        assert.deepEqual(superuserFlag.rows, [{ rolsuper: false }]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -6,3 +6,5 @@ export {
   type RuntimeProbeResult,
 } from './runtime-catalog.js';
 export { RuntimesModule } from './runtimes.module.js';
+export { ArchiveError, archiveLimits, isZip, readZipEntries, unpackZip } from './code/zip-archive.js';
+export { unpackArchive } from './code/unpack-archive.js';

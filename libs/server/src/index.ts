@@ -12,6 +12,7 @@ export {
 export { DomainError, InvalidArgumentError, toGrpcStatus, type ErrorKind } from './errors/domain-error.js';
 export { GrpcStatusFilter } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';
+export { ThrottledLog } from './logging/throttled-log.js';
 export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';

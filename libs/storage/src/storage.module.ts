@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
 import { Database } from './database/database.js';
@@ -10,13 +10,12 @@ import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
 /**
  * Makes an opened Database available to Nest: the DataSource, the
  * repositories and the NOTIFY listener. The process that opened the database
- * closes it, after the server has drained; this module only ends the
- * listener.
+ * closes it (the listener with it), after the server has drained.
  */
 @Global()
 @Module({})
 export class StorageModule {
-  static forDatabase(database: Database, log: (message: string) => void): DynamicModule {
+  static forDatabase(database: Database): DynamicModule {
     return {
       module: StorageModule,
       providers: [
@@ -26,8 +25,7 @@ export class StorageModule {
         { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.dataSource) },
         { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.dataSource) },
         { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.dataSource) },
-        { provide: NotificationListener, useFactory: () => new NotificationListener(database.url, log) },
-        ListenerCloser,
+        { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
         Database,
@@ -39,13 +37,5 @@ export class StorageModule {
         NotificationListener,
       ],
     };
-  }
-}
-
-@Injectable()
-class ListenerCloser implements OnApplicationShutdown {
-  constructor(private readonly listener: NotificationListener) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.listener.close();
   }
 }

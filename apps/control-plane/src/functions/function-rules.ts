@@ -1,5 +1,6 @@
 import { functionNetworks, type FunctionNetwork } from '#storage';
 import { InvalidArgumentError } from '#server';
+import { ArchiveError, isZip, unpackArchive } from '#runtimes';
 
 /** The limits a function's settings must respect; see control_plane.proto. */
 export const functionLimits = {
@@ -61,6 +62,22 @@ export function checkCode(code: Uint8Array, field = 'code'): Buffer {
     throw new InvalidArgumentError(field, `is ${code.length} bytes; at most ${functionLimits.codeMaxBytes} (10 MiB)`);
   }
   return Buffer.from(code.buffer, code.byteOffset, code.length);
+}
+
+/**
+ * A zip archive is unpacked (in a worker, discarding the contents) before
+ * it is stored, so that what would fail at the first invoke, or could harm
+ * the node unpacking it, is refused now, naming the entry.
+ */
+export async function checkCodeArchive(code: Buffer, field = 'code'): Promise<Buffer> {
+  if (!isZip(code)) return code;
+  try {
+    await unpackArchive(code, { keepContents: false });
+  } catch (error) {
+    if (error instanceof ArchiveError) throw new InvalidArgumentError(field, `zip archive ${error.message}`);
+    throw error;
+  }
+  return code;
 }
 
 function checkRange(field: string, value: number, limits: { min: number; max: number }): number {

@@ -9,6 +9,7 @@ import { RuntimeCatalog } from '#runtimes';
 import type { controlPlane } from '#proto';
 import {
   checkCode,
+  checkCodeArchive,
   checkEnvVars,
   checkHandler,
   checkMaxReplicas,
@@ -37,7 +38,7 @@ export class FunctionsService {
       name: checkName(request.name),
       runtime: checkRuntime(request.runtime, this.runtimes.ids()),
       handler: checkHandler(request.handler),
-      code: checkCode(request.code),
+      code: await checkCodeArchive(checkCode(request.code)),
       memoryMb: checkMemoryMb(request.memoryMb),
       timeoutS: checkTimeoutS(request.timeoutS),
       envVars: checkEnvVars(request.envVars),
@@ -84,7 +85,7 @@ export class FunctionsService {
   }
 
   async updateCode(name: string, code: Uint8Array): Promise<{ version: number; codeHash: string }> {
-    const stored = await this.functions.addVersion(checkName(name), checkCode(code));
+    const stored = await this.functions.addVersion(checkName(name), await checkCodeArchive(checkCode(code)));
     if (!stored) throw new FunctionNotFoundError(name);
     return stored;
   }

@@ -5,13 +5,13 @@ import {
   AsyncQueueRepository,
   NotificationListener,
   notifyChannels,
+  retryDelayMs,
   type AttemptResult,
   type ClaimedInvocation,
 } from '#storage';
-import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
+import { JsonLogger, NOVA_CONFIG, ThrottledLog, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
-import { retryDelayMs } from './backoff.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
 
 const POLL_MS = 250;
@@ -30,6 +30,8 @@ const FLUSH_AT = 200;
 @Injectable()
 export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new JsonLogger('async');
+  /** For failures that repeat every poll while the database is down. */
+  private readonly pollFailures = new ThrottledLog(this.logger);
   /** Identifies this process's leases. */
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private running = 0;
@@ -77,7 +79,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       if (++polls % SWEEP_EVERY_POLLS !== 0) return;
       void this.queue
         .deadLetterExpired()
-        .catch((error: Error) => this.logger.warn('lease sweep failed', { error: error.message }));
+        .catch((error: Error) => this.pollFailures.write('warn', 'lease sweep failed', { error: error.message }));
     }, POLL_MS);
     this.pollTimer.unref();
     this.wake();
@@ -113,7 +115,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       try {
         claimed = await this.queue.claim(this.owner, room);
       } catch (error) {
-        this.logger.warn('could not claim async invocations', { error: (error as Error).message });
+        this.pollFailures.write('warn', 'could not claim async invocations', { error: (error as Error).message });
         return;
       }
       for (const invocation of claimed) this.start(invocation);

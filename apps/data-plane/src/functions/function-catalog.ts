@@ -3,6 +3,7 @@ import {
   FunctionsRepository,
   NotificationListener,
   notifyChannels,
+  retryDelayMs,
   type FunctionChange,
   type FunctionRecord,
 } from '#storage';
@@ -30,10 +31,21 @@ export class FunctionCatalog implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await this.listener.subscribe(notifyChannels.functions, (payload) => {
       const change = JSON.parse(payload) as FunctionChange;
-      void this.refresh(change.name);
+      this.refresh(change.name).catch((error: Error) => {
+        // The listener reconnects (and reloads everything) if the database went away.
+        this.logger.warn('could not reload a changed function', { function: change.name, error: error.message });
+      });
     });
-    this.listener.onReconnect(() => void this.reloadAll());
+    this.listener.onReconnect(() => this.reloadUntilDone());
     await this.reloadAll();
+  }
+
+  /** After a reconnect: notifications may have been missed, so reload all, retrying until it works. */
+  private reloadUntilDone(attempt = 1): void {
+    this.reloadAll().catch((error: Error) => {
+      this.logger.warn('could not reload functions; retrying', { attempt, error: error.message });
+      setTimeout(() => this.reloadUntilDone(attempt + 1), retryDelayMs(attempt, 500, 10_000)).unref();
+    });
   }
 
   /** The cached definition, without a query; undefined on a miss. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { NotificationListener } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 
@@ -15,6 +16,7 @@ const DATABASE_CHECK_TIMEOUT_MS = 2000;
 export class NodeHealthService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly listener: NotificationListener,
     private readonly runtimes: RuntimeCatalog,
     private readonly pools: InstancePoolService,
   ) {}
@@ -25,6 +27,8 @@ export class NodeHealthService {
 
     const started = performance.now();
     try {
+      // The held connection knows of an outage at once; no need to wait for a query to time out.
+      if (!this.listener.isReachable) throw new Error(`unreachable: ${this.listener.unreachableReason}`);
       await withTimeout(this.dataSource.query('SELECT 1'), DATABASE_CHECK_TIMEOUT_MS);
       components['database'] = `ok (${(performance.now() - started).toFixed(1)} ms)`;
     } catch (error) {

@@ -1,4 +1,4 @@
-import { JsonLogger } from '#server';
+import { JsonLogger, ThrottledLog } from '#server';
 
 export interface BatchWriterOptions<T> {
   /** Writes one batch; a rejection keeps the batch for the next try. */
@@ -19,7 +19,7 @@ export interface BatchWriterOptions<T> {
  * and tried again.
  */
 export class BatchWriter<T> {
-  private readonly logger = new JsonLogger('batch-writer');
+  private readonly logger = new ThrottledLog(new JsonLogger('batch-writer'));
   private buffer: T[] = [];
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -44,7 +44,7 @@ export class BatchWriter<T> {
       .write(batch)
       .catch((error: Error) => {
         this.buffer = [...batch, ...this.buffer].slice(-this.options.maxBuffered);
-        this.logger.error(`could not write ${this.options.what}; will retry`, {
+        this.logger.write('error', `could not write ${this.options.what}; will retry`, {
           error: error.message,
           pending: this.buffer.length,
         });

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { FunctionRecord } from '#storage';
+import { isZip, unpackArchive } from '#runtimes';
 import { runtimeCommand, runtimesDir, type InstancePaths, type LaunchProfile } from '../pool/launch.js';
 import type { InstanceCgroup } from './cgroups.js';
 import type { Isolation } from './isolation.js';
 import { buildSeccompFilter } from './seccomp.js';
-import { isZip, unzipCode } from './unzip.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -360,7 +360,7 @@ export class Sandbox {
     const codeDir = join(functionDir, `v${record.version}`);
     await rm(codeDir, { recursive: true, force: true });
     await mkdir(codeDir, { recursive: true });
-    const files = codeFiles(record, code);
+    const files = await codeFiles(record, code);
     for (const [path, content] of files.files) {
       const target = join(codeDir, path);
       await mkdir(dirname(target), { recursive: true });
@@ -433,19 +433,19 @@ interface CodeFiles {
 }
 
 /** How each runtime lays a version's code out on disk. */
-function codeFiles(record: FunctionRecord, code: Buffer): CodeFiles {
+async function codeFiles(record: FunctionRecord, code: Buffer): Promise<CodeFiles> {
   const dot = record.handler.lastIndexOf('.');
   const module = dot >= 0 ? record.handler.slice(0, dot) : 'function';
   switch (record.runtime) {
     case 'wasm':
       return { files: new Map([['module.wasm', code]]), module: 'module', moduleFiles: { module: 'module.wasm' } };
     case 'python': {
-      if (isZip(code)) return { files: unzipCode(code), module, moduleFiles: {} };
+      if (isZip(code)) return { files: await unpackArchive(code, { keepContents: true }), module, moduleFiles: {} };
       return { files: new Map([[`${module.replaceAll('.', '/')}.py`, code]]), module, moduleFiles: {} };
     }
     case 'node': {
       if (isZip(code)) {
-        const files = unzipCode(code);
+        const files = await unpackArchive(code, { keepContents: true });
         const base = module.replaceAll('.', '/');
         const file = [`${base}.mjs`, `${base}.cjs`, `${base}.js`, `${base}/index.js`].find((name) => files.has(name));
         return { files, module, moduleFiles: file ? { [module]: file } : {} };

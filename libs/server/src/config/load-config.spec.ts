@@ -30,6 +30,9 @@ describe('loadConfig', () => {
       addr: '127.0.0.1:9090',
       listen: { host: '127.0.0.1', port: 9090 },
       mode: 'unified',
+      idleTimeoutS: 300,
+      keepaliveS: 30,
+      maxStreams: 1000,
     });
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.dataDir, '/srv/app/.nova');

@@ -7,6 +7,16 @@ export interface NovaConfig {
     addr: string;
     listen: ListenAddress;
     mode: GrpcMode;
+    /** A connection without calls for this long is closed (GOAWAY); clients reconnect on their next call. */
+    idleTimeoutS: number;
+    /**
+     * Every connection is pinged after this long without a ping; one that
+     * does not answer within 10 s (or the keepalive, if shorter), dead,
+     * half-open or never past its HTTP/2 handshake, is dropped.
+     */
+    keepaliveS: number;
+    /** Concurrent calls (HTTP/2 streams) one connection may have open. */
+    maxStreams: number;
   };
   /** Unset: Nova runs its own embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;

@@ -43,4 +43,20 @@ describe('error to status mapping', () => {
     });
     assert.deepEqual(statusErrorFor('a string', ''), { code: status.INTERNAL, details: 'internal error' });
   });
+
+  it('answers UNAVAILABLE, never INTERNAL, while the database cannot be reached', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const wrapped = Object.assign(new Error('Query failed'), {
+      driverError: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    });
+    const severalAddresses = Object.assign(new AggregateError([refused, refused]), { code: undefined });
+    for (const error of [refused, wrapped, severalAddresses, new Error('Connection terminated unexpectedly')]) {
+      assert.deepEqual(statusErrorFor(error, 'req-9'), {
+        code: status.UNAVAILABLE,
+        details: 'the database is unreachable; try again (request id req-9)',
+      });
+    }
+    const rejectedStatement = Object.assign(new Error('duplicate key value'), { code: '23505' });
+    assert.equal(statusErrorFor(rejectedStatement, 'r').code, status.INTERNAL);
+  });
 });

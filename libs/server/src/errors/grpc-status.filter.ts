@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type RpcExceptionFilter } from '@nestjs/common';
 import { status as GrpcStatus, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
+import { isDatabaseUnavailable } from '#storage';
 import { DomainError, toGrpcStatus } from './domain-error.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { requestIdOf } from '../logging/request-id.js';
@@ -12,11 +13,18 @@ export interface GrpcStatusError {
 }
 
 /**
- * Domain errors keep their message; anything else is a bug or an outage, and
- * the caller learns only that it was internal, with the request id to quote.
+ * Domain errors keep their message; a database that cannot be reached is
+ * UNAVAILABLE, which clients retry; anything else is a bug, and the caller
+ * learns only that it was internal, with the request id to quote.
  */
 export function statusErrorFor(exception: unknown, requestId: string): GrpcStatusError {
   if (exception instanceof DomainError) return { code: toGrpcStatus(exception.kind), details: exception.message };
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      code: GrpcStatus.UNAVAILABLE,
+      details: `the database is unreachable; try again${requestId ? ` (request id ${requestId})` : ''}`,
+    };
+  }
   return { code: GrpcStatus.INTERNAL, details: `internal error${requestId ? ` (request id ${requestId})` : ''}` };
 }
 
@@ -30,7 +38,7 @@ export class GrpcStatusFilter implements RpcExceptionFilter<unknown> {
       host.getArgs<[unknown, Metadata | undefined, ServerUnaryCall<unknown, unknown> | undefined]>();
     const requestId = requestIdOf(metadata);
     const statusError = statusErrorFor(exception, requestId);
-    if (statusError.code === GrpcStatus.INTERNAL && !(exception instanceof DomainError)) {
+    if (statusError.code === GrpcStatus.INTERNAL) {
       this.logger.error('unhandled error', {
         requestId,
         method: typeof call?.getPath === 'function' ? call.getPath() : undefined,

@@ -20,6 +20,7 @@ import { NovaServerModule } from '../nova-server.module.js';
 import type { PlaneDefinition } from './plane.js';
 
 const DRAIN_TIMEOUT_MS = 15_000;
+const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 export interface RunningNovaServer {
   /** host:port as bound. */
@@ -45,7 +46,12 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   const logger = new JsonLogger('server');
   const log = (message: string): void => logger.info(message);
 
-  const database = await Database.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const database = await Database.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    log,
+    warn: (message) => logger.warn(message),
+  });
   try {
     // Unified mode and the embedded database are single-deployment setups:
     // migrate at start. Separate planes on a shared database expect the
@@ -56,6 +62,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     } else if (await database.dataSource.showMigrations()) {
       throw new Error('the database has pending migrations: run `nova migrate` first');
     }
+    await database.listener.start();
   } catch (error) {
     await database.close();
     throw error;
@@ -68,7 +75,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   @Module({
     imports: [
       NovaServerModule.forRoot(config, health),
-      StorageModule.forDatabase(database, log),
+      StorageModule.forDatabase(database),
       ...planes.map((plane) => plane.module),
     ],
   })
@@ -88,7 +95,16 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         gracefulShutdown: true,
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
-        channelOptions: { interceptors: [callLoggingInterceptor] },
+        channelOptions: {
+          interceptors: [callLoggingInterceptor],
+          // Connections cost a descriptor and memory each: idle ones are
+          // closed, silent ones (dead, half-open, stuck before the
+          // handshake) found by pings, and calls per connection bounded.
+          'grpc.max_connection_idle_ms': config.grpc.idleTimeoutS * 1000,
+          'grpc.keepalive_time_ms': config.grpc.keepaliveS * 1000,
+          'grpc.keepalive_timeout_ms': Math.min(KEEPALIVE_TIMEOUT_MS, config.grpc.keepaliveS * 1000),
+          'grpc.max_concurrent_streams': config.grpc.maxStreams,
+        },
         onLoadPackageDefinition: (_definition, server: Server) => {
           grpcServer = server;
           new ReflectionService(reflectionDescriptors(), {
@@ -104,7 +120,13 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     await database.close();
     throw error;
   }
-  health.setServing(true);
+  // Serving while the database can be reached: a node that cannot record or
+  // look anything up should get no new calls from a load balancer.
+  let stopping: Promise<void> | undefined;
+  database.listener.onAvailabilityChange((reachable) => {
+    if (!stopping) health.setServing(reachable);
+  });
+  health.setServing(database.listener.isReachable);
   logger.info('nova listening', {
     address: url,
     mode: config.grpc.mode,
@@ -114,7 +136,6 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   });
 
   const nestApp = app;
-  let stopping: Promise<void> | undefined;
   return {
     address: url,
     database,

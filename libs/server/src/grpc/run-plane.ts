@@ -12,6 +12,14 @@ export async function runNovaProcess(
   planes: (mode: string) => PlaneDefinition[],
 ): Promise<void> {
   const logger = new JsonLogger('server');
+  // Last resort: a promise someone forgot to handle (a query during a
+  // database outage, say) is a bug to log, not a reason to drop every call
+  // in flight on this node.
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled promise rejection', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    });
+  });
   try {
     const config = loadConfig(sources);
     const server = await startNovaServer(config, planes(config.grpc.mode));

@@ -1,12 +1,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { retryDelayMs } from './backoff.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -35,14 +36,31 @@ export interface EmbeddedPostgresOptions {
   /** Nova's data directory; the cluster lives in <dataDir>/postgres. */
   dataDir: string;
   log: (message: string) => void;
+  /** Where a crash of the server is reported; log when unset. */
+  warn?: (message: string) => void;
+  /** The loopback port to listen on; a free one when unset. */
+  port?: number;
 }
 
-interface Credentials {
+interface RoleCredentials {
   user: string;
   password: string;
 }
 
+/**
+ * admin is the cluster's superuser, used only at start to set up the
+ * database; Nova itself connects as app, which owns the database and
+ * nothing else (a leaked password does not give a shell as the database's
+ * user, as COPY ... TO PROGRAM would for a superuser).
+ */
+interface ClusterCredentials {
+  admin: RoleCredentials;
+  app: RoleCredentials;
+}
+
 const DATABASE = 'nova';
+const RESTART_BASE_MS = 500;
+const RESTART_MAX_MS = 30_000;
 
 /**
  * A PostgreSQL server of Nova's own, for a machine with nothing installed.
@@ -54,10 +72,15 @@ const DATABASE = 'nova';
 export class EmbeddedPostgres {
   private process: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
+  private stopping = false;
+  private wakeRestart: (() => void) | undefined;
+  private restarting: Promise<void> | undefined;
 
   private constructor(
     readonly url: string,
     private readonly options: EmbeddedPostgresOptions,
+    private readonly credentials: ClusterCredentials,
+    private readonly port: number,
   ) {}
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
@@ -73,24 +96,47 @@ export class EmbeddedPostgres {
       const clusterDir = await clusterDirFor(options.dataDir, runAs, options.log);
 
       if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
-        await initialiseCluster(clusterDir, credentials, runAs, options);
+        await initialiseCluster(clusterDir, credentials.admin, runAs, options);
       }
 
       const runningPort = await runningServerPort(clusterDir);
       if (runningPort !== undefined) {
         options.log(`using the embedded PostgreSQL already running on port ${runningPort}`);
-        const server = new EmbeddedPostgres(connectionUrl(credentials, runningPort), options);
+        const server = new EmbeddedPostgres(
+          connectionUrl(credentials.app, runningPort),
+          options,
+          credentials,
+          runningPort,
+        );
         await server.ensureDatabase();
         return server;
       }
 
       const binaries = await loadBinaries();
-      const port = await freeLoopbackPort();
-      const server = new EmbeddedPostgres(connectionUrl(credentials, port), options);
-      await server.spawn(binaries.postgres, clusterDir, port, runAs);
+      const port = options.port ?? (await freeLoopbackPort());
+      const server = new EmbeddedPostgres(connectionUrl(credentials.app, port), options, credentials, port);
+      const launch = (): Promise<void> => server.spawn(binaries.postgres, clusterDir, port, runAs, launch);
+      await launch();
       await server.ensureDatabase();
       return server;
     });
+  }
+
+  /**
+   * The URL Nova uses for the embedded server running on a data directory,
+   * for tools and tests beside a running Nova; undefined when none runs.
+   */
+  static async runningUrl(dataDir: string): Promise<string | undefined> {
+    const credentials = await readFile(join(dataDir, 'postgres-credentials.json'), 'utf8').then(
+      (text) => JSON.parse(text) as Partial<ClusterCredentials>,
+      () => undefined,
+    );
+    if (!credentials?.app) return undefined;
+    for (const clusterDir of [join(dataDir, 'postgres'), fallbackClusterDir(dataDir)]) {
+      const port = await runningServerPort(clusterDir);
+      if (port !== undefined) return connectionUrl(credentials.app, port);
+    }
+    return undefined;
   }
 
   private async spawn(
@@ -98,6 +144,7 @@ export class EmbeddedPostgres {
     clusterDir: string,
     port: number,
     runAs: PosixUser | undefined,
+    relaunch: () => Promise<void>,
   ): Promise<void> {
     const logFile = await open(join(this.options.dataDir, 'postgres.log'), 'a', 0o600);
     const child = spawn(
@@ -121,36 +168,135 @@ export class EmbeddedPostgres {
     void this.exited.then(() => process.off('exit', stopOnExit));
     await new Promise<void>((resolve, reject) => {
       let output = '';
+      let ready = false;
       const onData = (chunk: Buffer): void => {
-        void logFile.write(chunk);
+        void logFile.write(chunk).catch(() => undefined);
+        if (ready) return;
         output += chunk.toString('utf8');
-        if (output.includes('database system is ready to accept connections')) resolve();
+        if (output.includes('database system is ready to accept connections')) {
+          ready = true;
+          output = '';
+          resolve();
+        }
       };
       child.stderr?.on('data', onData);
       child.once('exit', (code, signal) => {
-        void logFile.close();
-        reject(
-          new Error(
-            `embedded PostgreSQL exited at start (code ${code ?? 'null'}, signal ${signal ?? 'null'}): ${output.slice(-2000)}`,
-          ),
-        );
+        void logFile.close().catch(() => undefined);
+        const how = `code ${code ?? 'null'}, signal ${signal ?? 'null'}`;
+        if (!ready) reject(new Error(`embedded PostgreSQL exited at start (${how}): ${output.slice(-2000)}`));
+        else if (!this.stopping) this.restarting ??= this.restart(how, relaunch);
       });
       child.once('error', reject);
     });
     this.options.log(`embedded PostgreSQL listening on 127.0.0.1:${port}, data in ${clusterDir}`);
   }
 
+  /**
+   * The server died under Nova (killed, out of memory): start it again on
+   * the same port, so that the URL every pool holds stays right, backing off
+   * while it will not start (its old backends may still hold the shared
+   * memory for a moment).
+   */
+  private async restart(how: string, relaunch: () => Promise<void>): Promise<void> {
+    const warn = this.options.warn ?? this.options.log;
+    warn(`embedded PostgreSQL exited unexpectedly (${how}); restarting it`);
+    try {
+      for (let attempt = 1; !this.stopping; attempt++) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryDelayMs(attempt, RESTART_BASE_MS, RESTART_MAX_MS));
+          this.wakeRestart = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (this.stopping) return;
+        try {
+          await relaunch();
+          this.options.log(`embedded PostgreSQL restarted (attempt ${attempt})`);
+          return;
+        } catch (error) {
+          if ((attempt & (attempt - 1)) === 0) {
+            warn(`embedded PostgreSQL did not restart (attempt ${attempt}): ${(error as Error).message.slice(0, 500)}`);
+          }
+        }
+      }
+    } finally {
+      this.restarting = undefined;
+      this.wakeRestart = undefined;
+    }
+  }
+
+  /**
+   * As the superuser: the app role exists, is no superuser and owns the
+   * database and everything in it. Clusters made before the two roles were
+   * split (where the app's role was the superuser itself) get the new role
+   * and have their tables handed over.
+   */
   private async ensureDatabase(): Promise<void> {
-    const admin = new pg.Client({ connectionString: this.url.replace(/\/[^/]*$/, '/postgres') });
+    const { admin: adminRole, app } = this.credentials;
+    const admin = new pg.Client({ connectionString: connectionUrl(adminRole, this.port, 'postgres') });
     await admin.connect();
     try {
-      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-      if (!rowCount) {
-        await admin.query(`CREATE DATABASE ${DATABASE}`).catch((error: { code?: string }) => {
+      const role = admin.escapeIdentifier(app.user);
+      const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${admin.escapeLiteral(app.password)}`;
+      const { rowCount: roleExists } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [app.user]);
+      if (!roleExists) {
+        await admin.query(`CREATE ROLE ${role} ${attributes}`).catch((error: { code?: string }) => {
           // Two processes starting together may both try; one wins.
-          if (error.code !== '42P04' && error.code !== '23505') throw error;
+          if (error.code !== '42710' && error.code !== '23505') throw error;
         });
       }
+      await admin.query(`ALTER ROLE ${role} ${attributes}`);
+      const { rows } = await admin.query<{ owner: string }>(
+        'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+        [DATABASE],
+      );
+      if (rows.length === 0) {
+        await admin.query(`CREATE DATABASE ${DATABASE} OWNER ${role}`).catch((error: { code?: string }) => {
+          if (error.code !== '42P04' && error.code !== '23505') throw error;
+        });
+      } else if (rows[0]!.owner !== app.user) {
+        await admin.query(`ALTER DATABASE ${DATABASE} OWNER TO ${role}`);
+      }
+    } finally {
+      await admin.end();
+    }
+    await this.handOverObjects();
+  }
+
+  /** Tables, sequences, types and routines in the database that the app role does not own yet. */
+  private async handOverObjects(): Promise<void> {
+    const { admin: adminRole, app } = this.credentials;
+    const admin = new pg.Client({ connectionString: connectionUrl(adminRole, this.port, DATABASE) });
+    await admin.connect();
+    try {
+      const role = admin.escapeIdentifier(app.user);
+      const { rows } = await admin.query<{ kind: string; name: string }>(
+        `SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' WHEN c.relkind IN ('v') THEN 'VIEW'
+                     WHEN c.relkind = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS kind,
+                format('%I.%I', n.nspname, c.relname) AS name
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+            AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
+            -- Sequences owned by a column move with their table.
+            AND NOT (c.relkind = 'S' AND EXISTS (
+                  SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+         UNION ALL
+         SELECT 'TYPE', format('%I.%I', n.nspname, t.typname)
+           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+          WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+            AND t.typowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
+         UNION ALL
+         SELECT 'ROUTINE', p.oid::regprocedure::text
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'public'
+            AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+        [app.user],
+      );
+      if (rows.length === 0) return;
+      this.options.log(`handing ${rows.length} database objects over to the role ${app.user}`);
+      for (const row of rows) await admin.query(`ALTER ${row.kind} ${row.name} OWNER TO ${role}`);
+      await admin.query(`ALTER SCHEMA public OWNER TO ${role}`);
     } finally {
       await admin.end();
     }
@@ -158,6 +304,9 @@ export class EmbeddedPostgres {
 
   /** Fast shutdown: disconnects clients, checkpoints, exits. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeRestart?.();
+    await this.restarting;
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');
@@ -185,14 +334,15 @@ async function clusterDirFor(
     await execFileAsync('/bin/sh', ['-c', 'cd "$1"', 'sh', dataDir], { uid: runAs.uid, gid: runAs.gid });
     return preferred;
   } catch {
-    const fallback = join(
-      '/var/lib/nova',
-      `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`,
-    );
+    const fallback = fallbackClusterDir(dataDir);
     log(`${dataDir} is not reachable by the database's user (uid ${runAs.uid}); keeping the cluster in ${fallback}`);
     await mkdir('/var/lib/nova', { recursive: true, mode: 0o711 });
     return fallback;
   }
+}
+
+function fallbackClusterDir(dataDir: string): string {
+  return join('/var/lib/nova', `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
 }
 
 /** An exclusive lock file holding the owner's pid; a dead owner's lock is taken over. */
@@ -261,24 +411,43 @@ async function lookupUser(name: string): Promise<PosixUser | undefined> {
   }
 }
 
-async function readOrCreateCredentials(dataDir: string): Promise<Credentials> {
+/**
+ * The cluster's passwords, in <dataDir>/postgres-credentials.json (0600).
+ * A file from before the roles were split ({user, password} of the
+ * superuser) is upgraded in place with a new app role.
+ */
+async function readOrCreateCredentials(dataDir: string): Promise<ClusterCredentials> {
   const file = join(dataDir, 'postgres-credentials.json');
+  const newPassword = (): string => randomBytes(24).toString('base64url');
+  let stored: Partial<ClusterCredentials> & Partial<RoleCredentials>;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Credentials;
-  } catch {
-    const credentials = { user: 'nova', password: randomBytes(24).toString('base64url') };
-    await writeFile(file, JSON.stringify(credentials), { mode: 0o600, flag: 'wx' }).catch(
-      (error: { code?: string }) => {
-        if (error.code !== 'EEXIST') throw error;
-      },
-    );
-    return JSON.parse(await readFile(file, 'utf8')) as Credentials;
+    stored = JSON.parse(await readFile(file, 'utf8')) as typeof stored;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+    const created: ClusterCredentials = {
+      admin: { user: 'postgres', password: newPassword() },
+      app: { user: 'nova', password: newPassword() },
+    };
+    await writeFile(file, JSON.stringify(created), { mode: 0o600, flag: 'wx' });
+    return created;
   }
+  if (stored.admin && stored.app) return { admin: stored.admin, app: stored.app };
+  if (typeof stored.user !== 'string' || typeof stored.password !== 'string') {
+    throw new Error(`${file} is not a credentials file Nova wrote`);
+  }
+  const upgraded: ClusterCredentials = {
+    admin: { user: stored.user, password: stored.password },
+    app: { user: 'nova_app', password: newPassword() },
+  };
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(upgraded), { mode: 0o600, flag: 'wx' });
+  await rename(temporary, file);
+  return upgraded;
 }
 
 async function initialiseCluster(
   clusterDir: string,
-  credentials: Credentials,
+  credentials: RoleCredentials,
   runAs: PosixUser | undefined,
   options: EmbeddedPostgresOptions,
 ): Promise<void> {
@@ -321,8 +490,8 @@ async function runningServerPort(clusterDir: string): Promise<number | undefined
   return port;
 }
 
-function connectionUrl(credentials: Credentials, port: number): string {
-  return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${DATABASE}`;
+function connectionUrl(credentials: RoleCredentials, port: number, database = DATABASE): string {
+  return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
 }
 
 function freeLoopbackPort(): Promise<number> {
