@@ -28,7 +28,8 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
+    // Room on the node for the largest settings (two warm instances of 10 GiB), whatever this machine's RAM.
+    nova = await startNova({ env: { ...database.env, NOVA_MAX_MEMORY_MB: '32768' } });
     cp = createControlPlaneClient({ address: nova.address });
   });
 
@@ -117,6 +118,13 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       ['max_replicas above 1000', { maxReplicas: 1001 }, 'max_replicas'],
       ['min_replicas above max_replicas', { minReplicas: 5, maxReplicas: 2 }, 'min_replicas'],
       ['negative min_replicas', { minReplicas: -1 }, 'min_replicas'],
+      // The node caps (NOVA_MAX_INSTANCES 200 by default): 1 006 processes and 7.4 GB once.
+      ['max_replicas above the node cap', { minReplicas: 1000, maxReplicas: 1000 }, 'max_replicas'],
+      [
+        'min_replicas whose memory exceeds the node cap',
+        { minReplicas: 4, maxReplicas: 4, memoryMb: 10_240 },
+        'min_replicas',
+      ],
     ];
     for (const [what, overrides, field] of invalid) {
       it(`refuses ${what} with INVALID_ARGUMENT naming ${field}`, async () => {

@@ -87,6 +87,29 @@ describe('server plumbing (unified mode)', () => {
     }
   });
 
+  it('answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not the request message', async () => {
+    const garbage = [
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0x12, 0x05, 0x01]), // a bytes field claiming 5 bytes, holding 1
+      Buffer.from([0x0f]), // wire type 7 does not exist
+    ];
+    for (const [method, body] of [
+      ['/nova.v1.ControlPlane/CreateFunction', garbage[0]!],
+      ['/nova.v1.DataPlane/Invoke', garbage[1]!],
+      ['/nova.v1.DataPlane/InvokeAsync', garbage[2]!],
+    ] as const) {
+      const result = await rawUnary(nova.address, method, body);
+      assert.equal(result.error?.code, status.INVALID_ARGUMENT, method);
+      assert.match(result.error?.details ?? '', new RegExp(`not a valid protobuf message for ${method}`));
+    }
+    // The call's log line is written as its status goes out; give it a moment.
+    const logged = (): Record<string, unknown> | undefined =>
+      nova.logLines().find((entry) => entry['method'] === '/nova.v1.DataPlane/InvokeAsync');
+    for (let waited = 0; !logged() && waited < 2000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(logged()?.['code'], 'INVALID_ARGUMENT');
+    assert.equal((await checkHealth(nova.address)).status, 'SERVING');
+  });
+
   it('answers UNIMPLEMENTED for a method no plane serves', async () => {
     const result = await rawUnary(nova.address, '/nova.v1.DataPlane/NoSuchMethod', Buffer.alloc(0));
     assert.equal(result.error?.code, status.UNIMPLEMENTED);

@@ -9,6 +9,7 @@ import {
   checkMaxReplicas,
   checkMemoryMb,
   checkMinReplicas,
+  checkReplicasFitNode,
   checkMode,
   checkName,
   checkPage,
@@ -55,13 +56,20 @@ describe('function rules', () => {
     assert.equal(checkTimeoutS(1), 1);
     assert.equal(checkTimeoutS(900), 900);
     for (const bad of [-1, 901]) throwsFor('timeout_s', () => checkTimeoutS(bad));
-    assert.equal(checkMaxReplicas(0), 10);
-    throwsFor('max_replicas', () => checkMaxReplicas(1001));
-    throwsFor('max_replicas', () => checkMaxReplicas(-1));
+    const node = { maxInstances: 200, maxMemoryMb: 8192 };
+    assert.equal(checkMaxReplicas(0, node), 10);
+    assert.equal(checkMaxReplicas(0, { ...node, maxInstances: 3 }), 3, 'the default never exceeds the node cap');
+    throwsFor('max_replicas', () => checkMaxReplicas(1001, node));
+    throwsFor('max_replicas', () => checkMaxReplicas(-1, node));
+    throwsFor('max_replicas', () => checkMaxReplicas(201, node));
+    assert.equal(checkMaxReplicas(200, node), 200);
     assert.equal(checkMinReplicas(0, 10), 0);
     assert.equal(checkMinReplicas(10, 10), 10);
     throwsFor('min_replicas', () => checkMinReplicas(11, 10));
     throwsFor('min_replicas', () => checkMinReplicas(-1, 10));
+    checkReplicasFitNode({ minReplicas: 64, memoryMb: 128 }, node);
+    throwsFor('min_replicas', () => checkReplicasFitNode({ minReplicas: 201, memoryMb: 128 }, node));
+    throwsFor('min_replicas', () => checkReplicasFitNode({ minReplicas: 65, memoryMb: 128 }, node));
   });
 
   it('checks env var names, the NOVA_ prefix and the 4 KiB total', () => {

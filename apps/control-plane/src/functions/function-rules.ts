@@ -98,10 +98,43 @@ export function checkTimeoutS(value: number): number {
 }
 
 /** 0 means the default. */
-export function checkMaxReplicas(value: number): number {
-  return value === 0
-    ? functionLimits.maxReplicas.default
-    : checkRange('max_replicas', value, functionLimits.maxReplicas);
+/** What one node can run, from NOVA_MAX_INSTANCES and NOVA_MAX_MEMORY_MB. */
+export interface NodeCapacity {
+  maxInstances: number;
+  maxMemoryMb: number;
+}
+
+/** Unset (0) means the default, or the node's cap when that is lower. */
+export function checkMaxReplicas(value: number, node: NodeCapacity): number {
+  if (value === 0) return Math.min(functionLimits.maxReplicas.default, node.maxInstances);
+  checkRange('max_replicas', value, functionLimits.maxReplicas);
+  if (value > node.maxInstances) {
+    throw new InvalidArgumentError(
+      'max_replicas',
+      `${value} is more instances than a node runs in all (${node.maxInstances}, NOVA_MAX_INSTANCES)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Instances kept warm must fit a node with room to spare for nothing else:
+ * at most its instance cap, and their memory within its memory cap.
+ */
+export function checkReplicasFitNode(settings: { minReplicas: number; memoryMb: number }, node: NodeCapacity): void {
+  const { minReplicas, memoryMb } = settings;
+  if (minReplicas > node.maxInstances) {
+    throw new InvalidArgumentError(
+      'min_replicas',
+      `${minReplicas} is more instances than a node runs in all (${node.maxInstances}, NOVA_MAX_INSTANCES)`,
+    );
+  }
+  if (minReplicas * memoryMb > node.maxMemoryMb) {
+    throw new InvalidArgumentError(
+      'min_replicas',
+      `${minReplicas} instances of ${memoryMb} MiB need ${minReplicas * memoryMb} MiB; a node allows ${node.maxMemoryMb} MiB (NOVA_MAX_MEMORY_MB)`,
+    );
+  }
 }
 
 export function checkMinReplicas(value: number, maxReplicas: number): number {

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { NOVA_CONFIG, type NovaConfig } from '#server';
 import {
   FunctionsRepository,
   type FunctionRecord,
@@ -19,9 +20,11 @@ import {
   checkName,
   checkNetwork,
   checkPage,
+  checkReplicasFitNode,
   checkRuntime,
   checkTimeoutS,
   checkUpdateMask,
+  type NodeCapacity,
 } from './function-rules.js';
 import { FunctionExistsError, FunctionNotFoundError } from './functions.errors.js';
 
@@ -30,22 +33,38 @@ export class FunctionsService {
   constructor(
     private readonly functions: FunctionsRepository,
     private readonly runtimes: RuntimeCatalog,
+    @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
   ) {}
 
+  private get node(): NodeCapacity {
+    return this.config.instances;
+  }
+
   async create(request: controlPlane.CreateFunctionRequest): Promise<FunctionRecord> {
-    const maxReplicas = checkMaxReplicas(request.maxReplicas);
-    const created = await this.functions.create({
-      name: checkName(request.name),
-      runtime: checkRuntime(request.runtime, this.runtimes.ids()),
-      handler: checkHandler(request.handler),
-      code: await checkCodeArchive(checkCode(request.code)),
-      memoryMb: checkMemoryMb(request.memoryMb),
+    const name = checkName(request.name);
+    const runtime = checkRuntime(request.runtime, this.runtimes.ids());
+    const handler = checkHandler(request.handler);
+    const memoryMb = checkMemoryMb(request.memoryMb);
+    const maxReplicas = checkMaxReplicas(request.maxReplicas, this.node);
+    const minReplicas = checkMinReplicas(request.minReplicas, maxReplicas);
+    checkReplicasFitNode({ minReplicas, memoryMb }, this.node);
+    const settings = {
       timeoutS: checkTimeoutS(request.timeoutS),
       envVars: checkEnvVars(request.envVars),
       mode: checkMode(request.mode),
       network: checkNetwork(request.network),
+    };
+    // Last: unpacking an archive is the most expensive check.
+    const code = await checkCodeArchive(checkCode(request.code));
+    const created = await this.functions.create({
+      name,
+      runtime,
+      handler,
+      code,
+      memoryMb,
       maxReplicas,
-      minReplicas: checkMinReplicas(request.minReplicas, maxReplicas),
+      minReplicas,
+      ...settings,
     });
     if (created === 'name_taken') throw new FunctionExistsError(request.name);
     return created;
@@ -72,13 +91,16 @@ export class FunctionsService {
     if (applies('memory_mb', request.memoryMb !== 0)) patch.memoryMb = checkMemoryMb(request.memoryMb);
     if (applies('timeout_s', request.timeoutS !== 0)) patch.timeoutS = checkTimeoutS(request.timeoutS);
     if (applies('env_vars', Object.keys(request.envVars).length > 0)) patch.envVars = checkEnvVars(request.envVars);
-    if (applies('max_replicas', request.maxReplicas !== 0)) patch.maxReplicas = checkMaxReplicas(request.maxReplicas);
+    if (applies('max_replicas', request.maxReplicas !== 0)) {
+      patch.maxReplicas = checkMaxReplicas(request.maxReplicas, this.node);
+    }
     if (applies('min_replicas', request.minReplicas !== 0)) patch.minReplicas = request.minReplicas;
     if (applies('network', request.network !== '')) patch.network = checkNetwork(request.network);
 
     if (Object.keys(patch).length === 0) return this.get(name);
     const updated = await this.functions.update(name, patch, (_current, next) => {
       checkMinReplicas(next.minReplicas, next.maxReplicas);
+      checkReplicasFitNode(next, this.node);
     });
     if (!updated) throw new FunctionNotFoundError(name);
     return updated;

@@ -18,6 +18,14 @@ import { profileFor } from './launch.js';
 import { WarmPool } from './warm-pool.js';
 
 const MEMORY_CHECK_MS = 100;
+/**
+ * Between calls an instance should be asleep. One that keeps a core more
+ * than a fifth busy over a check interval while idle (a thread or process
+ * its handler left running) is stopped, so idle instances cannot mine on
+ * the node's CPU.
+ */
+const IDLE_CPU_CHECK_MS = 1000;
+const IDLE_CPU_SHARE = 0.2;
 const DEFAULT_MEMORY_MB = 128;
 
 /**
@@ -38,6 +46,9 @@ export class InstancePoolService
   private readonly pools = new Map<string, FunctionPool>();
   private timers: NodeJS.Timeout[] = [];
   private watchdogRunning = false;
+  private idleCpuCheckRunning = false;
+  /** CPU time of each idle instance at the last check, while it stays idle. */
+  private readonly idleCpuSamples = new WeakMap<Instance, { lastUsedAt: number; at: number; cpuMs: number }>();
 
   constructor(
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
@@ -68,6 +79,7 @@ export class InstancePoolService
     this.timers.push(
       setInterval(() => this.reap(idleMs), Math.min(Math.max(idleMs / 4, 50), 5000)),
       setInterval(() => void this.checkMemory(), MEMORY_CHECK_MS),
+      setInterval(() => void this.checkIdleCpu(), IDLE_CPU_CHECK_MS),
     );
     for (const timer of this.timers) timer.unref();
   }
@@ -282,6 +294,35 @@ export class InstancePoolService
     const now = Date.now();
     for (const pool of this.pools.values()) pool.reap(now, idleMs);
     this.warm.reap(now, idleMs);
+  }
+
+  /** Stops idle instances that use CPU (see IDLE_CPU_SHARE); cgroups count it. */
+  private async checkIdleCpu(): Promise<void> {
+    if (this.idleCpuCheckRunning) return;
+    this.idleCpuCheckRunning = true;
+    try {
+      for (const pool of this.pools.values()) {
+        for (const instance of [...pool.idleInstances()]) {
+          const cpuMs = await instance.cgroup?.cpuUsageMs();
+          if (cpuMs === undefined || instance.state !== 'idle') continue;
+          const now = performance.now();
+          const previous = this.idleCpuSamples.get(instance);
+          this.idleCpuSamples.set(instance, { lastUsedAt: instance.lastUsedAt, at: now, cpuMs });
+          // A sample from before its last call says nothing about idleness.
+          if (!previous || previous.lastUsedAt !== instance.lastUsedAt) continue;
+          const usedMs = cpuMs - previous.cpuMs;
+          if (usedMs <= (now - previous.at) * IDLE_CPU_SHARE) continue;
+          this.logger.warn('instance used CPU while idle (its handler left work running); stopping it', {
+            function: pool.name,
+            cpuMs: Math.round(usedMs),
+            overMs: Math.round(now - previous.at),
+          });
+          pool.evict(instance);
+        }
+      }
+    } finally {
+      this.idleCpuCheckRunning = false;
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import {
   MAX_MESSAGE_BYTES,
   healthProtoFile,
@@ -18,6 +19,7 @@ import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
 import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import type { PlaneDefinition } from './plane.js';
+import { malformedRequestInterceptor, markMalformedRequests } from './malformed-requests.js';
 
 const DRAIN_TIMEOUT_MS = 15_000;
 const KEEPALIVE_TIMEOUT_MS = 10_000;
@@ -96,7 +98,8 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
         channelOptions: {
-          interceptors: [callLoggingInterceptor],
+          // Logging outermost of the two, so that it sees malformed requests' status too.
+          interceptors: [callLoggingInterceptor, malformedRequestInterceptor],
           // Connections cost a descriptor and memory each: idle ones are
           // closed, silent ones (dead, half-open, stuck before the
           // handshake) found by pings, and calls per connection bounded.
@@ -105,8 +108,9 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           'grpc.keepalive_timeout_ms': Math.min(KEEPALIVE_TIMEOUT_MS, config.grpc.keepaliveS * 1000),
           'grpc.max_concurrent_streams': config.grpc.maxStreams,
         },
-        onLoadPackageDefinition: (_definition, server: Server) => {
+        onLoadPackageDefinition: (definition: PackageDefinition, server: Server) => {
           grpcServer = server;
+          markMalformedRequests(definition);
           new ReflectionService(reflectionDescriptors(), {
             services: [...services, serviceNames.health],
           }).addToServer(server);
