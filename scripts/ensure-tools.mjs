@@ -4,6 +4,7 @@
 // Run by `npm start` and `npm test`; as root on a machine with apt-get it
 // installs them, otherwise it says what is missing and Nova reports the
 // weaker sandbox at start and in Health (docs/security.md).
+// `--bench` adds the load generator the benchmarks use (h2load).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -12,6 +13,7 @@ const tools = [
   { command: 'slirp4netns', pkg: 'slirp4netns' },
   { command: 'ip', pkg: 'iproute2' },
   { command: 'nsenter', pkg: 'util-linux' },
+  ...(process.argv.includes('--bench') ? [{ command: 'h2load', pkg: 'nghttp2-client' }] : []),
 ];
 
 const onPath = (command) =>
@@ -24,7 +26,7 @@ const packages = missing.map((tool) => tool.pkg);
 const isRoot = process.getuid?.() === 0;
 if (!isRoot || !existsSync('/usr/bin/apt-get')) {
   console.warn(
-    `nova: the function sandbox needs ${packages.join(', ')}; install ${packages.length > 1 ? 'them' : 'it'} ` +
+    `nova: Nova needs ${packages.join(', ')}; install ${packages.length > 1 ? 'them' : 'it'} ` +
       '(as root, e.g. `apt-get install ' +
       packages.join(' ') +
       '`). Without them functions are less isolated.',
@@ -32,7 +34,7 @@ if (!isRoot || !existsSync('/usr/bin/apt-get')) {
   process.exit(0);
 }
 
-console.log(`nova: installing ${packages.join(', ')} for the function sandbox`);
+console.log(`nova: installing ${packages.join(', ')}`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 const install = () =>
   spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env });

@@ -35,6 +35,11 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   }
 }
 
+/** Forks a sleeping, setsid'd grandchild named by the event, and returns at once. */
+const leaveEscapee = Buffer.from(
+  'import ctypes, os, time\ndef handler(event):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            ctypes.CDLL(None).prctl(15, event.encode(), 0, 0, 0)\n            time.sleep(3600)\n        os._exit(0)\n    return "left"\n',
+);
+
 /** What a function sees of its sandbox, from the inside. */
 const probe = `
 import ctypes, os, socket
@@ -147,11 +152,6 @@ describe('hardening: the sandbox', { skip: !isRoot && 'namespaces and cgroups ne
     assert.equal(hostPidOf(marker), undefined, 'the escaped grandchild is gone');
   });
 
-  /** Forks a sleeping, setsid'd grandchild named by the event, and returns at once. */
-  const leaveEscapee = Buffer.from(
-    'import ctypes, os, time\ndef handler(event):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            ctypes.CDLL(None).prctl(15, event.encode(), 0, 0, 0)\n            time.sleep(3600)\n        os._exit(0)\n    return "left"\n',
-  );
-
   it('kills escapees left by a call that returned when their function is deleted', async () => {
     await fx.cp.createFunction(createRequest({ name: 'escapee-deleted', code: leaveEscapee }));
     const marker = `del${process.pid % 100000}`;
@@ -260,9 +260,7 @@ describe('hardening: what a function leaves behind and what it finds', { skip: !
       await cp.createFunction(
         createRequest({
           name: 'outlive',
-          code: Buffer.from(
-            'import ctypes, os, time\ndef handler(event):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            ctypes.CDLL(None).prctl(15, event.encode(), 0, 0, 0)\n            time.sleep(3600)\n        os._exit(0)\n    return "left"\n',
-          ),
+          code: leaveEscapee,
         }),
       );
       const marker = `kil${process.pid % 100000}`;

@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, type ServerInterceptor, status as GrpcStatus } from '@grpc/grpc-js';
+import { Metadata, type StatusObject, status as GrpcStatus } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 
 const MALFORMED = Symbol('malformed request');
@@ -14,8 +14,8 @@ function isMalformed(message: unknown): message is MalformedRequest {
 /**
  * grpc-js answers a request it cannot decode with INTERNAL, which reads as
  * Nova's fault. Each request decoder is wrapped so that a bad message
- * becomes a marker instead of an exception, and malformedRequestInterceptor
- * answers it with INVALID_ARGUMENT.
+ * becomes a marker instead of an exception, which the call interceptor
+ * answers with INVALID_ARGUMENT (malformedRequestStatus).
  */
 export function markMalformedRequests(definition: PackageDefinition): void {
   for (const service of Object.values(definition)) {
@@ -34,21 +34,12 @@ export function markMalformedRequests(definition: PackageDefinition): void {
   }
 }
 
-/** Ends a call whose request could not be decoded with INVALID_ARGUMENT (see markMalformedRequests). */
-export const malformedRequestInterceptor: ServerInterceptor = (methodDescriptor, call) =>
-  new ServerInterceptingCall(call, {
-    start(next) {
-      next({
-        onReceiveMessage(message: unknown, messageNext) {
-          if (!isMalformed(message)) {
-            messageNext(message);
-            return;
-          }
-          call.sendStatus({
-            code: GrpcStatus.INVALID_ARGUMENT,
-            details: `the request is not a valid protobuf message for ${methodDescriptor.path}: ${message[MALFORMED].slice(0, 200)}`,
-          });
-        },
-      });
-    },
-  });
+/** The status for a request that could not be decoded, or undefined for a good one. */
+export function malformedRequestStatus(path: string, message: unknown): StatusObject | undefined {
+  if (!isMalformed(message)) return undefined;
+  return {
+    code: GrpcStatus.INVALID_ARGUMENT,
+    details: `the request is not a valid protobuf message for ${path}: ${message[MALFORMED].slice(0, 200)}`,
+    metadata: new Metadata(),
+  };
+}

@@ -19,7 +19,7 @@ import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
 import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import type { PlaneDefinition } from './plane.js';
-import { malformedRequestInterceptor, markMalformedRequests } from './malformed-requests.js';
+import { markMalformedRequests } from './malformed-requests.js';
 
 const DRAIN_TIMEOUT_MS = 15_000;
 const KEEPALIVE_TIMEOUT_MS = 10_000;
@@ -98,8 +98,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
         channelOptions: {
-          // Logging outermost of the two, so that it sees malformed requests' status too.
-          interceptors: [callLoggingInterceptor, malformedRequestInterceptor],
+          interceptors: [callLoggingInterceptor],
           // Connections cost a descriptor and memory each: idle ones are
           // closed, silent ones (dead, half-open, stuck before the
           // handshake) found by pings, and calls per connection bounded.

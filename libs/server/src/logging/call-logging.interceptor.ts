@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Metadata, ServerInterceptingCall, type ServerInterceptor, status as GrpcStatus } from '@grpc/grpc-js';
 import { JsonLogger, isLogLevelEnabled } from './json-logger.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
+import { malformedRequestStatus } from '../grpc/malformed-requests.js';
 
 const logger = new JsonLogger('grpc');
 // Request ids come from clients: keep them short and printable.
@@ -12,14 +13,21 @@ const acceptableRequestId = /^[\w.:-]{1,128}$/;
  * never reach a Nest handler (auth failures, UNIMPLEMENTED, health checks):
  * it gives each call a request id (x-request-id from the client, or a new
  * UUID), returns it in the response headers, and writes one JSON line per
- * call with method, status code, duration and request id.
+ * call with method, status code, duration and request id. It also ends a
+ * call whose request could not be decoded with INVALID_ARGUMENT: one
+ * interceptor layer per call, not two, on the hot path.
  */
 export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call) => {
   const started = process.hrtime.bigint();
   let requestId = '';
-  return new ServerInterceptingCall(call, {
+  const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
     start(next) {
       next({
+        onReceiveMessage(message: unknown, messageNext) {
+          const malformed = malformedRequestStatus(methodDescriptor.path, message);
+          if (malformed) intercepted.sendStatus(malformed);
+          else messageNext(message);
+        },
         onReceiveMetadata(metadata: Metadata, mdNext) {
           const given = metadata.get(REQUEST_ID_HEADER)[0];
           requestId = typeof given === 'string' && acceptableRequestId.test(given) ? given : randomUUID();
@@ -47,4 +55,5 @@ export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call
       next(status);
     },
   });
+  return intercepted;
 };

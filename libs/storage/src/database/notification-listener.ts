@@ -94,6 +94,10 @@ export class NotificationListener {
       let client: pg.Client | undefined;
       try {
         client = await this.connect();
+        if (this.closed) {
+          void client.end().catch(() => undefined);
+          break;
+        }
         attempt = 0;
         this.setReachable(true, 'connected');
         if (this.everConnected) this.runReconnectHandlers();
