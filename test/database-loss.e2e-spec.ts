@@ -10,16 +10,9 @@ import { statusOf } from './support/grpc-status.js';
 import { freePort, startNova, type NovaProcess } from './support/nova-process.js';
 import { checkHealth, healthClient } from './support/raw-grpc.js';
 import { createRequest } from './support/requests.js';
+import { waitUntil } from './support/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Every status a stream of health updates went through, and a way to wait for one. */
 function watchHealth(address: string): { statuses: string[]; until(status: string): Promise<void>; stop(): void } {
@@ -109,11 +102,11 @@ describe('database loss: the node survives, says so, and recovers', () => {
         backoffMaxMs: 0,
         idempotencyKey: '',
       });
-      await waitFor('the async call to run', async () => {
+      await waitUntil('the async call to run', async () => {
         return (await dp.getInvocation({ id: queued.invocationId })).status === 'succeeded';
       });
       // Every successful synchronous call was recorded, the ones during the outage included.
-      await waitFor('all invocation records to be written', async () => {
+      await waitUntil('all invocation records to be written', async () => {
         const page = await dp.listInvocations({ function: 'steady', status: '', limit: 1, offset: 0 });
         return page.total === succeededInvokes + 1;
       });
@@ -144,7 +137,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
       await invoke();
 
       await postgres.stop();
-      await waitFor('NOT_SERVING', async () => (await checkHealth(nova.address)).status === 'NOT_SERVING', 10_000);
+      await waitUntil('NOT_SERVING', async () => (await checkHealth(nova.address)).status === 'NOT_SERVING', 10_000);
       const linesBefore = nova.logLines().length;
 
       const nodeHealth = await dp.health({});
@@ -191,10 +184,10 @@ describe('database loss: the node survives, says so, and recovers', () => {
       assert.equal((await checkHealth(nova.address)).status, 'NOT_SERVING');
 
       postgres = await EmbeddedPostgres.start({ dataDir: postgresDir, log: quiet, port });
-      await waitFor('SERVING again', async () => (await checkHealth(nova.address)).status === 'SERVING');
+      await waitUntil('SERVING again', async () => (await checkHealth(nova.address)).status === 'SERVING');
       assert.equal((await dp.health({})).status, 'healthy');
       assert.equal((await cp.getFunction({ name: 'cached' })).name, 'cached');
-      await waitFor('the call made during the outage to be recorded', async () => {
+      await waitUntil('the call made during the outage to be recorded', async () => {
         const page = await dp.listInvocations({ function: 'cached', status: '', limit: 10, offset: 0 });
         return page.total === 2;
       });

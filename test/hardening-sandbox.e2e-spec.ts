@@ -24,16 +24,9 @@ import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
 import { HitCounter } from './support/hit-counter.js';
 import { hostPidOf, pythonInstanceMarker } from './support/instances.js';
+import { waitUntil } from './support/wait.js';
 
 const isRoot = process.getuid?.() === 0;
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Forks a sleeping, setsid'd grandchild named by the event, and returns at once. */
 const leaveEscapee = Buffer.from(
@@ -156,9 +149,9 @@ describe('hardening: the sandbox', { skip: !isRoot && 'namespaces and cgroups ne
     await fx.cp.createFunction(createRequest({ name: 'escapee-deleted', code: leaveEscapee }));
     const marker = `del${process.pid % 100000}`;
     assert.equal((await invoke('escapee-deleted', marker)).error, '');
-    await waitUntil(() => hostPidOf(marker) !== undefined, 3000);
+    await waitUntil('the escapee to run', () => hostPidOf(marker) !== undefined, 3000);
     await fx.cp.deleteFunction({ name: 'escapee-deleted' });
-    await waitUntil(() => hostPidOf(marker) === undefined, 5000);
+    await waitUntil('the process to be gone', () => hostPidOf(marker) === undefined, 5000);
   });
 
   it('stops an idle instance whose handler left a thread burning CPU', async () => {
@@ -173,7 +166,7 @@ describe('hardening: the sandbox', { skip: !isRoot && 'namespaces and cgroups ne
     const first = await invoke('idle-burner');
     const marker = JSON.parse(Buffer.from(first.output).toString()) as string;
     assert.ok(hostPidOf(marker) !== undefined, 'the instance runs');
-    await waitUntil(() => hostPidOf(marker) === undefined, 10_000);
+    await waitUntil('the idle instance to be stopped', () => hostPidOf(marker) === undefined, 10_000);
     assert.ok(
       fx.nova
         .logLines()
@@ -265,10 +258,10 @@ describe('hardening: what a function leaves behind and what it finds', { skip: !
       );
       const marker = `kil${process.pid % 100000}`;
       await dp.invoke({ function: 'outlive', payload: Buffer.from(JSON.stringify(marker)), timeoutS: 0, metadata: {} });
-      await waitUntil(() => hostPidOf(marker) !== undefined, 3000);
+      await waitUntil('the escapee to run', () => hostPidOf(marker) !== undefined, 3000);
       nova.child.kill('SIGKILL');
       await nova.exited;
-      await waitUntil(() => hostPidOf(marker) === undefined, 5000);
+      await waitUntil('the process to be gone', () => hostPidOf(marker) === undefined, 5000);
     } finally {
       cp.close();
       dp.close();
@@ -347,12 +340,16 @@ async function stopOrphanedPostgres(dataDir: string): Promise<void> {
   } catch {
     return;
   }
-  await waitUntil(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 15_000);
+  await waitUntil(
+    'PostgreSQL to stop',
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    15_000,
+  );
 }

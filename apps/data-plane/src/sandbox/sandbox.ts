@@ -5,7 +5,7 @@ import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, readdir, rm, rmdir, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import type { FunctionRecord } from '#storage';
+import { isProcessAlive, type FunctionRecord } from '#storage';
 import { isZip, unpackArchive } from '#runtimes';
 import { runtimeCommand, runtimesDir, type InstancePaths, type LaunchProfile } from '../pool/launch.js';
 import type { InstanceCgroup } from './cgroups.js';
@@ -409,20 +409,11 @@ async function removeStaleSandboxes(): Promise<void> {
       const owner = Number(
         await readFile(join(path, '.owner'), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW }),
       );
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) continue;
+      if (isProcessAlive(owner)) continue;
       await rm(path, { recursive: true, force: true });
     } catch {
       // raced with another process, or not ours to judge
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

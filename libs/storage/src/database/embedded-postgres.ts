@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { retryDelayMs } from './backoff.js';
+import { isProcessAlive } from './process-alive.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -355,7 +356,7 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(file, 'utf8').catch(() => ''));
-      if (!isAlive(owner)) {
+      if (!isProcessAlive(owner)) {
         await rm(file, { force: true });
         continue;
       }
@@ -367,17 +368,6 @@ async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T>
     return await work();
   } finally {
     await rm(file, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive but another user's; ESRCH: gone.
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 
@@ -486,7 +476,7 @@ async function runningServerPort(clusterDir: string): Promise<number | undefined
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(port) || !isAlive(pid)) return undefined;
+  if (!Number.isInteger(port) || !isProcessAlive(pid)) return undefined;
   return port;
 }
 
