@@ -1,8 +1,9 @@
 export { Database, type DatabaseOptions } from './database/database.js';
 export { EmbeddedPostgres } from './database/embedded-postgres.js';
-export { runMigrations } from './database/migrate.js';
 export { retryDelayMs } from './database/backoff.js';
 export { isProcessAlive } from './database/process-alive.js';
+export { Sql, storableText, type SqlResult } from './database/sql.js';
+export { withTimeout } from './database/with-timeout.js';
 export { isDatabaseUnavailable } from './database/unavailable.js';
 export { NotificationListener } from './database/notification-listener.js';
 export {

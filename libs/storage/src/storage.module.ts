@@ -1,5 +1,4 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
 import { Database } from './database/database.js';
 import { NotificationListener } from './database/notification-listener.js';
@@ -8,7 +7,7 @@ import { InvocationsRepository } from './invocations/invocations.repository.js';
 import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
 
 /**
- * Makes an opened Database available to Nest: the DataSource, the
+ * Makes an opened Database available to Nest: the Database, the
  * repositories and the NOTIFY listener. The process that opened the database
  * closes it (the listener with it), after the server has drained.
  */
@@ -20,16 +19,14 @@ export class StorageModule {
       module: StorageModule,
       providers: [
         { provide: Database, useValue: database },
-        { provide: DataSource, useValue: database.dataSource },
-        { provide: FunctionsRepository, useFactory: () => new FunctionsRepository(database.dataSource) },
-        { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.dataSource) },
-        { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.dataSource) },
-        { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.dataSource) },
+        { provide: FunctionsRepository, useFactory: () => new FunctionsRepository(database.sql) },
+        { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.sql) },
+        { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.sql) },
+        { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.sql) },
         { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
         Database,
-        DataSource,
         FunctionsRepository,
         ApiKeysRepository,
         InvocationsRepository,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { NotificationListener } from '#storage';
+import { Database, NotificationListener } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 
@@ -15,7 +14,7 @@ const DATABASE_CHECK_TIMEOUT_MS = 2000;
 @Injectable()
 export class NodeHealthService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly database: Database,
     private readonly listener: NotificationListener,
     private readonly runtimes: RuntimeCatalog,
     private readonly pools: InstancePoolService,
@@ -29,7 +28,7 @@ export class NodeHealthService {
     try {
       // The held connection knows of an outage at once; no need to wait for a query to time out.
       if (!this.listener.isReachable) throw new Error(`unreachable: ${this.listener.unreachableReason}`);
-      await withTimeout(this.dataSource.query('SELECT 1'), DATABASE_CHECK_TIMEOUT_MS);
+      await this.database.ping(DATABASE_CHECK_TIMEOUT_MS);
       components['database'] = `ok (${(performance.now() - started).toFixed(1)} ms)`;
     } catch (error) {
       healthy = false;
@@ -51,12 +50,4 @@ export class NodeHealthService {
     Object.assign(components, this.pools.describeSandbox());
     return { healthy, components };
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiKeyScopes, ApiKeysRepository, Database, runMigrations, type ApiKeyScope } from '#storage';
+import { apiKeyScopes, ApiKeysRepository, Database, type ApiKeyScope } from '#storage';
 import { JsonLogger, loadConfig, runNovaProcess, setLogLevel, type NovaConfig } from '#server';
 import { planesFor } from '../planes.js';
 import { printJson, printTable } from './output.js';
@@ -76,7 +76,7 @@ export function registerServerCommands(program: Command): void {
   addServerFlags(program.command('migrate'))
     .description('apply pending database migrations')
     .action(async (flags: ServerFlags) => {
-      const ran = await withDatabase(flags, (database) => runMigrations(database.dataSource));
+      const ran = await withDatabase(flags, (database) => database.migrate());
       process.stdout.write(ran.length ? `applied: ${ran.join(', ')}\n` : 'database is up to date\n');
     });
 
@@ -91,8 +91,8 @@ export function registerServerCommands(program: Command): void {
         throw new Error(`--scope must be one of ${apiKeyScopes.join(', ')} (got "${flags.scope}")`);
       }
       const created = await withDatabase(flags, async (database) => {
-        await runMigrations(database.dataSource);
-        return new ApiKeysRepository(database.dataSource).create(flags.scope as ApiKeyScope, flags.description);
+        await database.migrate();
+        return new ApiKeysRepository(database.sql).create(flags.scope as ApiKeyScope, flags.description);
       });
       if (flags.json) printJson({ key: created.key, id: created.record.id, scope: created.record.scope });
       else {
@@ -105,7 +105,7 @@ export function registerServerCommands(program: Command): void {
     .description('list API keys (never their secrets)')
     .option('--json', 'print JSON')
     .action(async (flags: ServerFlags & { json?: boolean }) => {
-      const list = await withDatabase(flags, (database) => new ApiKeysRepository(database.dataSource).list());
+      const list = await withDatabase(flags, (database) => new ApiKeysRepository(database.sql).list());
       if (flags.json) return printJson(list);
       printTable(
         ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'REVOKED', 'DESCRIPTION'],
@@ -125,7 +125,7 @@ export function registerServerCommands(program: Command): void {
     .argument('<id-or-prefix>')
     .action(async (idOrPrefix: string, flags: ServerFlags) => {
       const revoked = await withDatabase(flags, (database) =>
-        new ApiKeysRepository(database.dataSource).revoke(idOrPrefix),
+        new ApiKeysRepository(database.sql).revoke(idOrPrefix),
       );
       if (!revoked) throw new Error(`no single live key matches "${idOrPrefix}"`);
       process.stdout.write(`revoked ${idOrPrefix}\n`);

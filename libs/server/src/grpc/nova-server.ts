@@ -12,7 +12,7 @@ import {
   reflectionDescriptors,
   serviceNames,
 } from '#proto';
-import { Database, StorageModule, runMigrations } from '#storage';
+import { Database, StorageModule } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
@@ -59,9 +59,9 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     // migrate at start. Separate planes on a shared database expect the
     // explicit `nova migrate` step, run once per release.
     if (config.grpc.mode === 'unified' || database.isEmbedded) {
-      const ran = await runMigrations(database.dataSource);
+      const ran = await database.migrate();
       if (ran.length > 0) logger.info('migrations applied', { migrations: ran });
-    } else if (await database.dataSource.showMigrations()) {
+    } else if (await database.hasPendingMigrations()) {
       throw new Error('the database has pending migrations: run `nova migrate` first');
     }
     await database.listener.start();

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import { ApiKeyEntity } from '../entities/index.js';
 import { notifyChannels, type ApiKeyChange } from '../database/notify-channels.js';
+import type { Sql } from '../database/sql.js';
 import type { ApiKeyRecord, ApiKeyScope } from './api-key-record.js';
 
 export function hashApiKey(key: string): string {
@@ -10,67 +9,74 @@ export function hashApiKey(key: string): string {
 
 /** API keys. The secret exists only in the value create() returns; the table keeps its sha256. */
 export class ApiKeysRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   async create(scope: ApiKeyScope, description: string): Promise<{ key: string; record: ApiKeyRecord }> {
     const key = `nova_${randomBytes(30).toString('base64url')}`;
-    const entity: ApiKeyEntity = {
-      id: randomUUID(),
-      prefix: key.slice(0, 12),
-      keySha256: hashApiKey(key),
-      scope,
-      description,
-      createdAt: new Date(),
-      revokedAt: null,
-    };
-    await this.dataSource.transaction(async (manager) => {
-      await manager.insert(ApiKeyEntity, entity);
-      await notifyKeys(manager.query.bind(manager), { op: 'created', id: entity.id });
+    const row = await this.sql.transaction(async (tx) => {
+      const inserted = await tx.one<ApiKeyRow>(
+        `INSERT INTO api_keys (id, prefix, key_sha256, scope, description, created_at)
+         VALUES ($1, $2, $3, $4, $5, now()) RETURNING ${COLUMNS}`,
+        [randomUUID(), key.slice(0, 12), hashApiKey(key), scope, description],
+      );
+      await notify(tx, { op: 'created', id: inserted!.id });
+      return inserted!;
     });
-    return { key, record: toRecord(entity) };
+    return { key, record: toApiKeyRecord(row) };
   }
 
   /** The live (not revoked) key with this secret, if any. */
   async findActiveByKey(key: string): Promise<ApiKeyRecord | undefined> {
-    const entity = await this.dataSource.manager.findOneBy(ApiKeyEntity, { keySha256: hashApiKey(key) });
-    return entity && !entity.revokedAt ? toRecord(entity) : undefined;
+    const row = await this.sql.one<ApiKeyRow>(
+      `SELECT ${COLUMNS} FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL`,
+      [hashApiKey(key)],
+    );
+    return row && toApiKeyRecord(row);
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    const entities = await this.dataSource.manager.find(ApiKeyEntity, { order: { createdAt: 'ASC' } });
-    return entities.map(toRecord);
+    const rows = await this.sql.rows<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
+    return rows.map(toApiKeyRecord);
   }
 
   /** Revokes by id or by prefix. Returns false when no live key matched. */
   async revoke(idOrPrefix: string): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const matches = await manager.query<{ id: string }[]>(
-        `SELECT id FROM api_keys WHERE revoked_at IS NULL AND (id::text = $1 OR prefix = $1)`,
+    return this.sql.transaction(async (tx) => {
+      const matches = await tx.rows<{ id: string }>(
+        `SELECT id FROM api_keys WHERE revoked_at IS NULL AND (id::text = $1 OR prefix = $1) FOR UPDATE`,
         [idOrPrefix],
       );
       if (matches.length !== 1) return false;
       const id = matches[0]!.id;
-      await manager.update(ApiKeyEntity, { id }, { revokedAt: new Date() });
-      await notifyKeys(manager.query.bind(manager), { op: 'revoked', id });
+      await tx.run('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+      await notify(tx, { op: 'revoked', id });
       return true;
     });
   }
 }
 
-async function notifyKeys(
-  query: (sql: string, params: unknown[]) => Promise<unknown>,
-  change: ApiKeyChange,
-): Promise<void> {
-  await query('SELECT pg_notify($1, $2)', [notifyChannels.apiKeys, JSON.stringify(change)]);
+function notify(tx: Sql, change: ApiKeyChange): Promise<void> {
+  return tx.notify(notifyChannels.apiKeys, JSON.stringify(change));
 }
 
-function toRecord(entity: ApiKeyEntity): ApiKeyRecord {
+const COLUMNS = 'id, prefix, scope, description, created_at, revoked_at';
+
+interface ApiKeyRow {
+  id: string;
+  prefix: string;
+  scope: string;
+  description: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+function toApiKeyRecord(row: ApiKeyRow): ApiKeyRecord {
   return {
-    id: entity.id,
-    prefix: entity.prefix,
-    scope: entity.scope as ApiKeyScope,
-    description: entity.description,
-    createdAt: entity.createdAt,
-    revokedAt: entity.revokedAt ?? undefined,
+    id: row.id,
+    prefix: row.prefix,
+    scope: row.scope as ApiKeyScope,
+    description: row.description,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at ?? undefined,
   };
 }

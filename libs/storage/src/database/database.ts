@@ -1,8 +1,10 @@
 import { DataSource } from 'typeorm';
-import { entities } from '../entities/index.js';
 import { migrations } from '../migrations/index.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
+import { runMigrations } from './migrate.js';
 import { NotificationListener } from './notification-listener.js';
+import { Sql } from './sql.js';
+import { withTimeout } from './with-timeout.js';
 
 export interface DatabaseOptions {
   /** When unset, an embedded PostgreSQL is started under dataDir. */
@@ -24,15 +26,18 @@ const CONNECT_TIMEOUT_MS = 5000;
  */
 export class Database {
   readonly listener: NotificationListener;
+  /** Statements on the pool; what repositories are built on. */
+  readonly sql: Sql;
 
   private constructor(
-    readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
     readonly url: string,
     private readonly embedded: EmbeddedPostgres | undefined,
     log: (message: string) => void,
     warn: (message: string) => void,
   ) {
     this.listener = new NotificationListener(url, log, warn);
+    this.sql = new Sql(dataSource);
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -43,7 +48,6 @@ export class Database {
     const dataSource = new DataSource({
       type: 'postgres',
       url,
-      entities,
       migrations,
       synchronize: false,
       migrationsRun: false,
@@ -59,6 +63,21 @@ export class Database {
       throw error;
     }
     return new Database(dataSource, url, embedded, options.log, options.warn ?? options.log);
+  }
+
+  /** Runs pending migrations (one process at a time); returns the names of those it ran. */
+  migrate(): Promise<string[]> {
+    return runMigrations(this.dataSource);
+  }
+
+  /** Whether migrations are waiting to be run. */
+  hasPendingMigrations(): Promise<boolean> {
+    return this.dataSource.showMigrations();
+  }
+
+  /** One round trip on the pool, given up after timeoutMs. */
+  async ping(timeoutMs: number): Promise<void> {
+    await withTimeout(this.sql.run('SELECT 1'), timeoutMs);
   }
 
   get isEmbedded(): boolean {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { NotifyChannel } from './notify-channels.js';
 import { retryDelayMs } from './backoff.js';
+import { withTimeout } from './with-timeout.js';
 
 type Handler = (payload: string) => void;
 type AvailabilityHandler = (reachable: boolean, reason: string) => void;
@@ -173,16 +174,7 @@ export class NotificationListener {
       client.on('end', () => finish(this.closed ? 'closed' : 'connection ended'));
       client.on('error', (error) => finish(error.message));
       const heartbeat = setInterval(() => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${HEARTBEAT_TIMEOUT_MS} ms`)),
-            HEARTBEAT_TIMEOUT_MS,
-          );
-        });
-        Promise.race([client.query('SELECT 1'), timeout])
-          .catch((error: Error) => finish(error.message))
-          .finally(() => clearTimeout(timer));
+        withTimeout(client.query('SELECT 1'), HEARTBEAT_TIMEOUT_MS).catch((error: Error) => finish(error.message));
       }, HEARTBEAT_MS);
       heartbeat.unref();
       this.closeCurrent = () => finish('closed');

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
-import { CodeBlobEntity, FunctionEntity, FunctionVersionEntity } from '../entities/index.js';
 import { notifyChannels, type FunctionChange } from '../database/notify-channels.js';
+import { countOf, isUniqueViolation, type Sql } from '../database/sql.js';
 import type {
   FunctionCode,
   FunctionNetwork,
@@ -10,8 +9,6 @@ import type {
   FunctionVersionRecord,
   NewFunction,
 } from './function-record.js';
-
-const UNIQUE_VIOLATION = '23505';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -23,64 +20,60 @@ export function sha256Hex(bytes: Uint8Array): string {
  * functions use it. Every write notifies nova_functions in its transaction.
  */
 export class FunctionsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Returns 'name_taken' when a function of that name exists. */
   async create(spec: NewFunction): Promise<FunctionRecord | 'name_taken'> {
     const codeHash = sha256Hex(spec.code);
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await this.sql.transaction(async (tx) => {
         const now = new Date();
-        await this.storeBlob(manager, codeHash, spec.code, now);
-        const entity = manager.create(FunctionEntity, {
-          id: randomUUID(),
-          name: spec.name,
-          runtime: spec.runtime,
-          handler: spec.handler,
-          mode: spec.mode,
-          memoryMb: spec.memoryMb,
-          timeoutS: spec.timeoutS,
-          minReplicas: spec.minReplicas,
-          maxReplicas: spec.maxReplicas,
-          envVars: spec.envVars,
-          network: spec.network,
-          latestVersion: 1,
-          createdAt: now,
-          updatedAt: now,
-        });
-        await manager.insert(FunctionEntity, entity);
-        const [assigned] = await manager.query<{ sandbox_id: number }[]>(
-          'SELECT sandbox_id FROM functions WHERE id = $1',
-          [entity.id],
+        await storeBlob(tx, codeHash, spec.code, now);
+        const row = await tx.one<Omit<FunctionRow, 'code_sha256'>>(
+          `INSERT INTO functions (id, name, runtime, handler, mode, memory_mb, timeout_s, min_replicas, max_replicas,
+                                  env_vars, network, latest_version, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, 1, $12, $12)
+           RETURNING *`,
+          [
+            randomUUID(),
+            spec.name,
+            spec.runtime,
+            spec.handler,
+            spec.mode,
+            spec.memoryMb,
+            spec.timeoutS,
+            spec.minReplicas,
+            spec.maxReplicas,
+            JSON.stringify(spec.envVars),
+            spec.network,
+            now,
+          ],
         );
-        entity.sandboxId = assigned!.sandbox_id;
-        await manager.insert(FunctionVersionEntity, {
-          functionId: entity.id,
-          version: 1,
-          codeSha256: codeHash,
-          createdAt: now,
-        });
-        await notify(manager, { op: 'created', name: spec.name, version: 1 });
-        return toRecord(entity, codeHash);
+        await tx.run(
+          'INSERT INTO function_versions (function_id, version, code_sha256, created_at) VALUES ($1, 1, $2, $3)',
+          [row!.id, codeHash, now],
+        );
+        await notify(tx, { op: 'created', name: spec.name, version: 1 });
+        return toFunctionRecord({ ...row!, code_sha256: codeHash });
       });
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return 'name_taken';
+      if (isUniqueViolation(error)) return 'name_taken';
       throw error;
     }
   }
 
   async findByName(name: string): Promise<FunctionRecord | undefined> {
-    const rows = await this.dataSource.query<FunctionRow[]>(`${SELECT_FUNCTION} WHERE f.name = $1`, [name]);
-    return rows[0] ? rowToRecord(rows[0]) : undefined;
+    const row = await this.sql.one<FunctionRow>(`${SELECT_FUNCTION} WHERE f.name = $1`, [name]);
+    return row && toFunctionRecord(row);
   }
 
   /** A page ordered by name, and the number of all functions. */
   async list(limit: number, offset: number): Promise<{ functions: FunctionRecord[]; total: number }> {
     const [rows, count] = await Promise.all([
-      this.dataSource.query<FunctionRow[]>(`${SELECT_FUNCTION} ORDER BY f.name LIMIT $1 OFFSET $2`, [limit, offset]),
-      this.dataSource.query<{ total: string }[]>('SELECT count(*) AS total FROM functions'),
+      this.sql.rows<FunctionRow>(`${SELECT_FUNCTION} ORDER BY f.name LIMIT $1 OFFSET $2`, [limit, offset]),
+      this.sql.one<{ total: string }>('SELECT count(*) AS total FROM functions'),
     ]);
-    return { functions: rows.map(rowToRecord), total: Number(count[0]?.total ?? 0) };
+    return { functions: rows.map(toFunctionRecord), total: countOf(count) };
   }
 
   /**
@@ -92,26 +85,29 @@ export class FunctionsRepository {
     patch: FunctionSettingsPatch,
     check: (current: FunctionRecord, next: FunctionRecord) => void,
   ): Promise<FunctionRecord | undefined> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<FunctionRow[]>(`${SELECT_FUNCTION} WHERE f.name = $1 FOR UPDATE OF f`, [name]);
-      if (!rows[0]) return undefined;
-      const current = rowToRecord(rows[0]);
+    return this.sql.transaction(async (tx) => {
+      const row = await tx.one<FunctionRow>(`${SELECT_FUNCTION} WHERE f.name = $1 FOR UPDATE OF f`, [name]);
+      if (!row) return undefined;
+      const current = toFunctionRecord(row);
       const next: FunctionRecord = { ...current, ...patch, updatedAt: new Date() };
       check(current, next);
-      await manager.update(
-        FunctionEntity,
-        { id: current.id },
-        {
-          memoryMb: next.memoryMb,
-          timeoutS: next.timeoutS,
-          minReplicas: next.minReplicas,
-          maxReplicas: next.maxReplicas,
-          envVars: next.envVars,
-          network: next.network,
-          updatedAt: next.updatedAt,
-        },
+      await tx.run(
+        `UPDATE functions
+            SET memory_mb = $2, timeout_s = $3, min_replicas = $4, max_replicas = $5, env_vars = $6::jsonb,
+                network = $7, updated_at = $8
+          WHERE id = $1`,
+        [
+          current.id,
+          next.memoryMb,
+          next.timeoutS,
+          next.minReplicas,
+          next.maxReplicas,
+          JSON.stringify(next.envVars),
+          next.network,
+          next.updatedAt,
+        ],
       );
-      await notify(manager, { op: 'updated', name, version: next.version });
+      await notify(tx, { op: 'updated', name, version: next.version });
       return next;
     });
   }
@@ -119,30 +115,27 @@ export class FunctionsRepository {
   /** Stores code as the next version. Returns undefined when the function is absent. */
   async addVersion(name: string, code: Buffer): Promise<{ version: number; codeHash: string } | undefined> {
     const codeHash = sha256Hex(code);
-    return this.dataSource.transaction(async (manager) => {
+    return this.sql.transaction(async (tx) => {
       const now = new Date();
-      const bumped = await manager.query<VersionRow[] | [VersionRow[], number]>(
+      const row = await tx.one<VersionRow>(
         `UPDATE functions SET latest_version = latest_version + 1, updated_at = $2
          WHERE name = $1 RETURNING id, latest_version`,
         [name, now],
       );
-      const row = returnedRows(bumped)[0];
       if (!row) return undefined;
-      await this.storeBlob(manager, codeHash, code, now);
-      await manager.insert(FunctionVersionEntity, {
-        functionId: row.id,
-        version: row.latest_version,
-        codeSha256: codeHash,
-        createdAt: now,
-      });
-      await notify(manager, { op: 'code_updated', name, version: row.latest_version });
+      await storeBlob(tx, codeHash, code, now);
+      await tx.run(
+        'INSERT INTO function_versions (function_id, version, code_sha256, created_at) VALUES ($1, $2, $3, $4)',
+        [row.id, row.latest_version, codeHash, now],
+      );
+      await notify(tx, { op: 'code_updated', name, version: row.latest_version });
       return { version: row.latest_version, codeHash };
     });
   }
 
   /** The code of one version (the latest when version is omitted). */
   async findCode(name: string, version?: number): Promise<FunctionCode | undefined> {
-    const rows = await this.dataSource.query<{ version: number; sha256: string; code: Buffer }[]>(
+    const row = await this.sql.one<{ version: number; sha256: string; code: Buffer }>(
       `SELECT v.version, b.sha256, b.code
          FROM functions f
          JOIN function_versions v ON v.function_id = f.id AND v.version = COALESCE($2, f.latest_version)
@@ -150,14 +143,13 @@ export class FunctionsRepository {
         WHERE f.name = $1`,
       [name, version ?? null],
     );
-    const row = rows[0];
-    return row ? { version: row.version, codeHash: row.sha256, code: row.code } : undefined;
+    return row && { version: row.version, codeHash: row.sha256, code: row.code };
   }
 
   /** Every stored version of a function, oldest first; undefined when the function is absent. */
   async listVersions(name: string): Promise<FunctionVersionRecord[] | undefined> {
-    const rows = await this.dataSource.query<
-      { version: number | null; code_sha256: string | null; size_bytes: number | null; created_at: Date | null }[]
+    const rows = await this.sql.rows<
+      { version: number | null; code_sha256: string | null; size_bytes: number | null; created_at: Date | null }
     >(
       `SELECT v.version, v.code_sha256, b.size_bytes, v.created_at
          FROM functions f
@@ -179,40 +171,31 @@ export class FunctionsRepository {
 
   /** Deletes the function, its versions and code no other version uses. */
   async delete(name: string): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const deleted = await manager.query<VersionRow[] | [VersionRow[], number]>(
-        'DELETE FROM functions WHERE name = $1 RETURNING id, latest_version',
-        [name],
-      );
-      const row = returnedRows(deleted)[0];
+    return this.sql.transaction(async (tx) => {
+      const row = await tx.one<VersionRow>('DELETE FROM functions WHERE name = $1 RETURNING id, latest_version', [
+        name,
+      ]);
       if (!row) return false;
-      await manager.query(
+      await tx.run(
         `DELETE FROM code_blobs b
           WHERE NOT EXISTS (SELECT 1 FROM function_versions v WHERE v.code_sha256 = b.sha256)`,
       );
-      await notify(manager, { op: 'deleted', name, version: row.latest_version });
+      await notify(tx, { op: 'deleted', name, version: row.latest_version });
       return true;
     });
   }
-
-  private async storeBlob(manager: EntityManager, sha256: string, code: Buffer, now: Date): Promise<void> {
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(CodeBlobEntity)
-      .values({ sha256, code, sizeBytes: code.length, createdAt: now })
-      .orIgnore()
-      .execute();
-  }
 }
 
-/** TypeORM's Postgres driver answers UPDATE/DELETE ... RETURNING with [rows, affected]. */
-function returnedRows<T>(result: T[] | [T[], number]): T[] {
-  return Array.isArray(result[0]) ? result[0] : (result as T[]);
+async function storeBlob(tx: Sql, sha256: string, code: Buffer, now: Date): Promise<void> {
+  await tx.run(
+    `INSERT INTO code_blobs (sha256, code, size_bytes, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (sha256) DO NOTHING`,
+    [sha256, code, code.length, now],
+  );
 }
 
-async function notify(manager: EntityManager, change: FunctionChange): Promise<void> {
-  await manager.query('SELECT pg_notify($1, $2)', [notifyChannels.functions, JSON.stringify(change)]);
+function notify(tx: Sql, change: FunctionChange): Promise<void> {
+  return tx.notify(notifyChannels.functions, JSON.stringify(change));
 }
 
 const SELECT_FUNCTION = `
@@ -244,7 +227,7 @@ interface FunctionRow {
   updated_at: Date;
 }
 
-function rowToRecord(row: FunctionRow): FunctionRecord {
+function toFunctionRecord(row: FunctionRow): FunctionRecord {
   return {
     id: row.id,
     name: row.name,
@@ -262,26 +245,5 @@ function rowToRecord(row: FunctionRow): FunctionRecord {
     codeHash: row.code_sha256,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-  };
-}
-
-function toRecord(entity: FunctionEntity, codeHash: string): FunctionRecord {
-  return {
-    id: entity.id,
-    name: entity.name,
-    runtime: entity.runtime,
-    handler: entity.handler,
-    mode: entity.mode,
-    memoryMb: entity.memoryMb,
-    timeoutS: entity.timeoutS,
-    minReplicas: entity.minReplicas,
-    maxReplicas: entity.maxReplicas,
-    envVars: entity.envVars,
-    network: entity.network as FunctionNetwork,
-    sandboxId: entity.sandboxId,
-    version: entity.latestVersion,
-    codeHash,
-    createdAt: entity.createdAt,
-    updatedAt: entity.updatedAt,
   };
 }

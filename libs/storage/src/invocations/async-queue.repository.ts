@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { storableText, type Sql } from '../database/sql.js';
 import { notifyChannels } from '../database/notify-channels.js';
 import type { AttemptResult, ClaimedInvocation, InvocationStatus, NewAsyncInvocation } from './invocation-record.js';
 
@@ -13,7 +13,7 @@ const IDEMPOTENCY_WINDOW = "interval '24 hours'";
  */
 export class AsyncQueueRepository {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     /** Added to the function's timeout for the lease. */
     private readonly leaseMarginS = 5,
   ) {}
@@ -26,15 +26,15 @@ export class AsyncQueueRepository {
   async enqueue(invocation: NewAsyncInvocation): Promise<{ id: string; status: InvocationStatus; duplicate: boolean }> {
     if (!invocation.idempotencyKey) {
       // One statement is atomic on its own: one round trip instead of four.
-      await this.dataSource.query(
+      await this.sql.run(
         `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($8, function_name) FROM stored`,
         [...insertParams(invocation), notifyChannels.asyncInvocations],
       );
       return { id: invocation.id, status: 'queued', duplicate: false };
     }
-    return this.dataSource.transaction(async (manager) => {
+    return this.sql.transaction(async (tx) => {
       if (invocation.idempotencyKey) {
-        const claimed = await manager.query<{ invocation_id: string }[]>(
+        const claimed = await tx.rows<{ invocation_id: string }>(
           `INSERT INTO idempotency_keys (function_name, key, invocation_id, created_at)
            VALUES ($1, $2, $3, now())
            ON CONFLICT (function_name, key) DO UPDATE
@@ -44,7 +44,7 @@ export class AsyncQueueRepository {
           [invocation.functionName, invocation.idempotencyKey, invocation.id],
         );
         if (claimed.length === 0) {
-          const [first] = await manager.query<{ id: string; status: InvocationStatus }[]>(
+          const first = await tx.one<{ id: string; status: InvocationStatus }>(
             `SELECT i.id, i.status FROM idempotency_keys k JOIN invocations i ON i.id = k.invocation_id
               WHERE k.function_name = $1 AND k.key = $2`,
             [invocation.functionName, invocation.idempotencyKey],
@@ -52,8 +52,8 @@ export class AsyncQueueRepository {
           if (first) return { ...first, duplicate: true };
         }
       }
-      await manager.query(INSERT_QUEUED, insertParams(invocation));
-      await manager.query('SELECT pg_notify($1, $2)', [notifyChannels.asyncInvocations, invocation.functionName]);
+      await tx.run(INSERT_QUEUED, insertParams(invocation));
+      await tx.notify(notifyChannels.asyncInvocations, invocation.functionName);
       return { id: invocation.id, status: 'queued', duplicate: false };
     });
   }
@@ -64,7 +64,7 @@ export class AsyncQueueRepository {
    * died; that attempt is noted in their history).
    */
   async claim(owner: string, limit: number): Promise<ClaimedInvocation[]> {
-    const rows = await this.dataSource.query<ClaimRow[] | [ClaimRow[], number]>(
+    const claimed = await this.sql.rows<ClaimRow>(
       `UPDATE invocations i
           SET status = 'running',
               attempts = i.attempts + 1,
@@ -85,7 +85,6 @@ export class AsyncQueueRepository {
        RETURNING i.id, i.function_name, i.payload, i.attempts, i.max_attempts, i.backoff_base_ms, i.backoff_max_ms`,
       [owner, limit, this.leaseMarginS],
     );
-    const claimed = Array.isArray(rows[0]) ? rows[0] : (rows as ClaimRow[]);
     return claimed.map((row) => ({
       id: row.id,
       functionName: row.function_name,
@@ -99,7 +98,7 @@ export class AsyncQueueRepository {
 
   /** Invocations whose runner died on their last allowed attempt go to dead letter. */
   async deadLetterExpired(): Promise<number> {
-    const result = await this.dataSource.query<unknown[] | [unknown[], number]>(
+    const { rowCount } = await this.sql.run(
       `UPDATE invocations
           SET status = 'dead_letter', success = false, lease_owner = NULL, lease_until = NULL, next_run_at = NULL,
               updated_at = now(),
@@ -107,13 +106,13 @@ export class AsyncQueueRepository {
               attempt_history = attempt_history || ${LEASE_EXPIRED_ATTEMPT}
         WHERE is_async AND status = 'running' AND next_run_at < now() AND attempts >= max_attempts`,
     );
-    return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
+    return rowCount;
   }
 
   /** Writes attempts back, each only if `owner` still holds its lease. Returns how many were written. */
   async complete(owner: string, results: readonly AttemptResult[]): Promise<number> {
     if (results.length === 0) return 0;
-    const written = await this.dataSource.query<unknown[] | [unknown[], number]>(
+    const { rowCount } = await this.sql.run(
       `UPDATE invocations i
           SET status = u.status,
               success = u.status = 'succeeded',
@@ -141,15 +140,15 @@ export class AsyncQueueRepository {
         results.map((r) => r.status),
         results.map((r) => r.version),
         results.map((r) => r.output),
-        results.map((r) => r.error.replaceAll('\0', '\uFFFD')),
-        results.map((r) => r.log.replaceAll('\0', '\uFFFD')),
+        results.map((r) => storableText(r.error)),
+        results.map((r) => storableText(r.log)),
         results.map((r) => Math.round(r.durationMs)),
         results.map((r) => r.coldStart),
         results.map((r) => r.startedAt.toISOString()),
         results.map((r) => r.nextRunAt ?? null),
       ],
     );
-    return Array.isArray(written) && typeof written[1] === 'number' ? written[1] : results.length;
+    return rowCount;
   }
 }
 

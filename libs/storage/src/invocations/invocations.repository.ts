@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { countOf, storableText, type Sql } from '../database/sql.js';
 import type {
   AttemptRecord,
   InvocationDetail,
@@ -9,7 +9,7 @@ import type {
 
 /** Invocation history: written in batches, read newest first. */
 export class InvocationsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Inserts many records in one statement. A record whose id exists already
@@ -17,7 +17,7 @@ export class InvocationsRepository {
    */
   async insertBatch(records: readonly InvocationRecord[]): Promise<number> {
     if (records.length === 0) return 0;
-    const result = await this.dataSource.query<unknown>(
+    const { rowCount } = await this.sql.run(
       `INSERT INTO invocations
          (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at, status)
        SELECT u.*, CASE WHEN u.success THEN 'succeeded' ELSE 'failed' END
@@ -37,7 +37,7 @@ export class InvocationsRepository {
         records.map((r) => r.createdAt),
       ],
     );
-    return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : records.length;
+    return rowCount;
   }
 
   /** Newest first; total counts every match. Filters are optional. */
@@ -58,29 +58,29 @@ export class InvocationsRepository {
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     const [rows, count] = await Promise.all([
-      this.dataSource.query<InvocationRow[]>(
+      this.sql.rows<InvocationRow>(
         `SELECT ${LIST_COLUMNS}, '' AS log, NULL AS output, '[]'::jsonb AS attempt_history
            FROM invocations ${where}
           ORDER BY created_at DESC, id DESC
           LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, limit, offset],
       ),
-      this.dataSource.query<{ total: string }[]>(`SELECT count(*) AS total FROM invocations ${where}`, params),
+      this.sql.one<{ total: string }>(`SELECT count(*) AS total FROM invocations ${where}`, params),
     ]);
-    return { invocations: rows.map(toDetail), total: Number(count[0]?.total ?? 0) };
+    return { invocations: rows.map(toInvocationDetail), total: countOf(count) };
   }
 
   async find(id: string): Promise<InvocationDetail | undefined> {
-    const rows = await this.dataSource.query<InvocationRow[]>(
+    const row = await this.sql.one<InvocationRow>(
       `SELECT ${LIST_COLUMNS}, log, output, attempt_history FROM invocations WHERE id = $1`,
       [id],
     );
-    return rows[0] ? toDetail(rows[0]) : undefined;
+    return row && toInvocationDetail(row);
   }
 
   /** Totals and duration percentiles over the last rangeSeconds; every function when name is undefined. */
   async metrics(functionName: string | undefined, rangeSeconds: number): Promise<InvocationMetrics> {
-    const rows = await this.dataSource.query<MetricsRow[]>(
+    const row = await this.sql.one<MetricsRow>(
       `SELECT count(*) AS total,
               count(*) FILTER (WHERE success) AS successful,
               coalesce(avg(duration_ms), 0) AS avg,
@@ -94,8 +94,7 @@ export class InvocationsRepository {
           AND ($2::varchar IS NULL OR function_name = $2)`,
       [rangeSeconds, functionName ?? null],
     );
-    const row = rows[0];
-    const total = Number(row?.total ?? 0);
+    const total = countOf(row);
     const successful = Number(row?.successful ?? 0);
     return {
       total,
@@ -107,11 +106,6 @@ export class InvocationsRepository {
       p99DurationMs: Number(row?.p99 ?? 0),
     };
   }
-}
-
-// Postgres text cannot hold NUL.
-function storableText(text: string): string {
-  return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
 }
 
 const LIST_COLUMNS = `id, function_name, function_version, duration_ms, success, cold_start, error, created_at,
@@ -145,20 +139,7 @@ interface MetricsRow {
   p99: string;
 }
 
-function toDetail(row: InvocationRow): InvocationDetail {
-  return {
-    ...toRecord(row),
-    status: row.status,
-    isAsync: row.is_async,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    output: row.output ?? Buffer.alloc(0),
-    attemptHistory: row.attempt_history,
-    nextRunAt: row.next_run_at ?? undefined,
-  };
-}
-
-function toRecord(row: InvocationRow): InvocationRecord {
+function toInvocationDetail(row: InvocationRow): InvocationDetail {
   return {
     id: row.id,
     functionName: row.function_name,
@@ -169,5 +150,12 @@ function toRecord(row: InvocationRow): InvocationRecord {
     error: row.error,
     log: row.log,
     createdAt: row.created_at,
+    status: row.status,
+    isAsync: row.is_async,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    output: row.output ?? Buffer.alloc(0),
+    attemptHistory: row.attempt_history,
+    nextRunAt: row.next_run_at ?? undefined,
   };
 }
