@@ -73,6 +73,24 @@ export default tseslint.config(
   },
   ...apps.map((app) => ({ files: [`apps/${app}/**/*.ts`], rules: boundaryRules(app) })),
   {
+    // Errors are made in one errors file per feature (a code enum and a DomainError subclass), not inline.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['**/*.errors.ts', '**/*.spec.ts', 'libs/server/src/errors/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='DomainError']",
+          message: "Throw the feature's own error from its *.errors.ts instead of a bare DomainError.",
+        },
+        {
+          selector: "ClassDeclaration[superClass.name='DomainError']",
+          message: "Declare a feature's error in its *.errors.ts, beside the feature's code enum.",
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js', 'scripts/**/*.mjs', 'apps/data-plane/src/runtimes/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -5,6 +5,7 @@ import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { DataPlaneClient, InvokeRequest, InvokeStreamChunk } from './generated/nova/v1/data_plane.js';
+import { apiLimits } from './limits.js';
 
 /**
  * The promise-returning shape of a ts-proto Nest client interface: the same
@@ -30,8 +31,7 @@ export interface NovaClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-/** The largest message Nova sends or takes: 10 MiB of code or 6 MiB of payload, plus the envelope. */
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = apiLimits.messageBytes;
 
 let packageDefinition: protoLoader.PackageDefinition | undefined;
 

@@ -1,3 +1,4 @@
+export { apiLimits, formatBytes } from './limits.js';
 export { protoLoaderOptions } from './loader-options.js';
 export { reflectionDescriptors } from './descriptors.js';
 export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } from './proto-files.js';

@@ -9,8 +9,9 @@ export {
   type LogLevel,
   type AuthMode,
 } from './config/settings.js';
-export { DomainError, InvalidArgumentError, toGrpcStatus, type ErrorKind } from './errors/domain-error.js';
-export { GrpcStatusFilter } from './errors/grpc-status.filter.js';
+export { DomainError, type ErrorKind } from './errors/domain-error.js';
+export { CommonErrorCode, InvalidArgumentError, FunctionNotFoundError, checkListPage } from './errors/common.errors.js';
+export { GrpcStatusFilter, toGrpcStatus } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';
 export { ThrottledLog } from './logging/throttled-log.js';
 export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';

@@ -1,12 +1,13 @@
 import { functionNetworks, type FunctionNetwork } from '#storage';
-import { InvalidArgumentError } from '#server';
+import { InvalidArgumentError, checkListPage } from '#server';
 import { ArchiveError, isZip, unpackArchive } from '#runtimes';
+import { apiLimits, formatBytes } from '#proto';
 
 /** The limits a function's settings must respect; see control_plane.proto. */
 export const functionLimits = {
   nameMaxLength: 63,
   handlerMaxLength: 255,
-  codeMaxBytes: 10 * 1024 * 1024,
+  codeMaxBytes: apiLimits.codeBytes,
   memoryMb: { min: 128, max: 10_240, default: 128 },
   timeoutS: { min: 1, max: 900, default: 30 },
   maxReplicas: { min: 1, max: 1000, default: 10 },
@@ -59,7 +60,10 @@ export function checkHandler(handler: string): string {
 export function checkCode(code: Uint8Array, field = 'code'): Buffer {
   if (code.length === 0) throw new InvalidArgumentError(field, 'is required');
   if (code.length > functionLimits.codeMaxBytes) {
-    throw new InvalidArgumentError(field, `is ${code.length} bytes; at most ${functionLimits.codeMaxBytes} (10 MiB)`);
+    throw new InvalidArgumentError(
+      field,
+      `is ${code.length} bytes; at most ${functionLimits.codeMaxBytes} (${formatBytes(functionLimits.codeMaxBytes)})`,
+    );
   }
   return Buffer.from(code.buffer, code.byteOffset, code.length);
 }
@@ -193,16 +197,9 @@ export function checkEnvVars(envVars: Record<string, string>): Record<string, st
   return { ...envVars };
 }
 
+/** Paging of ListFunctions (the rule itself is shared with every List call). */
 export function checkPage(limit: number, offset: number): { limit: number; offset: number } {
-  if (!Number.isInteger(limit) || limit < 0 || limit > functionLimits.listLimit.max) {
-    throw new InvalidArgumentError(
-      'limit',
-      `must be 0 to ${functionLimits.listLimit.max} (got ${limit}); 0 means ${functionLimits.listLimit.default}`,
-    );
-  }
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
-  return { limit: limit === 0 ? functionLimits.listLimit.default : limit, offset };
+  return checkListPage(limit, offset, functionLimits.listLimit);
 }
 
 export const updatableFields = [

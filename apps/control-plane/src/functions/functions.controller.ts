@@ -2,29 +2,16 @@ import { Controller } from '@nestjs/common';
 import { controlPlane } from '#proto';
 import { RequiredScope } from '#server';
 import { RuntimeCatalog } from '#runtimes';
-import type { FunctionRecord } from '#storage';
 import { FunctionsService } from './functions.service.js';
+import {
+  toFunctionChanges,
+  toFunctionInfo,
+  toFunctionSpec,
+  toRuntimeInfo,
+  toVersionInfo,
+} from './functions.convert.js';
 
-export function toFunctionInfo(record: FunctionRecord): controlPlane.FunctionInfo {
-  return {
-    id: record.id,
-    name: record.name,
-    runtime: record.runtime,
-    handler: record.handler,
-    memoryMb: record.memoryMb,
-    timeoutS: record.timeoutS,
-    mode: record.mode,
-    minReplicas: record.minReplicas,
-    maxReplicas: record.maxReplicas,
-    network: record.network,
-    version: record.version,
-    createdAt: record.createdAt.toISOString(),
-    updatedAt: record.updatedAt.toISOString(),
-    envVars: record.envVars,
-    codeHash: record.codeHash,
-  };
-}
-
+/** nova.v1.ControlPlane; each RPC converts its request, makes one service call, converts the answer. */
 @Controller()
 @RequiredScope('admin')
 @controlPlane.ControlPlaneControllerMethods()
@@ -35,7 +22,7 @@ export class FunctionsController implements controlPlane.ControlPlaneController 
   ) {}
 
   async createFunction(request: controlPlane.CreateFunctionRequest): Promise<controlPlane.FunctionInfo> {
-    return toFunctionInfo(await this.functions.create(request));
+    return toFunctionInfo(await this.functions.create(toFunctionSpec(request)));
   }
 
   async getFunction(request: controlPlane.GetFunctionRequest): Promise<controlPlane.FunctionInfo> {
@@ -48,7 +35,7 @@ export class FunctionsController implements controlPlane.ControlPlaneController 
   }
 
   async updateFunction(request: controlPlane.UpdateFunctionRequest): Promise<controlPlane.FunctionInfo> {
-    return toFunctionInfo(await this.functions.update(request));
+    return toFunctionInfo(await this.functions.update(request.name, toFunctionChanges(request)));
   }
 
   async deleteFunction(request: controlPlane.DeleteFunctionRequest): Promise<controlPlane.DeleteFunctionResponse> {
@@ -66,26 +53,10 @@ export class FunctionsController implements controlPlane.ControlPlaneController 
   async listFunctionVersions(
     request: controlPlane.ListFunctionVersionsRequest,
   ): Promise<controlPlane.ListFunctionVersionsResponse> {
-    const versions = await this.functions.listVersions(request.name);
-    return {
-      versions: versions.map((v) => ({
-        version: v.version,
-        codeHash: v.codeHash,
-        sizeBytes: v.sizeBytes,
-        createdAt: v.createdAt.toISOString(),
-      })),
-    };
+    return { versions: (await this.functions.listVersions(request.name)).map(toVersionInfo) };
   }
 
   listRuntimes(): controlPlane.ListRuntimesResponse {
-    return {
-      runtimes: this.runtimes.list().map((runtime) => ({
-        id: runtime.id,
-        name: runtime.name,
-        version: runtime.version,
-        imageName: '',
-        entrypoint: [...runtime.entrypoint],
-      })),
-    };
+    return { runtimes: this.runtimes.list().map(toRuntimeInfo) };
   }
 }

@@ -1,13 +1,21 @@
-import { DomainError } from '#server';
+import { DomainError, type ErrorKind } from '#server';
 
-export class FunctionNotFoundError extends DomainError {
-  constructor(name: string) {
-    super('not_found', `function "${name}" not found`);
+/** Errors of the functions feature beyond the shared ones (FunctionNotFoundError, InvalidArgumentError in #server). */
+export enum FunctionsErrorCode {
+  AlreadyExists = 'FUNCTION_EXISTS',
+}
+
+const kinds = {
+  [FunctionsErrorCode.AlreadyExists]: 'already_exists',
+} as const satisfies Record<FunctionsErrorCode, ErrorKind>;
+
+export class FunctionsError extends DomainError<FunctionsErrorCode> {
+  constructor(code: FunctionsErrorCode, message: string) {
+    super(kinds[code], message, code);
   }
 }
 
-export class FunctionExistsError extends DomainError {
-  constructor(name: string) {
-    super('already_exists', `function "${name}" already exists`);
-  }
-}
+export const functionsErrors = {
+  alreadyExists: (name: string) =>
+    new FunctionsError(FunctionsErrorCode.AlreadyExists, `function "${name}" already exists`),
+};

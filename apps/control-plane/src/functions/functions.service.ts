@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NOVA_CONFIG, type NovaConfig } from '#server';
+import { FunctionNotFoundError, NOVA_CONFIG, type NovaConfig } from '#server';
 import {
   FunctionsRepository,
   type FunctionRecord,
@@ -7,7 +7,6 @@ import {
   type FunctionVersionRecord,
 } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
-import type { controlPlane } from '#proto';
 import {
   checkCode,
   checkCodeArchive,
@@ -23,11 +22,31 @@ import {
   checkReplicasFitNode,
   checkRuntime,
   checkTimeoutS,
-  checkUpdateMask,
   type NodeCapacity,
 } from './function-rules.js';
-import { FunctionExistsError, FunctionNotFoundError } from './functions.errors.js';
+import { functionsErrors } from './functions.errors.js';
 
+/** A function as a client asks for it, before any rule is checked. */
+export interface FunctionSpec {
+  name: string;
+  runtime: string;
+  handler: string;
+  code: Uint8Array;
+  memoryMb: number;
+  timeoutS: number;
+  mode: string;
+  minReplicas: number;
+  maxReplicas: number;
+  envVars: Record<string, string>;
+  network: string;
+}
+
+/** The settings an update changes; absent ones stay as they are. */
+export type FunctionChanges = Partial<
+  Pick<FunctionSpec, 'memoryMb' | 'timeoutS' | 'envVars' | 'minReplicas' | 'maxReplicas' | 'network'>
+>;
+
+/** Functions, their settings and code versions: every rule is checked here, every write goes to the repository. */
 @Injectable()
 export class FunctionsService {
   constructor(
@@ -40,7 +59,7 @@ export class FunctionsService {
     return this.config.instances;
   }
 
-  async create(request: controlPlane.CreateFunctionRequest): Promise<FunctionRecord> {
+  async create(request: FunctionSpec): Promise<FunctionRecord> {
     const name = checkName(request.name);
     const runtime = checkRuntime(request.runtime, this.runtimes.ids());
     const handler = checkHandler(request.handler);
@@ -66,7 +85,7 @@ export class FunctionsService {
       minReplicas,
       ...settings,
     });
-    if (created === 'name_taken') throw new FunctionExistsError(request.name);
+    if (created === 'name_taken') throw functionsErrors.alreadyExists(request.name);
     return created;
   }
 
@@ -81,21 +100,15 @@ export class FunctionsService {
     return this.functions.list(page.limit, page.offset);
   }
 
-  /** Applies fields that are set, or named in update_mask (see control_plane.proto). */
-  async update(request: controlPlane.UpdateFunctionRequest): Promise<FunctionRecord> {
-    const name = checkName(request.name);
-    const mask = checkUpdateMask(request.updateMask);
-    const applies = (field: Parameters<typeof mask.has>[0], isSet: boolean): boolean => isSet || mask.has(field);
-
+  async update(name: string, changes: FunctionChanges): Promise<FunctionRecord> {
+    checkName(name);
     const patch: FunctionSettingsPatch = {};
-    if (applies('memory_mb', request.memoryMb !== 0)) patch.memoryMb = checkMemoryMb(request.memoryMb);
-    if (applies('timeout_s', request.timeoutS !== 0)) patch.timeoutS = checkTimeoutS(request.timeoutS);
-    if (applies('env_vars', Object.keys(request.envVars).length > 0)) patch.envVars = checkEnvVars(request.envVars);
-    if (applies('max_replicas', request.maxReplicas !== 0)) {
-      patch.maxReplicas = checkMaxReplicas(request.maxReplicas, this.node);
-    }
-    if (applies('min_replicas', request.minReplicas !== 0)) patch.minReplicas = request.minReplicas;
-    if (applies('network', request.network !== '')) patch.network = checkNetwork(request.network);
+    if (changes.memoryMb !== undefined) patch.memoryMb = checkMemoryMb(changes.memoryMb);
+    if (changes.timeoutS !== undefined) patch.timeoutS = checkTimeoutS(changes.timeoutS);
+    if (changes.envVars !== undefined) patch.envVars = checkEnvVars(changes.envVars);
+    if (changes.maxReplicas !== undefined) patch.maxReplicas = checkMaxReplicas(changes.maxReplicas, this.node);
+    if (changes.minReplicas !== undefined) patch.minReplicas = changes.minReplicas;
+    if (changes.network !== undefined) patch.network = checkNetwork(changes.network);
 
     if (Object.keys(patch).length === 0) return this.get(name);
     const updated = await this.functions.update(name, patch, (_current, next) => {

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AsyncQueueRepository, type InvocationStatus } from '#storage';
 import { InvalidArgumentError } from '#server';
-import type { dataPlane } from '#proto';
 import { FunctionCatalog } from '../functions/function-catalog.js';
-import { PAYLOAD_LIMIT_BYTES, PayloadTooLargeError, UnknownFunctionError } from '../invoke/invoke.errors.js';
+import { checkCallInput } from '../invoke/invoke.rules.js';
 
 const MAX_ATTEMPTS_LIMIT = 10;
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -12,6 +11,17 @@ const DEFAULT_BACKOFF_BASE_MS = 1000;
 const DEFAULT_BACKOFF_MAX_MS = 60_000;
 const BACKOFF_LIMIT_MS = 24 * 3600 * 1000;
 const IDEMPOTENCY_KEY_MAX = 256;
+
+/** An asynchronous call as the caller asked for it; zeros mean the defaults. */
+export interface AsyncCall {
+  functionName: string;
+  payload: Uint8Array;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Empty for none. */
+  idempotencyKey: string;
+}
 
 /** InvokeAsync: checks the request and stores it durably; workers run it. */
 @Injectable()
@@ -21,9 +31,8 @@ export class AsyncInvocationsService {
     private readonly queue: AsyncQueueRepository,
   ) {}
 
-  async enqueue(request: dataPlane.InvokeAsyncRequest): Promise<{ id: string; status: InvocationStatus }> {
-    if (request.function === '') throw new InvalidArgumentError('function', 'is required');
-    if (request.payload.length > PAYLOAD_LIMIT_BYTES) throw new PayloadTooLargeError(request.payload.length);
+  async enqueue(request: AsyncCall): Promise<{ id: string; status: InvocationStatus }> {
+    checkCallInput(request.functionName, request.payload);
     const maxAttempts = request.maxAttempts === 0 ? DEFAULT_MAX_ATTEMPTS : request.maxAttempts;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
       throw new InvalidArgumentError(
@@ -49,8 +58,7 @@ export class AsyncInvocationsService {
     if (request.idempotencyKey.length > IDEMPOTENCY_KEY_MAX) {
       throw new InvalidArgumentError('idempotency_key', `must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
     }
-    const record = this.catalog.peek(request.function) ?? (await this.catalog.get(request.function));
-    if (!record) throw new UnknownFunctionError(request.function);
+    const record = await this.catalog.require(request.functionName);
     const stored = await this.queue.enqueue({
       id: randomUUID(),
       functionName: record.name,

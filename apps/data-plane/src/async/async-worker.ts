@@ -141,7 +141,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async attempt(invocation: ClaimedInvocation): Promise<AttemptResult> {
     const startedAt = new Date();
-    const record = this.catalog.peek(invocation.functionName) ?? (await this.catalog.get(invocation.functionName));
+    const record = await this.catalog.get(invocation.functionName);
     if (!record) {
       // Retrying cannot help a function that no longer exists.
       return this.result(invocation, startedAt, 0, false, 'dead_letter', {

@@ -7,7 +7,8 @@ import {
   type FunctionChange,
   type FunctionRecord,
 } from '#storage';
-import { JsonLogger } from '#server';
+import { FunctionNotFoundError, JsonLogger } from '#server';
+import { catalogErrors } from './functions.errors.js';
 
 type ChangeHandler = (name: string, record: FunctionRecord | undefined) => void;
 
@@ -58,6 +59,20 @@ export class FunctionCatalog implements OnModuleInit {
     return this.byName.get(name) ?? (await this.refresh(name));
   }
 
+  /**
+   * The definition a call runs with, or FunctionNotFoundError. A hit costs no
+   * promise: the warm path stays synchronous until the instance is asked.
+   */
+  require(name: string): FunctionRecord | Promise<FunctionRecord> {
+    return this.byName.get(name) ?? this.requireFresh(name);
+  }
+
+  private async requireFresh(name: string): Promise<FunctionRecord> {
+    const record = await this.refresh(name);
+    if (!record) throw new FunctionNotFoundError(name);
+    return record;
+  }
+
   /** The code of one version, fetched once. */
   codeOf(record: FunctionRecord): Promise<Buffer> {
     const key = `${record.id}:${record.version}`;
@@ -65,7 +80,7 @@ export class FunctionCatalog implements OnModuleInit {
     if (!pending) {
       pending = this.functions.findCode(record.name, record.version).then((found) => {
         if (!found || found.codeHash !== record.codeHash) {
-          throw new Error(`code of ${record.name} version ${record.version} is gone`);
+          throw catalogErrors.versionGone(record.name, record.version);
         }
         return found.code;
       });

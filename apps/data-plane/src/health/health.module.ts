@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { InvokeModule } from '../invoke/invoke.module.js';
-import { HealthController } from './health.controller.js';
+import { PoolModule } from '../pool/pool.module.js';
+import { SandboxModule } from '../sandbox/sandbox.module.js';
 import { NodeHealthService } from './node-health.service.js';
 
+/** Whether this node can do its work, for DataPlane.Health. */
 @Module({
-  imports: [InvokeModule],
-  controllers: [HealthController],
+  imports: [PoolModule, SandboxModule],
   providers: [NodeHealthService],
+  exports: [NodeHealthService],
 })
 export class HealthModule {}

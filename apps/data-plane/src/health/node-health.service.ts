@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, NotificationListener } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
+import { NodeSandbox } from '../sandbox/node-sandbox.js';
 
 export interface NodeHealth {
   healthy: boolean;
@@ -18,6 +19,7 @@ export class NodeHealthService {
     private readonly listener: NotificationListener,
     private readonly runtimes: RuntimeCatalog,
     private readonly pools: InstancePoolService,
+    private readonly node: NodeSandbox,
   ) {}
 
   async check(): Promise<NodeHealth> {
@@ -47,7 +49,7 @@ export class NodeHealthService {
       Object.entries(instances.generic)
         .map(([profile, ready]) => `${profile}: ${ready} ready`)
         .join(', ') || 'empty';
-    Object.assign(components, this.pools.describeSandbox());
+    Object.assign(components, this.node.describe());
     return { healthy, components };
   }
 }

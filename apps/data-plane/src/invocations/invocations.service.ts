@@ -6,14 +6,22 @@ import {
   type InvocationMetrics,
   type InvocationStatus,
 } from '#storage';
-import { DomainError, InvalidArgumentError } from '#server';
+import { InvalidArgumentError, checkListPage } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from './invocation-recorder.js';
+import { invocationsErrors } from './invocations.errors.js';
 
-const LIST_DEFAULT = 100;
-const LIST_MAX = 1000;
+const LIST_PAGE = { default: 100, max: 1000 };
 const METRICS_DEFAULT_RANGE_S = 3600;
 const METRICS_MAX_RANGE_S = 90 * 24 * 3600;
+
+/** Which invocations a listing wants. */
+export interface InvocationQuery {
+  functionName: string;
+  status: string;
+  limit: number;
+  offset: number;
+}
 
 /**
  * Reads invocation history. Each read first writes what this node has
@@ -27,25 +35,18 @@ export class InvocationsService {
     private readonly catalog: FunctionCatalog,
   ) {}
 
-  async list(
-    functionName: string,
-    status: string,
-    limit: number,
-    offset: number,
-  ): Promise<{ invocations: InvocationDetail[]; total: number }> {
-    if (!Number.isInteger(limit) || limit < 0 || limit > LIST_MAX) {
-      throw new InvalidArgumentError('limit', `must be 0 to ${LIST_MAX} (got ${limit}); 0 means ${LIST_DEFAULT}`);
-    }
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new InvalidArgumentError('offset', `must be 0 or more (got ${offset})`);
+  /** Newest first; an empty function or status matches every one. */
+  async list(query: InvocationQuery): Promise<{ invocations: InvocationDetail[]; total: number }> {
+    const { functionName, status } = query;
+    const page = checkListPage(query.limit, query.offset, LIST_PAGE);
     if (status !== '' && !(invocationStatuses as readonly string[]).includes(status)) {
       throw new InvalidArgumentError('status', `"${status}" is not a status; one of ${invocationStatuses.join(', ')}`);
     }
     await this.recorder.flush();
     return this.invocations.list(
       { ...(functionName ? { functionName } : {}), ...(status ? { status: status as InvocationStatus } : {}) },
-      limit || LIST_DEFAULT,
-      offset,
+      page.limit,
+      page.offset,
     );
   }
 
@@ -53,7 +54,7 @@ export class InvocationsService {
     if (id === '') throw new InvalidArgumentError('id', 'is required');
     await this.recorder.flush();
     const found = await this.invocations.find(id);
-    if (!found) throw new DomainError('not_found', `invocation "${id}" not found`);
+    if (!found) throw invocationsErrors.notFound(id);
     return found;
   }
 
@@ -64,9 +65,7 @@ export class InvocationsService {
         `must be 0 to ${METRICS_MAX_RANGE_S} (got ${rangeSeconds}); 0 means 3600`,
       );
     }
-    if (functionName && !(await this.catalog.get(functionName))) {
-      throw new DomainError('not_found', `function "${functionName}" not found`);
-    }
+    if (functionName) await this.catalog.require(functionName);
     await this.recorder.flush();
     return this.invocations.metrics(functionName || undefined, rangeSeconds || METRICS_DEFAULT_RANGE_S);
   }

@@ -44,7 +44,7 @@ export class InvocationRunner {
       acquired = await this.pools.acquire(record, options.deadline);
     } catch (error) {
       if (error instanceof LoadFailure) return { ...base(), kind: 'load_failure', error: error.error, log: error.log };
-      if (error instanceof DomainError) return { ...base(), kind: 'rejected', error };
+      if (error instanceof DomainError) return { ...base(), kind: 'rejected', error: error as DomainError };
       throw error;
     }
     const timeoutMs = Math.max(1, options.deadline - Date.now());

@@ -1,42 +1,46 @@
-import { DomainError, InvalidArgumentError } from '#server';
+import { DomainError, InvalidArgumentError, type ErrorKind } from '#server';
+import { apiLimits, formatBytes } from '#proto';
 
-export const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+/** How a call's own attempt went wrong in a way the caller sees as a status code. */
+export enum InvokeErrorCode {
+  Timeout = 'TIMEOUT',
+  MemoryLimit = 'MEMORY_LIMIT',
+  OutputTooLarge = 'OUTPUT_TOO_LARGE',
+}
 
-export class UnknownFunctionError extends DomainError {
-  constructor(name: string) {
-    super('not_found', `function "${name}" not found`);
+const kinds = {
+  [InvokeErrorCode.Timeout]: 'deadline_exceeded',
+  [InvokeErrorCode.MemoryLimit]: 'resource_exhausted',
+  [InvokeErrorCode.OutputTooLarge]: 'resource_exhausted',
+} as const satisfies Record<InvokeErrorCode, ErrorKind>;
+
+export class InvokeError extends DomainError<InvokeErrorCode> {
+  constructor(code: InvokeErrorCode, message: string) {
+    super(kinds[code], message, code);
   }
 }
 
-export class PayloadTooLargeError extends InvalidArgumentError {
-  constructor(bytes: number) {
-    super('payload', `is ${bytes} bytes; at most ${PAYLOAD_LIMIT_BYTES} (6 MiB)`);
-  }
-}
+const payloadLimit = `${apiLimits.payloadBytes} bytes (${formatBytes(apiLimits.payloadBytes)})`;
 
-export class InvocationTimeoutError extends DomainError {
-  constructor(name: string, timeoutMs: number) {
-    super(
-      'deadline_exceeded',
+export const invokeErrors = {
+  timeout: (name: string, timeoutMs: number) =>
+    new InvokeError(
+      InvokeErrorCode.Timeout,
       `function "${name}" did not finish within ${timeoutMs / 1000} s; its instance was stopped`,
-    );
-  }
-}
-
-export class MemoryLimitError extends DomainError {
-  constructor(name: string, memoryMb: number, detail: string) {
-    super(
-      'resource_exhausted',
+    ),
+  memoryLimit: (name: string, memoryMb: number, detail: string) =>
+    new InvokeError(
+      InvokeErrorCode.MemoryLimit,
       `function "${name}" exceeded its memory limit of ${memoryMb} MiB (${detail}); its instance was replaced`,
-    );
-  }
-}
-
-export class OutputTooLargeError extends DomainError {
-  constructor(name: string, detail: string) {
-    super(
-      'resource_exhausted',
-      `function "${name}" returned too much: ${detail}; at most ${PAYLOAD_LIMIT_BYTES} bytes (6 MiB)`,
-    );
-  }
-}
+    ),
+  outputTooLarge: (name: string, detail: string) =>
+    new InvokeError(
+      InvokeErrorCode.OutputTooLarge,
+      `function "${name}" returned too much: ${detail}; at most ${payloadLimit}`,
+    ),
+  payloadTooLarge: (bytes: number) =>
+    new InvalidArgumentError(
+      'payload',
+      `is ${bytes} bytes; at most ${apiLimits.payloadBytes} (${formatBytes(apiLimits.payloadBytes)})`,
+    ),
+};

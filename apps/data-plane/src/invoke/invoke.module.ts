@@ -1,21 +1,14 @@
 import { Module } from '@nestjs/common';
-import { FunctionCatalog } from '../functions/function-catalog.js';
-import { InvocationRecorder } from '../invocations/invocation-recorder.js';
-import { InvocationsService } from '../invocations/invocations.service.js';
-import { InstancePoolService } from '../pool/instance-pool.service.js';
+import { FunctionsModule } from '../functions/functions.module.js';
+import { InvocationsModule } from '../invocations/invocations.module.js';
+import { PoolModule } from '../pool/pool.module.js';
 import { InvocationRunner } from './invocation-runner.js';
 import { InvokeService } from './invoke.service.js';
 
-/** Running functions: definitions, instances, the runner, sync and streaming calls, history. */
+/** Running a function: one attempt on an instance (the runner), and sync and streaming calls built on it. */
 @Module({
-  providers: [
-    FunctionCatalog,
-    InstancePoolService,
-    InvocationRecorder,
-    InvocationsService,
-    InvocationRunner,
-    InvokeService,
-  ],
-  exports: [FunctionCatalog, InstancePoolService, InvocationRunner, InvocationsService, InvokeService],
+  imports: [FunctionsModule, PoolModule, InvocationsModule],
+  providers: [InvocationRunner, InvokeService],
+  exports: [InvocationRunner, InvokeService],
 })
 export class InvokeModule {}

@@ -1,18 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
 import { InvalidArgumentError } from '#server';
-import type { dataPlane } from '#proto';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from '../invocations/invocation-recorder.js';
 import { InvocationRunner, summarize, type RunResult } from './invocation-runner.js';
-import {
-  InvocationTimeoutError,
-  MemoryLimitError,
-  OutputTooLargeError,
-  PAYLOAD_LIMIT_BYTES,
-  PayloadTooLargeError,
-  UnknownFunctionError,
-} from './invoke.errors.js';
+import { invokeErrors } from './invoke.errors.js';
+import { checkCallInput } from './invoke.rules.js';
+
+/** One call of a function, as the caller asked for it. */
+export interface InvokeCall {
+  functionName: string;
+  payload: Uint8Array;
+  metadata: Record<string, string>;
+  /** At most the function's own timeout; 0 means exactly that. */
+  timeoutS: number;
+  requestId: string;
+  /** Epoch ms of the client's own deadline, when it set one. */
+  callDeadline: number | undefined;
+}
+
+/** A finished call: the output, or the handler's error (a failure of the platform is thrown instead). */
+export interface InvokeResult {
+  requestId: string;
+  output: Buffer;
+  error: string;
+  coldStart: boolean;
+  durationMs: number;
+}
+
+/** One item a streaming handler yielded; the last one is final and carries the handler's error, if any. */
+export interface StreamChunk {
+  data: Buffer;
+  final: boolean;
+  error: string;
+}
 
 /** Synchronous and streaming invocation: one attempt, answered to the caller, recorded. */
 @Injectable()
@@ -23,19 +44,13 @@ export class InvokeService {
     private readonly recorder: InvocationRecorder,
   ) {}
 
-  /**
-   * @param callDeadline the gRPC deadline of the call, when the client set one
-   */
-  async invoke(
-    request: dataPlane.InvokeRequest,
-    requestId: string,
-    callDeadline?: number,
-  ): Promise<dataPlane.InvokeResponse> {
-    const { record, deadline } = await this.prepare(request, callDeadline);
+  async invoke(call: InvokeCall): Promise<InvokeResult> {
+    const { requestId } = call;
+    const { record, deadline } = await this.prepare(call);
     const result = await this.runner.run(record, {
       requestId,
-      payload: request.payload,
-      metadata: request.metadata,
+      payload: call.payload,
+      metadata: call.metadata,
       deadline,
     });
     this.record(requestId, record, result);
@@ -55,21 +70,20 @@ export class InvokeService {
    * carries the handler's error, if any. Aborting stops the handler.
    */
   async stream(
-    request: dataPlane.InvokeRequest,
-    requestId: string,
+    call: InvokeCall,
     /** A returned promise asks for no more chunks until it settles (the client reads slowly). */
-    emit: (chunk: dataPlane.InvokeStreamChunk) => void | Promise<void>,
+    emit: (chunk: StreamChunk) => void | Promise<void>,
     signal: AbortSignal,
-    callDeadline?: number,
   ): Promise<void> {
-    const { record, deadline } = await this.prepare(request, callDeadline);
+    const { requestId } = call;
+    const { record, deadline } = await this.prepare(call);
     const result = await this.runner.run(record, {
       requestId,
-      payload: request.payload,
-      metadata: request.metadata,
+      payload: call.payload,
+      metadata: call.metadata,
       deadline,
       signal,
-      onChunk: (data) => emit({ requestId, data, final: false, error: '' }),
+      onChunk: (data) => emit({ data, final: false, error: '' }),
     });
     if (signal.aborted) {
       this.record(requestId, record, result, 'Cancelled: the client cancelled the stream');
@@ -78,29 +92,24 @@ export class InvokeService {
     this.record(requestId, record, result);
     switch (result.kind) {
       case 'load_failure':
-        return void emit({ requestId, data: Buffer.alloc(0), final: true, error: result.error });
+        return void emit({ data: Buffer.alloc(0), final: true, error: result.error });
       case 'rejected':
         throw result.error;
       case 'outcome': {
         const { error } = this.answer(record, result);
-        return void emit({ requestId, data: Buffer.alloc(0), final: true, error });
+        return void emit({ data: Buffer.alloc(0), final: true, error });
       }
     }
   }
 
-  private async prepare(
-    request: dataPlane.InvokeRequest,
-    callDeadline: number | undefined,
-  ): Promise<{ record: FunctionRecord; deadline: number }> {
-    if (request.function === '') throw new InvalidArgumentError('function', 'is required');
-    if (request.payload.length > PAYLOAD_LIMIT_BYTES) throw new PayloadTooLargeError(request.payload.length);
-    if (!Number.isInteger(request.timeoutS) || request.timeoutS < 0) {
-      throw new InvalidArgumentError('timeout_s', `must be 0 or more (got ${request.timeoutS})`);
+  private async prepare(call: InvokeCall): Promise<{ record: FunctionRecord; deadline: number }> {
+    checkCallInput(call.functionName, call.payload);
+    if (!Number.isInteger(call.timeoutS) || call.timeoutS < 0) {
+      throw new InvalidArgumentError('timeout_s', `must be 0 or more (got ${call.timeoutS})`);
     }
-    const record = this.catalog.peek(request.function) ?? (await this.catalog.get(request.function));
-    if (!record) throw new UnknownFunctionError(request.function);
-    const timeoutS = request.timeoutS > 0 ? Math.min(request.timeoutS, record.timeoutS) : record.timeoutS;
-    return { record, deadline: Math.min(Date.now() + timeoutS * 1000, callDeadline ?? Infinity) };
+    const record = await this.catalog.require(call.functionName);
+    const timeoutS = call.timeoutS > 0 ? Math.min(call.timeoutS, record.timeoutS) : record.timeoutS;
+    return { record, deadline: Math.min(Date.now() + timeoutS * 1000, call.callDeadline ?? Infinity) };
   }
 
   /** The caller's answer to a finished attempt: output and error, or a status code. */
@@ -116,11 +125,11 @@ export class InvokeService {
       case 'crashed':
         return { output: Buffer.alloc(0), error: outcome.error };
       case 'timeout':
-        throw new InvocationTimeoutError(record.name, result.timeoutMs);
+        throw invokeErrors.timeout(record.name, result.timeoutMs);
       case 'memory':
-        throw new MemoryLimitError(record.name, record.memoryMb, outcome.error);
+        throw invokeErrors.memoryLimit(record.name, record.memoryMb, outcome.error);
       case 'output_too_large':
-        throw new OutputTooLargeError(record.name, outcome.error);
+        throw invokeErrors.outputTooLarge(record.name, outcome.error);
     }
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FunctionRecord } from '#storage';
-import { DomainError, JsonLogger } from '#server';
+import { JsonLogger } from '#server';
+import { poolErrors } from './pool.errors.js';
 import type { Instance, InvokeOutcome } from './instance.js';
 
 /** A function instance handed to one call; cold when this call had to prepare it. */
@@ -15,24 +16,6 @@ interface Waiter {
   resolve: (acquired: Acquired) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
-}
-
-export class QueueFullError extends DomainError {
-  constructor(name: string, maxReplicas: number, queueLimit: number) {
-    super(
-      'resource_exhausted',
-      `function "${name}": all ${maxReplicas} instances are busy and ${queueLimit} calls are already waiting`,
-    );
-  }
-}
-
-export class NoInstanceInTimeError extends DomainError {
-  constructor(name: string, maxReplicas: number) {
-    super(
-      'resource_exhausted',
-      `function "${name}": no instance of ${maxReplicas} became free within the call's timeout`,
-    );
-  }
 }
 
 /** Settings that need a new instance when they change; replica counts and the timeout do not. */
@@ -95,12 +78,12 @@ export class FunctionPool {
   }
 
   async acquire(deadline: number): Promise<Acquired> {
-    if (this.closed) throw new DomainError('not_found', `function "${this.name}" was deleted`);
+    if (this.closed) throw poolErrors.functionDeleted(this.name);
     const warm = this.takeIdle();
     if (warm) return { instance: warm, cold: false, loadLog: '' };
     if (this.current() + this.starting < this.record.maxReplicas) return this.startFor();
     if (this.waiters.length >= this.queueLimit) {
-      throw new QueueFullError(this.name, this.record.maxReplicas, this.queueLimit);
+      throw poolErrors.queueFull(this.name, this.record.maxReplicas, this.queueLimit);
     }
     return new Promise<Acquired>((resolve, reject) => {
       const waiter: Waiter = {
@@ -110,7 +93,7 @@ export class FunctionPool {
           () => {
             const at = this.waiters.indexOf(waiter);
             if (at >= 0) this.waiters.splice(at, 1);
-            reject(new NoInstanceInTimeError(this.name, this.record.maxReplicas));
+            reject(poolErrors.noInstanceInTime(this.name, this.record.maxReplicas));
           },
           Math.max(0, deadline - Date.now()),
         ),
@@ -190,7 +173,7 @@ export class FunctionPool {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) {
       clearTimeout(waiter.timer);
-      waiter.reject(new DomainError('not_found', `function "${this.name}" was deleted`));
+      waiter.reject(poolErrors.functionDeleted(this.name));
     }
     this.idle = [];
     await Promise.all([...this.instances].map((instance) => instance.stop()));

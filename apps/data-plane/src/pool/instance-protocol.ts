@@ -7,15 +7,14 @@
  * Framing: u32 header length, u32 body length (big-endian), a JSON header,
  * then the body bytes (payload in, output out).
  */
+import { apiLimits } from '#proto';
 
-/** The limits of one call, the single source for the data plane and (through the load frame) the bootstraps. */
+/** The limits of one call, sent to the bootstraps in the load frame (they hold none of their own). */
 export const instanceLimits = {
   /** Payload of a call and output of a result or streamed chunk. */
-  outputBytes: 6 * 1024 * 1024,
-  /** What a call may print (stdout and stderr together). */
-  logBytes: 64 * 1024,
-  /** An error message (the exception's type and text). */
-  errorChars: 8 * 1024,
+  outputBytes: apiLimits.payloadBytes,
+  logBytes: apiLimits.logBytes,
+  errorChars: apiLimits.errorChars,
 } as const;
 
 /** The largest header an instance may send: a 64 KiB log escaped as JSON stays well below it. */

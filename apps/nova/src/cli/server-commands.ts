@@ -124,9 +124,7 @@ export function registerServerCommands(program: Command): void {
     .description('revoke an API key by id or prefix')
     .argument('<id-or-prefix>')
     .action(async (idOrPrefix: string, flags: ServerFlags) => {
-      const revoked = await withDatabase(flags, (database) =>
-        new ApiKeysRepository(database.sql).revoke(idOrPrefix),
-      );
+      const revoked = await withDatabase(flags, (database) => new ApiKeysRepository(database.sql).revoke(idOrPrefix));
       if (!revoked) throw new Error(`no single live key matches "${idOrPrefix}"`);
       process.stdout.write(`revoked ${idOrPrefix}\n`);
     });

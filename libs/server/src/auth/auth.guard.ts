@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Metadata } from '@grpc/grpc-js';
 import { scopeAllows, type ApiKeyScope } from '#storage';
 import { NOVA_CONFIG, type NovaConfig } from '../config/nova-config.js';
-import { DomainError } from '../errors/domain-error.js';
+import { authErrors } from './auth.errors.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
 import { REQUIRED_SCOPE } from './required-scope.decorator.js';
 
@@ -36,15 +36,12 @@ export class AuthGuard implements CanActivate {
     const header = metadata.get('authorization')[0];
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
-      throw new DomainError('unauthenticated', 'missing API key: send the metadata "authorization: Bearer <key>"');
+      throw authErrors.missingKey();
     }
     const key = await this.verifier.verify(match[1]!);
-    if (!key) throw new DomainError('unauthenticated', 'unknown or revoked API key');
+    if (!key) throw authErrors.unknownKey();
     if (!scopeAllows(key.scope, required)) {
-      throw new DomainError(
-        'permission_denied',
-        `this call needs a key with the "${required}" scope; this key has "${key.scope}"`,
-      );
+      throw authErrors.scopeTooNarrow(required, key.scope);
     }
     return true;
   }

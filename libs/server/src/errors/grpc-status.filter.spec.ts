@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { DomainError, InvalidArgumentError, toGrpcStatus, type ErrorKind } from './domain-error.js';
-import { statusErrorFor } from './grpc-status.filter.js';
+import { InvalidArgumentError } from './common.errors.js';
+import { DomainError, type ErrorKind } from './domain-error.js';
+import { statusErrorFor, toGrpcStatus } from './grpc-status.filter.js';
 
 describe('error to status mapping', () => {
   it('maps every domain error kind to its own status code', () => {
@@ -11,6 +12,7 @@ describe('error to status mapping', () => {
       'not_found',
       'already_exists',
       'failed_precondition',
+      'aborted',
       'unauthenticated',
       'permission_denied',
       'resource_exhausted',

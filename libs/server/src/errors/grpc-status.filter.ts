@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type RpcExceptionFilter } from '@nestjs/comm
 import { status as GrpcStatus, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { type Observable, throwError } from 'rxjs';
 import { isDatabaseUnavailable } from '#storage';
-import { DomainError, toGrpcStatus } from './domain-error.js';
+import { DomainError, type ErrorKind } from './domain-error.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { requestIdOf } from '../logging/request-id.js';
 
@@ -10,6 +10,34 @@ import { requestIdOf } from '../logging/request-id.js';
 export interface GrpcStatusError {
   code: GrpcStatus;
   details: string;
+}
+
+/** The one mapping from a domain error's kind to a gRPC status code. */
+export function toGrpcStatus(kind: ErrorKind): GrpcStatus {
+  switch (kind) {
+    case 'invalid_argument':
+      return GrpcStatus.INVALID_ARGUMENT;
+    case 'not_found':
+      return GrpcStatus.NOT_FOUND;
+    case 'already_exists':
+      return GrpcStatus.ALREADY_EXISTS;
+    case 'failed_precondition':
+      return GrpcStatus.FAILED_PRECONDITION;
+    case 'aborted':
+      return GrpcStatus.ABORTED;
+    case 'unauthenticated':
+      return GrpcStatus.UNAUTHENTICATED;
+    case 'permission_denied':
+      return GrpcStatus.PERMISSION_DENIED;
+    case 'resource_exhausted':
+      return GrpcStatus.RESOURCE_EXHAUSTED;
+    case 'deadline_exceeded':
+      return GrpcStatus.DEADLINE_EXCEEDED;
+    case 'unavailable':
+      return GrpcStatus.UNAVAILABLE;
+    case 'unimplemented':
+      return GrpcStatus.UNIMPLEMENTED;
+  }
 }
 
 /**

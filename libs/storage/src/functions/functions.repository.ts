@@ -148,9 +148,12 @@ export class FunctionsRepository {
 
   /** Every stored version of a function, oldest first; undefined when the function is absent. */
   async listVersions(name: string): Promise<FunctionVersionRecord[] | undefined> {
-    const rows = await this.sql.rows<
-      { version: number | null; code_sha256: string | null; size_bytes: number | null; created_at: Date | null }
-    >(
+    const rows = await this.sql.rows<{
+      version: number | null;
+      code_sha256: string | null;
+      size_bytes: number | null;
+      created_at: Date | null;
+    }>(
       `SELECT v.version, v.code_sha256, b.size_bytes, v.created_at
          FROM functions f
          LEFT JOIN function_versions v ON v.function_id = f.id

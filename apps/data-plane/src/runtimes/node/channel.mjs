@@ -33,8 +33,8 @@ export function openChannel(onFrame) {
   };
 }
 
-/** The call limits; the data plane sends the real ones in its load frame (applyLimits). */
-export const limits = { logBytes: 64 * 1024, outputBytes: 6 * 1024 * 1024, errorChars: 8 * 1024 };
+/** The call limits, set by the data plane's load frame (instanceLimits, applyLimits); nothing is allowed before it. */
+export const limits = { logBytes: 0, outputBytes: 0, errorChars: 0 };
 
 export function applyLimits(received) {
   Object.assign(limits, received);

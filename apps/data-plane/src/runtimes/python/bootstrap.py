@@ -25,10 +25,10 @@ import sys
 import time
 import traceback
 
-# Replaced by the limits the data plane sends in its load frame.
-LOG_LIMIT = 64 * 1024
-OUTPUT_LIMIT = 6 * 1024 * 1024
-ERROR_LIMIT = 8 * 1024
+# Set by the limits the data plane sends in its load frame (instanceLimits); nothing is allowed before it.
+LOG_LIMIT = 0
+OUTPUT_LIMIT = 0
+ERROR_LIMIT = 0
 PR_SET_PDEATHSIG = 1
 
 channel = socket.socket(fileno=3)

@@ -1,0 +1,98 @@
+import type { dataPlane } from '#proto';
+import type { InvocationDetail, InvocationMetrics } from '#storage';
+import type { AsyncCall } from './async/async-invocations.service.js';
+import type { NodeHealth } from './health/node-health.service.js';
+import type { InvocationQuery } from './invocations/invocations.service.js';
+import type { InvokeCall, InvokeResult, StreamChunk } from './invoke/invoke.service.js';
+
+// Between nova.v1.DataPlane's messages and the features' own types: the
+// controller calls these and nothing past it sees a wire type.
+
+export function toInvokeCall(
+  request: dataPlane.InvokeRequest,
+  requestId: string,
+  callDeadline: number | undefined,
+): InvokeCall {
+  return {
+    functionName: request.function,
+    payload: request.payload,
+    metadata: request.metadata,
+    timeoutS: request.timeoutS,
+    requestId,
+    callDeadline,
+  };
+}
+
+export function toInvokeResponse(result: InvokeResult): dataPlane.InvokeResponse {
+  return {
+    requestId: result.requestId,
+    output: result.output,
+    error: result.error,
+    durationMs: result.durationMs,
+    coldStart: result.coldStart,
+  };
+}
+
+export function toStreamChunk(requestId: string, chunk: StreamChunk): dataPlane.InvokeStreamChunk {
+  return { requestId, data: chunk.data, final: chunk.final, error: chunk.error };
+}
+
+export function toAsyncCall(request: dataPlane.InvokeAsyncRequest): AsyncCall {
+  return {
+    functionName: request.function,
+    payload: request.payload,
+    maxAttempts: request.maxAttempts,
+    backoffBaseMs: request.backoffBaseMs,
+    backoffMaxMs: request.backoffMaxMs,
+    idempotencyKey: request.idempotencyKey,
+  };
+}
+
+export function toInvocationQuery(request: dataPlane.ListInvocationsRequest): InvocationQuery {
+  return { functionName: request.function, status: request.status, limit: request.limit, offset: request.offset };
+}
+
+export function toInvocationLog(record: InvocationDetail): dataPlane.InvocationLog {
+  return {
+    id: record.id,
+    functionName: record.functionName,
+    durationMs: record.durationMs,
+    success: record.success,
+    coldStart: record.coldStart,
+    error: record.error,
+    createdAt: record.createdAt.toISOString(),
+    version: record.version,
+    log: record.log,
+    status: record.status,
+    attempts: record.attempts,
+    output: record.output,
+    async: record.isAsync,
+    maxAttempts: record.maxAttempts,
+    attemptHistory: record.attemptHistory.map((attempt) => ({
+      attempt: attempt.attempt,
+      startedAt: attempt.startedAt,
+      durationMs: attempt.durationMs,
+      error: attempt.error,
+    })),
+    nextAttemptAt:
+      record.nextRunAt && (record.status === 'failed' || record.status === 'queued')
+        ? record.nextRunAt.toISOString()
+        : '',
+  };
+}
+
+export function toMetricsResponse(metrics: InvocationMetrics): dataPlane.GetMetricsResponse {
+  return {
+    totalInvocations: metrics.total,
+    successfulInvocations: metrics.successful,
+    failedInvocations: metrics.failed,
+    avgDurationMs: metrics.avgDurationMs,
+    p50DurationMs: metrics.p50DurationMs,
+    p95DurationMs: metrics.p95DurationMs,
+    p99DurationMs: metrics.p99DurationMs,
+  };
+}
+
+export function toHealthResponse(health: NodeHealth): dataPlane.HealthResponse {
+  return { status: health.healthy ? 'healthy' : 'unhealthy', components: health.components };
+}
