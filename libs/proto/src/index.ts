@@ -1,4 +1,5 @@
 export { apiLimits, formatBytes } from './limits.js';
+export { findUpward } from './source-tree.js';
 export { protoLoaderOptions } from './loader-options.js';
 export { reflectionDescriptors } from './descriptors.js';
 export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } from './proto-files.js';

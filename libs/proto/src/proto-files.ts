@@ -1,20 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findUpward } from './source-tree.js';
 
-/** The directory holding the .proto sources, found from this module's location. */
-function findProtoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'libs', 'proto', 'proto');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('libs/proto/proto not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
-
-export const protoRoot = findProtoRoot();
+/** The directory holding the .proto sources. */
+export const protoRoot = join(findUpward(import.meta.url, 'libs/proto/proto'), 'libs', 'proto', 'proto');
 
 export const protoFiles = {
   controlPlane: 'nova/v1/control_plane.proto',

@@ -2,6 +2,10 @@ export { loadConfig, ConfigError, type ConfigSources } from './config/load-confi
 export { NOVA_CONFIG, type NovaConfig } from './config/nova-config.js';
 export {
   settings,
+  shownDefaultOf,
+  renderSettingsTable,
+  type SettingDefinition,
+  type SettingKey,
   grpcModes,
   logLevels,
   authModes,
@@ -15,6 +19,7 @@ export { GrpcStatusFilter, toGrpcStatus } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';
 export { ThrottledLog } from './logging/throttled-log.js';
 export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
+export { currentRequestId, runDetached, runWithRequestId } from './logging/request-context.js';
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';

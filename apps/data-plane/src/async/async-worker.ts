@@ -9,7 +9,7 @@ import {
   type AttemptResult,
   type ClaimedInvocation,
 } from '#storage';
-import { JsonLogger, NOVA_CONFIG, ThrottledLog, type NovaConfig } from '#server';
+import { JsonLogger, NOVA_CONFIG, ThrottledLog, runWithRequestId, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
@@ -126,7 +126,8 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
 
   private start(invocation: ClaimedInvocation): void {
     this.running += 1;
-    const done = this.attempt(invocation)
+    // An attempt's log lines carry its invocation id, as a call's carry its request id.
+    const done = runWithRequestId(invocation.id, () => this.attempt(invocation))
       .then((result) => this.results.push(result))
       .catch((error: Error) =>
         this.logger.error('async attempt failed unexpectedly', { id: invocation.id, error: error.stack }),

@@ -1,4 +1,4 @@
-import { JsonLogger, ThrottledLog } from '#server';
+import { JsonLogger, ThrottledLog, runDetached } from '#server';
 
 export interface BatchWriterOptions<T> {
   /** Writes one batch; a rejection keeps the batch for the next try. */
@@ -28,8 +28,9 @@ export class BatchWriter<T> {
 
   push(item: T): void {
     this.buffer.push(item);
-    if (this.buffer.length >= this.options.atSize) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.everyMs);
+    // A batch belongs to no one call: its write must not log the id of the call that happened to fill it.
+    if (this.buffer.length >= this.options.atSize) runDetached(() => void this.flush());
+    else this.timer ??= runDetached(() => setTimeout(() => void this.flush(), this.options.everyMs));
   }
 
   /** Writes everything pushed so far; concurrent callers share the writes. */

@@ -1,21 +1,15 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findUpward } from '#proto';
 import type { RuntimeDescriptor } from '#runtimes';
 
 /** The bootstraps ship as sources (apps/data-plane/src/runtimes/<lang>/), found from this module. */
-function findRuntimesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'apps', 'data-plane', 'src', 'runtimes');
-    if (existsSync(join(candidate, 'python', 'bootstrap.py'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('apps/data-plane/src/runtimes not found');
-    dir = parent;
-  }
-}
-
-export const runtimesDir = findRuntimesDir();
+export const runtimesDir = join(
+  findUpward(import.meta.url, 'apps/data-plane/src/runtimes/python/bootstrap.py'),
+  'apps',
+  'data-plane',
+  'src',
+  'runtimes',
+);
 
 /**
  * What a generic process is started for. Python applies the memory limit

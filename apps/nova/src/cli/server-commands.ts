@@ -1,6 +1,16 @@
 import type { Command } from 'commander';
 import { apiKeyScopes, ApiKeysRepository, Database, type ApiKeyScope } from '#storage';
-import { JsonLogger, loadConfig, runNovaProcess, setLogLevel, type NovaConfig } from '#server';
+import {
+  JsonLogger,
+  loadConfig,
+  runNovaProcess,
+  setLogLevel,
+  settings,
+  shownDefaultOf,
+  type NovaConfig,
+  type SettingDefinition,
+  type SettingKey,
+} from '#server';
 import { planesFor } from '../planes.js';
 import { printJson, printTable } from './output.js';
 
@@ -11,12 +21,25 @@ interface ServerFlags {
   logLevel?: string;
 }
 
+/** What every server command takes; `daemon` takes every setting. */
+const databaseSettings: readonly SettingKey[] = ['dataDir', 'databaseUrl', 'logLevel'];
+
+/** Flags come from the settings table: name, value, meaning, environment variable and default are written once. */
+function addSettingFlags(command: Command, keys: readonly SettingKey[]): Command {
+  command.option('--config <file>', 'YAML configuration file (env NOVA_CONFIG)');
+  for (const key of keys) {
+    const definition: SettingDefinition<unknown> = settings[key];
+    const help = definition.help.replaceAll('`', '');
+    command.option(
+      definition.arg ? `${definition.flagName} ${definition.arg}` : definition.flagName,
+      `${help} (env ${definition.env}, default ${shownDefaultOf(definition)})`,
+    );
+  }
+  return command;
+}
+
 function addServerFlags(command: Command): Command {
-  return command
-    .option('--config <file>', 'YAML configuration file (env NOVA_CONFIG)')
-    .option('--data-dir <dir>', 'data directory of the embedded PostgreSQL (env NOVA_DATA_DIR, default .nova)')
-    .option('--database-url <url>', 'use this PostgreSQL instead of the embedded one (env DATABASE_URL)')
-    .option('--log-level <level>', 'debug, info, warn or error (env NOVA_LOG_LEVEL)');
+  return addSettingFlags(command, databaseSettings);
 }
 
 function configFrom(flags: ServerFlags & Record<string, unknown>): NovaConfig {
@@ -43,31 +66,8 @@ async function withDatabase<T>(flags: ServerFlags, work: (database: Database) =>
 }
 
 export function registerServerCommands(program: Command): void {
-  addServerFlags(program.command('daemon'))
+  addSettingFlags(program.command('daemon'), Object.keys(settings) as SettingKey[])
     .description('run the Nova server')
-    .option('--grpc-addr <addr>', 'listen address, host:port or :port (env NOVA_GRPC_ADDR, default 127.0.0.1:9090)')
-    .option('--mode <mode>', 'unified, controlplane, dataplane or router (env NOVA_GRPC_MODE)')
-    .option('--auth <mode>', 'off or required (env NOVA_AUTH)')
-    .option('--insecure', 'allow a non-loopback address with auth off (env NOVA_INSECURE)')
-    .option('--grpc-enabled', 'accepted for compatibility; gRPC is always on')
-    .option('--grpc-idle-timeout <s>', 'close connections idle this long (env NOVA_GRPC_IDLE_TIMEOUT_S, default 300)')
-    .option('--grpc-keepalive <s>', 'ping connections this often (env NOVA_GRPC_KEEPALIVE_S, default 30)')
-    .option('--grpc-max-streams <n>', 'concurrent calls per connection (env NOVA_GRPC_MAX_STREAMS, default 1000)')
-    .option('--idle-ttl <s>', 'seconds an idle function instance lives (env NOVA_IDLE_TTL_S, default 60)')
-    .option('--warm-pool-size <n>', 'generic processes kept ready per runtime (env NOVA_WARM_POOL_SIZE, default 2)')
-    .option('--queue-limit <n>', 'calls that may wait per function (env NOVA_QUEUE_LIMIT, default 100)')
-    .option('--max-instances <n>', 'function instances on this node at once (env NOVA_MAX_INSTANCES, default 200)')
-    .option(
-      '--max-memory-mb <n>',
-      "sum of instances' memory limits on this node (env NOVA_MAX_MEMORY_MB, default 3/4 of RAM)",
-    )
-    .option('--instance-cpus <n>', 'CPU cores one instance may use (env NOVA_INSTANCE_CPUS, default 1)')
-    .option('--instance-tmp-mb <n>', "size of each instance's private /tmp (env NOVA_INSTANCE_TMP_MB, default 512)")
-    .option('--instance-pids <n>', 'processes and threads per instance (env NOVA_INSTANCE_PIDS, default 128)')
-    .option(
-      '--async-concurrency <n>',
-      'async invocations run at once on this node (env NOVA_ASYNC_CONCURRENCY, default 8)',
-    )
     .action(async (flags: ServerFlags & Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
       await runNovaProcess({ flags: rest, env: process.env, ...(configFile ? { configFile } : {}) }, planesFor);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { NovaConfig } from './nova-config.js';
-import { isLoopbackHost, settings, type SettingKey, type SettingValues } from './settings.js';
+import { flagKeyOf, isLoopbackHost, settings, type SettingKey, type SettingValues } from './settings.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -68,9 +68,9 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     const fromFile = document === undefined ? undefined : lookupPath(document, definition.yaml);
     if (fromFile !== undefined && fromFile !== null)
       candidates.push({ raw: fromFile, source: `${definition.yaml} in ${configFile}` });
-    const fromEnv = definition.env ? env[definition.env] : undefined;
+    const fromEnv = env[definition.env];
     if (fromEnv !== undefined && fromEnv !== '') candidates.push({ raw: fromEnv, source: `${definition.env}` });
-    const fromFlag = definition.flag ? flags[definition.flag] : undefined;
+    const fromFlag = flags[flagKeyOf(definition.flagName)];
     if (fromFlag !== undefined) candidates.push({ raw: fromFlag, source: `${definition.flagName}` });
 
     const chosen = candidates.at(-1);

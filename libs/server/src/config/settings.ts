@@ -24,10 +24,15 @@ export interface ListenAddress {
 export interface SettingDefinition<T> {
   /** Dotted path in the YAML file. */
   yaml: string;
-  env?: string;
-  /** Commander option key (camelCase) of the flag that sets it. */
-  flag?: string;
-  flagName?: string;
+  env: string;
+  /** The flag of `nova daemon` (and of the other server commands for the database settings). */
+  flagName: `--${string}`;
+  /** What it means: the README's settings table and `--help` both show this. */
+  help: string;
+  /** The flag's value placeholder; a flag without one is a switch. */
+  arg?: `<${string}>`;
+  /** How the default is shown when its value says little (computed, or unset). */
+  shownDefault?: string;
   default: T;
   parse(raw: unknown): T;
 }
@@ -112,8 +117,8 @@ export const settings = {
   grpcEnabled: {
     yaml: 'grpc.enabled',
     env: 'NOVA_GRPC_ENABLED',
-    flag: 'grpcEnabled',
     flagName: '--grpc-enabled',
+    help: "gRPC on (always; for the seed's configs)",
     default: true,
     parse: (raw: unknown) => {
       if (!boolean(raw)) throw new Error('gRPC is the only API Nova serves and cannot be disabled');
@@ -123,128 +128,146 @@ export const settings = {
   grpcAddr: {
     yaml: 'grpc.addr',
     env: 'NOVA_GRPC_ADDR',
-    flag: 'grpcAddr',
     flagName: '--grpc-addr',
+    help: 'Listen address (`host:port`, `[v6]:port`, `:port` = all interfaces)',
+    arg: '<addr>',
+    shownDefault: '127.0.0.1:9090',
     default: { host: '127.0.0.1', port: 9090 },
     parse: parseListenAddress,
   },
   mode: {
     yaml: 'grpc.mode',
     env: 'NOVA_GRPC_MODE',
-    flag: 'mode',
     flagName: '--mode',
+    help: 'Planes to serve: `unified`, `controlplane`, `dataplane`, `router`',
+    arg: '<mode>',
     default: 'unified',
     parse: oneOf(grpcModes),
   },
   grpcIdleTimeoutS: {
     yaml: 'grpc.idle_timeout_s',
     env: 'NOVA_GRPC_IDLE_TIMEOUT_S',
-    flag: 'grpcIdleTimeout',
     flagName: '--grpc-idle-timeout',
+    help: 'Close a connection idle this long (s; clients reconnect)',
+    arg: '<s>',
     default: 300,
     parse: numberIn(1, 86_400, true),
   },
   grpcKeepaliveS: {
     yaml: 'grpc.keepalive_s',
     env: 'NOVA_GRPC_KEEPALIVE_S',
-    flag: 'grpcKeepalive',
     flagName: '--grpc-keepalive',
+    help: 'Ping connections this often (s); no answer in 10 s drops them',
+    arg: '<s>',
     default: 30,
     parse: numberIn(1, 7200, true),
   },
   grpcMaxStreams: {
     yaml: 'grpc.max_streams',
     env: 'NOVA_GRPC_MAX_STREAMS',
-    flag: 'grpcMaxStreams',
     flagName: '--grpc-max-streams',
+    help: 'Concurrent calls (HTTP/2 streams) per connection',
+    arg: '<n>',
     default: 1000,
     parse: numberIn(1, 100_000, true),
   },
   databaseUrl: {
     yaml: 'database_url',
     env: 'DATABASE_URL',
-    flag: 'databaseUrl',
     flagName: '--database-url',
+    help: 'PostgreSQL URL; unset = embedded server',
+    arg: '<url>',
+    shownDefault: 'unset',
     default: undefined,
     parse: databaseUrl,
   },
   dataDir: {
     yaml: 'data_dir',
     env: 'NOVA_DATA_DIR',
-    flag: 'dataDir',
     flagName: '--data-dir',
+    help: 'Data directory of the embedded PostgreSQL',
+    arg: '<dir>',
     default: '.nova',
     parse: nonEmptyString,
   },
   logLevel: {
     yaml: 'log_level',
     env: 'NOVA_LOG_LEVEL',
-    flag: 'logLevel',
     flagName: '--log-level',
+    help: 'Log level: `debug`, `info`, `warn`, `error`',
+    arg: '<level>',
     default: 'info',
     parse: oneOf(logLevels),
   },
   auth: {
     yaml: 'auth',
     env: 'NOVA_AUTH',
-    flag: 'auth',
     flagName: '--auth',
+    help: 'Auth: `off` or `required`',
+    arg: '<mode>',
     default: 'off',
     parse: oneOf(authModes),
   },
   insecure: {
     yaml: 'insecure',
     env: 'NOVA_INSECURE',
-    flag: 'insecure',
     flagName: '--insecure',
+    help: 'Allow non-loopback with auth off',
     default: false,
     parse: boolean,
   },
   idleTtlS: {
     yaml: 'instances.idle_ttl_s',
     env: 'NOVA_IDLE_TTL_S',
-    flag: 'idleTtl',
     flagName: '--idle-ttl',
+    help: 'Seconds an idle function instance lives',
+    arg: '<s>',
     default: 60,
     parse: numberIn(0.1, 86_400, false),
   },
   warmPoolSize: {
     yaml: 'instances.warm_pool_size',
     env: 'NOVA_WARM_POOL_SIZE',
-    flag: 'warmPoolSize',
     flagName: '--warm-pool-size',
+    help: 'Generic processes kept started per runtime',
+    arg: '<n>',
     default: 2,
     parse: numberIn(0, 64, true),
   },
   asyncConcurrency: {
     yaml: 'instances.async_concurrency',
     env: 'NOVA_ASYNC_CONCURRENCY',
-    flag: 'asyncConcurrency',
     flagName: '--async-concurrency',
+    help: 'Async invocations run at once per node (0: this node runs none)',
+    arg: '<n>',
     default: 8,
     parse: numberIn(0, 1000, true),
   },
   queueLimit: {
     yaml: 'instances.queue_limit',
     env: 'NOVA_QUEUE_LIMIT',
-    flag: 'queueLimit',
     flagName: '--queue-limit',
+    help: 'Calls that may wait per function when all its instances are busy',
+    arg: '<n>',
     default: 100,
     parse: numberIn(0, 100_000, true),
   },
   maxInstances: {
     yaml: 'instances.max_instances',
     env: 'NOVA_MAX_INSTANCES',
-    flag: 'maxInstances',
     flagName: '--max-instances',
+    help: 'Function instances on this node at once, across functions',
+    arg: '<n>',
     default: 200,
     parse: numberIn(1, 100_000, true),
   },
   maxMemoryMb: {
     yaml: 'instances.max_memory_mb',
     env: 'NOVA_MAX_MEMORY_MB',
-    flag: 'maxMemoryMb',
     flagName: '--max-memory-mb',
+    help: "Sum of the instances' memory limits on this node (MiB)",
+    arg: '<mb>',
+    shownDefault: '3/4 of RAM',
     // Three quarters of the machine: the rest is Nova's, PostgreSQL's and the kernel's.
     default: Math.floor((totalmem() / (1024 * 1024)) * 0.75),
     parse: numberIn(128, 16 * 1024 * 1024, true),
@@ -252,24 +275,27 @@ export const settings = {
   instanceCpus: {
     yaml: 'instances.cpus',
     env: 'NOVA_INSTANCE_CPUS',
-    flag: 'instanceCpus',
     flagName: '--instance-cpus',
+    help: 'CPU cores one instance may use (a cgroup quota)',
+    arg: '<n>',
     default: 1,
     parse: numberIn(0.01, 1024, false),
   },
   instanceTmpMb: {
     yaml: 'instances.tmp_mb',
     env: 'NOVA_INSTANCE_TMP_MB',
-    flag: 'instanceTmpMb',
     flagName: '--instance-tmp-mb',
+    help: "Size of each instance's private `/tmp` (MiB)",
+    arg: '<mb>',
     default: 512,
     parse: numberIn(1, 10_240, true),
   },
   instancePids: {
     yaml: 'instances.pids',
     env: 'NOVA_INSTANCE_PIDS',
-    flag: 'instancePids',
     flagName: '--instance-pids',
+    help: 'Processes and threads per instance',
+    arg: '<n>',
     default: 128,
     parse: numberIn(8, 65_536, true),
   },
@@ -278,3 +304,34 @@ export const settings = {
 type Settings = typeof settings;
 export type SettingKey = keyof Settings;
 export type SettingValues = { [K in SettingKey]: ReturnType<Settings[K]['parse']> };
+
+/** The key Commander gives a flag's value: --grpc-idle-timeout → grpcIdleTimeout. */
+export function flagKeyOf(flagName: string): string {
+  return flagName.slice(2).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** A setting's default as the docs and --help show it. */
+export function shownDefaultOf(definition: SettingDefinition<unknown>): string {
+  if (definition.shownDefault !== undefined) return definition.shownDefault;
+  return typeof definition.default === 'object' && definition.default !== null
+    ? JSON.stringify(definition.default)
+    : String(definition.default);
+}
+
+/** The README's settings table, rendered from this table (a spec checks that the README holds exactly it). */
+export function renderSettingsTable(): string {
+  const rows = Object.values(settings).map((definition: SettingDefinition<unknown>) => {
+    const shown = shownDefaultOf(definition);
+    return [
+      definition.help,
+      `\`${definition.yaml}\``,
+      `\`${definition.env}\``,
+      `\`${definition.flagName}\``,
+      definition.shownDefault === undefined ? `\`${shown}\`` : shown,
+    ];
+  });
+  const header = ['Setting', 'YAML', 'Environment', 'Flag', 'Default'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Metadata, ServerInterceptingCall, type ServerInterceptor, status as GrpcStatus } from '@grpc/grpc-js';
 import { JsonLogger, isLogLevelEnabled } from './json-logger.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
+import { runWithRequestId } from './request-context.js';
 import { malformedRequestStatus } from '../grpc/malformed-requests.js';
 
 const logger = new JsonLogger('grpc');
@@ -15,7 +16,9 @@ const acceptableRequestId = /^[\w.:-]{1,128}$/;
  * UUID), returns it in the response headers, and writes one JSON line per
  * call with method, status code, duration and request id. It also ends a
  * call whose request could not be decoded with INVALID_ARGUMENT: one
- * interceptor layer per call, not two, on the hot path.
+ * interceptor layer per call, not two, on the hot path. The handler runs
+ * inside the call's request context, so every log line it causes carries
+ * the request id (request-context.ts).
  */
 export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call) => {
   const started = process.hrtime.bigint();
@@ -26,7 +29,12 @@ export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call
         onReceiveMessage(message: unknown, messageNext) {
           const malformed = malformedRequestStatus(methodDescriptor.path, message);
           if (malformed) intercepted.sendStatus(malformed);
-          else messageNext(message);
+          else runWithRequestId(requestId, () => messageNext(message));
+        },
+        // grpc-js calls the handler from here (or from the message, for some
+        // call types): what the handler logs, now or later, has the call's id.
+        onReceiveHalfClose(halfCloseNext) {
+          runWithRequestId(requestId, halfCloseNext);
         },
         onReceiveMetadata(metadata: Metadata, mdNext) {
           const given = metadata.get(REQUEST_ID_HEADER)[0];

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '../config/settings.js';
+import { currentRequestId } from './request-context.js';
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 let threshold = rank.info;
@@ -17,7 +18,8 @@ export type LogFields = Record<string, unknown>;
 
 /**
  * Structured logs: one JSON object per line on stdout, so that a log shipper
- * needs no parser. Also serves as Nest's logger.
+ * needs no parser; a line written while serving a call has its requestId.
+ * Also serves as Nest's logger.
  */
 export class JsonLogger implements LoggerService {
   /** routineLevel: the level of Nest's chatty `log` calls (module wiring at start). */
@@ -30,6 +32,8 @@ export class JsonLogger implements LoggerService {
     if (rank[level] < threshold) return;
     const line: LogFields = { ts: new Date().toISOString(), level, msg };
     if (this.component) line['component'] = this.component;
+    const requestId = currentRequestId();
+    if (requestId) line['requestId'] = requestId;
     if (fields) Object.assign(line, fields);
     process.stdout.write(JSON.stringify(line) + '\n');
   }

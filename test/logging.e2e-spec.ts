@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { useNova } from './support/fixture.js';
+import { createRequest } from './support/requests.js';
+import { waitUntil } from './support/wait.js';
+
+describe('request ids in logs', () => {
+  const nova = useNova({ NOVA_LOG_LEVEL: 'debug' });
+
+  it('puts the call’s request id on every line written while serving it, not only on the call line', async () => {
+    await nova.cp.createFunction(createRequest({ name: 'log-trace' }));
+    await nova.dp.invoke(
+      { function: 'log-trace', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
+      { metadata: { 'x-request-id': 'trace-me-1' } },
+    );
+    const traced = (): Record<string, unknown>[] =>
+      nova.nova.logLines().filter((line) => line['requestId'] === 'trace-me-1');
+    await waitUntil('the call line', () => traced().some((line) => line['msg'] === 'call'), 2000);
+    // The cold start's own line, written by the pool deep inside the call.
+    const started = traced().find((line) => line['msg'] === 'instance started');
+    assert.equal(started?.['function'], 'log-trace');
+    // Background work the call did not own (the batched history write) has no call's id.
+    assert.ok(!nova.nova.logLines().some((line) => line['component'] === 'batch-writer' && line['requestId']));
+  });
+
+  it('puts an async invocation’s id on the lines its attempts write', async () => {
+    await nova.cp.createFunction(createRequest({ name: 'log-trace-async' }));
+    const queued = await nova.dp.invokeAsync({
+      function: 'log-trace-async',
+      payload: Buffer.from('{}'),
+      maxAttempts: 1,
+      backoffBaseMs: 0,
+      backoffMaxMs: 0,
+      idempotencyKey: '',
+    });
+    await waitUntil(
+      'the attempt’s cold start line',
+      () =>
+        nova.nova
+          .logLines()
+          .some((line) => line['msg'] === 'instance started' && line['requestId'] === queued.invocationId),
+      20_000,
+    );
+  });
+});
