@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { isProcessAlive } from '#storage';
 import { createControlPlaneClient, createDataPlaneClient, type controlPlane, type dataPlane } from '#proto';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
 import { createRequest, updateRequest } from './support/requests.js';
@@ -36,16 +37,6 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
-/** Whether the pid still exists, as a running process or a zombie nobody reaped. */
-function isAlive(pid: number): boolean {
-  try {
-    readFileSync(`/proc/${pid}/stat`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('nova.v1.DataPlane: running functions', () => {
   let database: TestDatabase;
   let nova: NovaProcess;
@@ -74,7 +65,7 @@ describe('nova.v1.DataPlane: running functions', () => {
     const children = childrenOf(nova.child.pid!);
     assert.ok(children.length > 0, 'the server had started runtime processes');
     assert.equal(await nova.stop(), 0);
-    const left = children.filter(isAlive);
+    const left = children.filter(isProcessAlive);
     assert.deepEqual(left, [], 'no runtime process outlives the server');
     await database.dispose();
   });

@@ -38,7 +38,7 @@ function watchHealth(address: string): { statuses: string[]; until(status: strin
   };
 }
 
-function isAlive(nova: NovaProcess): boolean {
+function isRunning(nova: NovaProcess): boolean {
   return nova.child.exitCode === null && nova.child.signalCode === null;
 }
 
@@ -81,7 +81,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
       loading = false;
       await Promise.all(workers);
 
-      assert.ok(isAlive(nova), 'the node is still running');
+      assert.ok(isRunning(nova), 'the node is still running');
       const newPid = Number((await readFile(postmasterFile, 'utf8')).split('\n')[0]);
       assert.notEqual(newPid, killedPid, 'a new postmaster runs');
       const seen = [...codes.keys()].sort();
@@ -178,7 +178,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
       // Five seconds of outage with the async worker polling and the
       // listener reconnecting: a handful of lines, not a flood.
       await sleep(5000);
-      assert.ok(isAlive(nova));
+      assert.ok(isRunning(nova));
       const outageLines = nova.logLines().length - linesBefore;
       assert.ok(outageLines < 25, `wrote ${outageLines} log lines in 5 s of outage`);
       assert.equal((await checkHealth(nova.address)).status, 'NOT_SERVING');

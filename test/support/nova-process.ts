@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '#storage';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,18 +14,8 @@ const entries = {
   router: 'dist/apps/router/src/main.js',
 } as const;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+/** A free loopback port for a test's server. */
+export const freePort = freeLoopbackPort;
 
 /**
  * Where a test's Nova keeps its data: a fresh embedded PostgreSQL in a temp

@@ -1,33 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createControlPlaneClient, type controlPlane } from '#proto';
-import { clientOptions, type ClientFlags } from './client-options.js';
+import { integer, withClient, type ClientFlags } from './client-options.js';
 import { printJson, printRecord, printTable } from './output.js';
 
 type Flags = ClientFlags & { json?: boolean };
 
-function client(command: Command): ReturnType<typeof createControlPlaneClient> {
-  return createControlPlaneClient(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
-}
-
-/** Runs one call with a client that is closed afterwards. */
-async function withClient<T>(
+function withControlPlane<T>(
   command: Command,
   call: (cp: ReturnType<typeof createControlPlaneClient>) => Promise<T>,
 ): Promise<T> {
-  const cp = client(command);
-  try {
-    return await call(cp);
-  } finally {
-    cp.close();
-  }
-}
-
-function integer(name: string): (value: string) => number {
-  return (value) => {
-    if (!/^-?\d+$/.test(value)) throw new Error(`${name} must be a whole number (got "${value}")`);
-    return Number(value);
-  };
+  return withClient(command, createControlPlaneClient, call);
 }
 
 function collectEnv(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -74,7 +57,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const code = await readFile(String(flags['code']));
-      const info = await withClient(command, (cp) =>
+      const info = await withControlPlane(command, (cp) =>
         cp.createFunction({
           name,
           runtime: String(flags['runtime']),
@@ -98,7 +81,7 @@ export function registerFunctionCommands(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags, command: Command) => {
-      printFunction(await withClient(command, (cp) => cp.getFunction({ name })), flags.json);
+      printFunction(await withControlPlane(command, (cp) => cp.getFunction({ name })), flags.json);
     });
 
   functions
@@ -109,7 +92,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--offset <n>', 'skip this many', integer('--offset'))
     .option('--json', 'print JSON')
     .action(async (flags: Flags & { limit?: number; offset?: number }, command: Command) => {
-      const page = await withClient(command, (cp) =>
+      const page = await withControlPlane(command, (cp) =>
         cp.listFunctions({ limit: flags.limit ?? 0, offset: flags.offset ?? 0 }),
       );
       if (flags.json) return printJson(page);
@@ -144,7 +127,7 @@ export function registerFunctionCommands(program: Command): void {
       const updateMask: string[] = [];
       if (flags['clearEnv']) updateMask.push('env_vars');
       if (flags['minReplicas'] !== undefined) updateMask.push('min_replicas');
-      const info = await withClient(command, (cp) =>
+      const info = await withControlPlane(command, (cp) =>
         cp.updateFunction({
           name,
           memoryMb: (flags['memory'] as number | undefined) ?? 0,
@@ -167,7 +150,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & { code: string }, command: Command) => {
       const code = await readFile(flags.code);
-      const result = await withClient(command, (cp) => cp.updateFunctionCode({ name, code }));
+      const result = await withControlPlane(command, (cp) => cp.updateFunctionCode({ name, code }));
       if (flags.json) return printJson(result);
       process.stdout.write(`${name}: version ${result.version}, code sha256 ${result.codeHash}\n`);
     });
@@ -178,7 +161,7 @@ export function registerFunctionCommands(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags, command: Command) => {
-      const { versions } = await withClient(command, (cp) => cp.listFunctionVersions({ name }));
+      const { versions } = await withControlPlane(command, (cp) => cp.listFunctionVersions({ name }));
       if (flags.json) return printJson(versions);
       printTable(
         ['VERSION', 'CODE SHA256', 'SIZE', 'CREATED'],
@@ -192,7 +175,7 @@ export function registerFunctionCommands(program: Command): void {
     .description('delete a function and all its versions')
     .argument('<name>')
     .action(async (name: string, _flags: Flags, command: Command) => {
-      await withClient(command, (cp) => cp.deleteFunction({ name }));
+      await withControlPlane(command, (cp) => cp.deleteFunction({ name }));
       process.stdout.write(`deleted ${name}\n`);
     });
 
@@ -201,7 +184,7 @@ export function registerFunctionCommands(program: Command): void {
     .description('list the runtimes the server can run')
     .option('--json', 'print JSON')
     .action(async (flags: Flags, command: Command) => {
-      const { runtimes } = await withClient(command, (cp) => cp.listRuntimes({}));
+      const { runtimes } = await withControlPlane(command, (cp) => cp.listRuntimes({}));
       if (flags.json) return printJson(runtimes);
       printTable(
         ['ID', 'NAME', 'VERSION', 'ENTRYPOINT'],

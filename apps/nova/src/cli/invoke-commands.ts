@@ -1,26 +1,14 @@
 import type { Command } from 'commander';
 import { createDataPlaneClient, type dataPlane } from '#proto';
-import { clientOptions, type ClientFlags } from './client-options.js';
+import { integer, withClient } from './client-options.js';
 import { printJson, printRecord, printTable } from './output.js';
 
 type DataPlaneClient = ReturnType<typeof createDataPlaneClient>;
 
 const FINISHED = new Set(['succeeded', 'dead_letter']);
 
-async function withDataPlane<T>(command: Command, call: (dp: DataPlaneClient) => Promise<T>): Promise<T> {
-  const dp = createDataPlaneClient(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
-  try {
-    return await call(dp);
-  } finally {
-    dp.close();
-  }
-}
-
-function integer(name: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number (got "${value}")`);
-    return Number(value);
-  };
+function withDataPlane<T>(command: Command, call: (dp: DataPlaneClient) => Promise<T>): Promise<T> {
+  return withClient(command, createDataPlaneClient, call);
 }
 
 function writeOutput(output: Uint8Array): void {

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations/index.js';
-import { EmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 import { NotificationListener } from './notification-listener.js';
 import { Sql } from './sql.js';

@@ -1,14 +1,16 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { arch, platform, userInfo } from 'node:os';
+import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { retryDelayMs } from './backoff.js';
-import { isProcessAlive } from './process-alive.js';
+import { retryDelayMs } from '../database/backoff.js';
+import { isProcessAlive } from '../database/process-alive.js';
+import { readOrCreateCredentials, type ClusterCredentials, type RoleCredentials } from './cluster-credentials.js';
+import { withFileLock } from './file-lock.js';
+import { freeLoopbackPort } from '../database/free-port.js';
+import { clusterDirFor, fallbackClusterDir, postgresUser, type PosixUser } from './os-user.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -41,22 +43,6 @@ export interface EmbeddedPostgresOptions {
   warn?: (message: string) => void;
   /** The loopback port to listen on; a free one when unset. */
   port?: number;
-}
-
-interface RoleCredentials {
-  user: string;
-  password: string;
-}
-
-/**
- * admin is the cluster's superuser, used only at start to set up the
- * database; Nova itself connects as app, which owns the database and
- * nothing else (a leaked password does not give a shell as the database's
- * user, as COPY ... TO PROGRAM would for a superuser).
- */
-interface ClusterCredentials {
-  admin: RoleCredentials;
-  app: RoleCredentials;
 }
 
 const DATABASE = 'nova';
@@ -319,122 +305,6 @@ export class EmbeddedPostgres {
   }
 }
 
-/**
- * <dataDir>/postgres, unless the unprivileged user PostgreSQL runs as cannot
- * reach it (a data directory under /root, which is 0700): then a directory
- * of its own under /var/lib/nova, named after the data directory.
- */
-async function clusterDirFor(
-  dataDir: string,
-  runAs: PosixUser | undefined,
-  log: (message: string) => void,
-): Promise<string> {
-  const preferred = join(dataDir, 'postgres');
-  if (!runAs) return preferred;
-  try {
-    await execFileAsync('/bin/sh', ['-c', 'cd "$1"', 'sh', dataDir], { uid: runAs.uid, gid: runAs.gid });
-    return preferred;
-  } catch {
-    const fallback = fallbackClusterDir(dataDir);
-    log(`${dataDir} is not reachable by the database's user (uid ${runAs.uid}); keeping the cluster in ${fallback}`);
-    await mkdir('/var/lib/nova', { recursive: true, mode: 0o711 });
-    return fallback;
-  }
-}
-
-function fallbackClusterDir(dataDir: string): string {
-  return join('/var/lib/nova', `postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
-}
-
-/** An exclusive lock file holding the owner's pid; a dead owner's lock is taken over. */
-async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      await writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(file, 'utf8').catch(() => ''));
-      if (!isProcessAlive(owner)) {
-        await rm(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${file} held by pid ${owner}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(file, { force: true });
-  }
-}
-
-interface PosixUser {
-  uid: number;
-  gid: number;
-}
-
-/** PostgreSQL refuses to run as root; as root, run it as an unprivileged user. */
-async function postgresUser(): Promise<PosixUser | undefined> {
-  if (userInfo().uid !== 0) return undefined;
-  for (const name of ['postgres', 'nova-postgres']) {
-    const found = await lookupUser(name);
-    if (found) return found;
-  }
-  await execFileAsync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'nova-postgres']);
-  const created = await lookupUser('nova-postgres');
-  if (!created) throw new Error('could not create the user nova-postgres to run the embedded PostgreSQL');
-  return created;
-}
-
-async function lookupUser(name: string): Promise<PosixUser | undefined> {
-  try {
-    const [uid, gid] = await Promise.all([
-      execFileAsync('id', ['-u', name]).then((r) => Number(r.stdout.trim())),
-      execFileAsync('id', ['-g', name]).then((r) => Number(r.stdout.trim())),
-    ]);
-    return { uid, gid };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cluster's passwords, in <dataDir>/postgres-credentials.json (0600).
- * A file from before the roles were split ({user, password} of the
- * superuser) is upgraded in place with a new app role.
- */
-async function readOrCreateCredentials(dataDir: string): Promise<ClusterCredentials> {
-  const file = join(dataDir, 'postgres-credentials.json');
-  const newPassword = (): string => randomBytes(24).toString('base64url');
-  let stored: Partial<ClusterCredentials> & Partial<RoleCredentials>;
-  try {
-    stored = JSON.parse(await readFile(file, 'utf8')) as typeof stored;
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOENT') throw error;
-    const created: ClusterCredentials = {
-      admin: { user: 'postgres', password: newPassword() },
-      app: { user: 'nova', password: newPassword() },
-    };
-    await writeFile(file, JSON.stringify(created), { mode: 0o600, flag: 'wx' });
-    return created;
-  }
-  if (stored.admin && stored.app) return { admin: stored.admin, app: stored.app };
-  if (typeof stored.user !== 'string' || typeof stored.password !== 'string') {
-    throw new Error(`${file} is not a credentials file Nova wrote`);
-  }
-  const upgraded: ClusterCredentials = {
-    admin: { user: stored.user, password: stored.password },
-    app: { user: 'nova_app', password: newPassword() },
-  };
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(upgraded), { mode: 0o600, flag: 'wx' });
-  await rename(temporary, file);
-  return upgraded;
-}
-
 async function initialiseCluster(
   clusterDir: string,
   credentials: RoleCredentials,
@@ -482,17 +352,4 @@ async function runningServerPort(clusterDir: string): Promise<number | undefined
 
 function connectionUrl(credentials: RoleCredentials, port: number, database = DATABASE): string {
   return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
