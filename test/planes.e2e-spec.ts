@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -54,6 +56,10 @@ describe('each plane on its own composition root', () => {
       assert.deepEqual(await checkHealth(plane.address), { code: 0, status: 'SERVING' });
       const call = await rawUnary(plane.address, '/nova.v1.DataPlane/Invoke', Buffer.alloc(0));
       assert.equal(call.error?.code, status.UNIMPLEMENTED);
+      // Serving nothing that needs it, it opens (and migrates) no database.
+      const listening = plane.logLines().find((line) => line['msg'] === 'nova listening');
+      assert.equal(listening?.['database'], 'none');
+      assert.ok(!existsSync(join(database.dataDir, 'postgres')), 'no embedded PostgreSQL was started');
     } finally {
       await plane.stop();
       await database.dispose();

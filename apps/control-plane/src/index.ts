@@ -7,5 +7,6 @@ export const controlPlaneDefinition: PlaneDefinition = {
   module: ControlPlaneModule,
   protoFiles: [protoFiles.controlPlane],
   packages: ['nova.v1'],
+  usesDatabase: true,
   services: [serviceNames.controlPlane],
 };

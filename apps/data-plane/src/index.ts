@@ -7,5 +7,6 @@ export const dataPlaneDefinition: PlaneDefinition = {
   module: DataPlaneModule,
   protoFiles: [protoFiles.dataPlane],
   packages: ['nova.v1'],
+  usesDatabase: true,
   services: [serviceNames.dataPlane],
 };

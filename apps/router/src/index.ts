@@ -6,5 +6,6 @@ export const routerDefinition: PlaneDefinition = {
   module: RouterModule,
   protoFiles: [],
   packages: [],
+  usesDatabase: false,
   services: [],
 };

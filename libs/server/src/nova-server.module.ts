@@ -10,14 +10,14 @@ import { GrpcHealth } from './health/grpc-health.js';
 @Global()
 @Module({})
 export class NovaServerModule {
-  static forRoot(config: NovaConfig, health: GrpcHealth): DynamicModule {
+  /** withAuth: whether API keys can be checked (they live in the database). */
+  static forRoot(config: NovaConfig, health: GrpcHealth, withAuth: boolean): DynamicModule {
     return {
       module: NovaServerModule,
       providers: [
         { provide: NOVA_CONFIG, useValue: config },
         { provide: GrpcHealth, useValue: health },
-        ApiKeyVerifier,
-        { provide: APP_GUARD, useClass: AuthGuard },
+        ...(withAuth ? [ApiKeyVerifier, { provide: APP_GUARD, useClass: AuthGuard }] : []),
         { provide: APP_FILTER, useClass: GrpcStatusFilter },
       ],
       exports: [NOVA_CONFIG, GrpcHealth],

@@ -27,7 +27,8 @@ const KEEPALIVE_TIMEOUT_MS = 10_000;
 export interface RunningNovaServer {
   /** host:port as bound. */
   address: string;
-  database: Database;
+  /** Undefined when no plane of this server uses the database (a router, for now). */
+  database: Database | undefined;
   /** Stops taking calls, drains those in flight, closes the database. */
   stop(reason: string): Promise<void>;
 }
@@ -46,38 +47,15 @@ function grpcUrl(config: NovaConfig): string {
 export async function startNovaServer(config: NovaConfig, planes: PlaneDefinition[]): Promise<RunningNovaServer> {
   setLogLevel(config.logLevel);
   const logger = new JsonLogger('server');
-  const log = (message: string): void => logger.info(message);
-
-  const database = await Database.open({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    log,
-    warn: (message) => logger.warn(message),
-  });
-  try {
-    // Unified mode and the embedded database are single-deployment setups:
-    // migrate at start. Separate planes on a shared database expect the
-    // explicit `nova migrate` step, run once per release.
-    if (config.grpc.mode === 'unified' || database.isEmbedded) {
-      const ran = await database.migrate();
-      if (ran.length > 0) logger.info('migrations applied', { migrations: ran });
-    } else if (await database.hasPendingMigrations()) {
-      throw new Error('the database has pending migrations: run `nova migrate` first');
-    }
-    await database.listener.start();
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
-
+  const database = planes.some((plane) => plane.usesDatabase) ? await openDatabase(config, logger) : undefined;
   const services = planes.flatMap((plane) => plane.services);
   const health = new GrpcHealth(services);
   let grpcServer: Server | undefined;
 
   @Module({
     imports: [
-      NovaServerModule.forRoot(config, health),
-      StorageModule.forDatabase(database),
+      NovaServerModule.forRoot(config, health, database !== undefined),
+      ...(database ? [StorageModule.forDatabase(database)] : []),
       ...planes.map((plane) => plane.module),
     ],
   })
@@ -120,21 +98,21 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     await app.listen();
   } catch (error) {
     await app?.close().catch(() => undefined);
-    await database.close();
+    await database?.close();
     throw error;
   }
   // Serving while the database can be reached: a node that cannot record or
   // look anything up should get no new calls from a load balancer.
   let stopping: Promise<void> | undefined;
-  database.listener.onAvailabilityChange((reachable) => {
+  database?.listener.onAvailabilityChange((reachable) => {
     if (!stopping) health.setServing(reachable);
   });
-  health.setServing(database.listener.isReachable);
+  health.setServing(database?.listener.isReachable ?? true);
   logger.info('nova listening', {
     address: url,
     mode: config.grpc.mode,
     planes: planes.map((plane) => plane.name),
-    database: database.isEmbedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
+    database: !database ? 'none' : database.isEmbedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
     auth: config.auth,
   });
 
@@ -154,7 +132,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           await nestApp.close();
         } finally {
           clearTimeout(force);
-          await database.close();
+          await database?.close();
         }
         logger.info('stopped');
       })();
@@ -183,4 +161,30 @@ export function stopOnSignals(server: RunningNovaServer): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** Opens the database, migrates when this process may, and starts the listener. */
+async function openDatabase(config: NovaConfig, logger: JsonLogger): Promise<Database> {
+  const database = await Database.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    log: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
+  });
+  try {
+    // Unified mode and the embedded database are single-deployment setups:
+    // migrate at start. Separate planes on a shared database expect the
+    // explicit `nova migrate` step, run once per release.
+    if (config.grpc.mode === 'unified' || database.isEmbedded) {
+      const ran = await database.migrate();
+      if (ran.length > 0) logger.info('migrations applied', { migrations: ran });
+    } else if (await database.hasPendingMigrations()) {
+      throw new Error('the database has pending migrations: run `nova migrate` first');
+    }
+    await database.listener.start();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
 }

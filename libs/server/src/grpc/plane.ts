@@ -13,4 +13,6 @@ export interface PlaneDefinition {
   packages: string[];
   /** Fully qualified service names, for the health service. */
   services: string[];
+  /** Whether it reads or writes the database; a server of planes that do not opens none (and migrates nothing). */
+  usesDatabase: boolean;
 }
