@@ -1,6 +1,8 @@
-// Runs the compiled unit specs (*.spec.js beside the code) and e2e specs
-// (test/**/*.e2e-spec.js) with Node's test runner. Usage:
-//   node scripts/run-tests.mjs [unit|e2e|all] [extra node --test flags]
+// Runs the compiled tests with Node's test runner, in three tiers: unit
+// specs (*.spec.js beside the code), integration specs (*.int-spec.js beside
+// the code: Nest testing modules over a real PostgreSQL) and e2e specs
+// (test/**/*.e2e-spec.js: real servers and clients). Usage:
+//   node scripts/run-tests.mjs [unit|int|e2e|all] [extra node --test flags]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,11 +18,16 @@ function find(dir, suffix, found = []) {
   return found;
 }
 
-const unit = ['dist/apps', 'dist/libs']
-  .flatMap((dir) => find(dir, '.spec.js'))
-  .filter((f) => !f.endsWith('.e2e-spec.js'));
+const beside = ['dist/apps', 'dist/libs'];
+const unit = beside.flatMap((dir) => find(dir, '.spec.js')).filter((f) => !f.endsWith('.int-spec.js'));
+const int = beside.flatMap((dir) => find(dir, '.int-spec.js'));
 const e2e = find('dist/test', '.e2e-spec.js');
-const files = kind === 'unit' ? unit : kind === 'e2e' ? e2e : [...unit, ...e2e];
+const tiers = { unit, int, e2e, all: [...unit, ...int, ...e2e] };
+const files = tiers[kind];
+if (!files) {
+  console.error(`unknown tier ${kind}; one of ${Object.keys(tiers).join(', ')}`);
+  process.exit(2);
+}
 if (files.length === 0) {
   console.error(`no ${kind} test files found under dist/; run the build first`);
   process.exit(1);

@@ -22,6 +22,7 @@ export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 export { currentRequestId, runDetached, runWithRequestId } from './logging/request-context.js';
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';
+export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
 export type { PlaneDefinition } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RuntimesModule } from '#runtimes';
 import { FunctionsModule } from '../functions/functions.module.js';
 import { SandboxModule } from '../sandbox/sandbox.module.js';
 import { InstanceLauncher } from './instance-launcher.js';
@@ -7,7 +8,7 @@ import { IdleReaper, MemoryWatchdog } from './instance-watchdogs.js';
 
 /** The function instances of this node: registry and caps, launcher, reaper, memory watchdog. */
 @Module({
-  imports: [FunctionsModule, SandboxModule],
+  imports: [RuntimesModule, FunctionsModule, SandboxModule],
   providers: [InstancePoolService, InstanceLauncher, IdleReaper, MemoryWatchdog],
   exports: [InstancePoolService],
 })
