@@ -214,6 +214,7 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
   });
 
   it('refuses bad requests with INVALID_ARGUMENT and unknown functions with NOT_FOUND', async () => {
+    await fx.cp.createFunction(createRequest({ name: 'async-refusals' }));
     assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest('no-such-function'))), status.NOT_FOUND);
     assert.equal(
       await codeOf(fx.dp.listInvocations({ status: 'lost', function: '', limit: 0, offset: 0 })),
@@ -221,23 +222,23 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
     );
     assert.equal(await codeOf(fx.dp.invokeAsync(asyncRequest(''))), status.INVALID_ARGUMENT);
     assert.equal(
-      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: 11 }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-refusals', { maxAttempts: 11 }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { maxAttempts: -1 }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-refusals', { maxAttempts: -1 }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { backoffBaseMs: 5000, backoffMaxMs: 10 }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-refusals', { backoffBaseMs: 5000, backoffMaxMs: 10 }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { idempotencyKey: 'k'.repeat(300) }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-refusals', { idempotencyKey: 'k'.repeat(300) }))),
       status.INVALID_ARGUMENT,
     );
     assert.equal(
-      await codeOf(fx.dp.invokeAsync(asyncRequest('async-ok', { payload: Buffer.alloc(6 * 1024 * 1024 + 1) }))),
+      await codeOf(fx.dp.invokeAsync(asyncRequest('async-refusals', { payload: Buffer.alloc(6 * 1024 * 1024 + 1) }))),
       status.INVALID_ARGUMENT,
     );
   });

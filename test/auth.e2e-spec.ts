@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
-import { createTestDatabase, runCli, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import { runCli, type TestDatabase } from './support/nova-process.js';
+import { useNova } from './support/fixture.js';
 import { checkHealth, reflect } from './support/raw-grpc.js';
 import { createRequest } from './support/requests.js';
 import { codeOf } from './support/grpc-status.js';
@@ -17,34 +18,26 @@ async function createKey(database: TestDatabase, scope: string): Promise<{ key: 
 }
 
 describe('auth (NOVA_AUTH=required)', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
+  const fx = useNova({ NOVA_AUTH: 'required' });
   let adminKey: { key: string; id: string };
   let invokeKey: { key: string; id: string };
 
   before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: { ...database.env, NOVA_AUTH: 'required' } });
     // The CLI works on the database directly, beside the running server.
-    adminKey = await createKey(database, 'admin');
-    invokeKey = await createKey(database, 'invoke');
-  });
-
-  after(async () => {
-    await nova.stop();
-    await database.dispose();
+    adminKey = await createKey(fx.database, 'admin');
+    invokeKey = await createKey(fx.database, 'invoke');
   });
 
   const controlPlane = (apiKey?: string): ReturnType<typeof createControlPlaneClient> =>
-    createControlPlaneClient({ address: nova.address, ...(apiKey ? { apiKey } : {}) });
+    createControlPlaneClient({ address: fx.nova.address, ...(apiKey ? { apiKey } : {}) });
   const dataPlane = (apiKey?: string): ReturnType<typeof createDataPlaneClient> =>
-    createDataPlaneClient({ address: nova.address, ...(apiKey ? { apiKey } : {}) });
+    createDataPlaneClient({ address: fx.nova.address, ...(apiKey ? { apiKey } : {}) });
 
   it('answers UNAUTHENTICATED without a key or with an unknown one', async () => {
     assert.equal(await codeOf(controlPlane().listFunctions({ limit: 0, offset: 0 })), status.UNAUTHENTICATED);
     assert.equal(await codeOf(dataPlane().health({})), status.UNAUTHENTICATED);
     assert.equal(await codeOf(controlPlane('nova_not-a-real-key').listRuntimes({})), status.UNAUTHENTICATED);
-    const malformed = createControlPlaneClient({ address: nova.address });
+    const malformed = createControlPlaneClient({ address: fx.nova.address });
     assert.equal(
       await codeOf(malformed.listRuntimes({}, { metadata: { authorization: `Basic ${adminKey.key}` } })),
       status.UNAUTHENTICATED,
@@ -66,13 +59,13 @@ describe('auth (NOVA_AUTH=required)', () => {
   });
 
   it('keeps health checks and reflection open', async () => {
-    assert.deepEqual(await checkHealth(nova.address), { code: 0, status: 'SERVING' });
-    const services = await reflect(nova.address, { listServices: '' });
+    assert.deepEqual(await checkHealth(fx.nova.address), { code: 0, status: 'SERVING' });
+    const services = await reflect(fx.nova.address, { listServices: '' });
     assert.ok(services.listServicesResponse?.service.some((service) => service.name === 'nova.v1.ControlPlane'));
   });
 
   it('lists keys without their secrets', async () => {
-    const result = await runCli(['keys', 'list', '--json'], database.env);
+    const result = await runCli(['keys', 'list', '--json'], fx.database.env);
     assert.equal(result.code, 0, result.stderr);
     assert.ok(!result.stdout.includes(adminKey.key), 'the secret is never shown again');
     const keys = JSON.parse(result.stdout) as { id: string; scope: string; prefix: string }[];
@@ -81,9 +74,9 @@ describe('auth (NOVA_AUTH=required)', () => {
   });
 
   it('stops accepting a revoked key at once, through NOTIFY', async () => {
-    const temporary = await createKey(database, 'admin');
+    const temporary = await createKey(fx.database, 'admin');
     assert.equal(await codeOf(controlPlane(temporary.key).listRuntimes({})), status.OK, 'accepted and now cached');
-    const revoked = await runCli(['keys', 'revoke', temporary.id], database.env);
+    const revoked = await runCli(['keys', 'revoke', temporary.id], fx.database.env);
     assert.equal(revoked.code, 0, revoked.stderr);
     const deadline = Date.now() + 3000;
     let code = status.OK;
@@ -92,13 +85,13 @@ describe('auth (NOVA_AUTH=required)', () => {
       if (code === status.OK) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(code, status.UNAUTHENTICATED);
-    const again = await runCli(['keys', 'revoke', temporary.id], database.env);
+    const again = await runCli(['keys', 'revoke', temporary.id], fx.database.env);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^error: no single live key matches/);
   });
 
   it('refuses a key scope it does not know', async () => {
-    const result = await runCli(['keys', 'create', '--scope', 'root'], database.env);
+    const result = await runCli(['keys', 'create', '--scope', 'root'], fx.database.env);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /--scope must be one of admin, invoke/);
   });

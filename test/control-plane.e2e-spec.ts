@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
-import { createControlPlaneClient, type controlPlane } from '#proto';
-import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import type { controlPlane } from '#proto';
+import { useNova } from './support/fixture.js';
 import { databaseUrlOf } from './support/database-url.js';
 import { createRequest, helloPython, updateRequest } from './support/requests.js';
 
@@ -22,27 +22,14 @@ async function rejectsWith(call: Promise<unknown>, code: status, mentions?: stri
 }
 
 describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
-  let cp: ReturnType<typeof createControlPlaneClient>;
-
-  before(async () => {
-    database = await createTestDatabase();
-    // Room on the node for the largest settings (two warm instances of 10 GiB), whatever this machine's RAM.
-    nova = await startNova({ env: { ...database.env, NOVA_MAX_MEMORY_MB: '32768' } });
-    cp = createControlPlaneClient({ address: nova.address });
-  });
-
-  after(async () => {
-    cp.close();
-    assert.equal(await nova.stop(), 0, 'server exits cleanly on SIGTERM');
-    await database.dispose();
-  });
+  // Room on the node for the largest settings (two warm instances of 10 GiB), whatever this machine's RAM.
+  // The server must exit cleanly on SIGTERM.
+  const fx = useNova({ NOVA_MAX_MEMORY_MB: '32768' }, { checkCleanExit: true });
 
   describe('CreateFunction', () => {
     it('creates the seed example at version 1 with defaults filled in', async () => {
       const before = Date.now();
-      const info = await cp.createFunction(request({ name: 'hello-world', memoryMb: 128, timeoutS: 30 }));
+      const info = await fx.cp.createFunction(request({ name: 'hello-world', memoryMb: 128, timeoutS: 30 }));
       assert.equal(info.name, 'hello-world');
       assert.equal(info.runtime, 'python');
       assert.equal(info.handler, 'handler');
@@ -60,13 +47,13 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     });
 
     it('treats 0 as the default memory and timeout', async () => {
-      const info = await cp.createFunction(request({ name: 'defaults' }));
+      const info = await fx.cp.createFunction(request({ name: 'defaults' }));
       assert.equal(info.memoryMb, 128);
       assert.equal(info.timeoutS, 30);
     });
 
     it('keeps env vars, replicas and limits at their bounds', async () => {
-      const info = await cp.createFunction(
+      const info = await fx.cp.createFunction(
         request({
           name: 'bounds',
           runtime: 'node',
@@ -86,8 +73,8 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     });
 
     it('refuses a taken name with ALREADY_EXISTS', async () => {
-      await cp.createFunction(request({ name: 'taken' }));
-      await rejectsWith(cp.createFunction(request({ name: 'taken' })), status.ALREADY_EXISTS);
+      await fx.cp.createFunction(request({ name: 'taken' }));
+      await rejectsWith(fx.cp.createFunction(request({ name: 'taken' })), status.ALREADY_EXISTS);
     });
 
     const invalid: [string, Partial<controlPlane.CreateFunctionRequest>, string][] = [
@@ -129,7 +116,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     for (const [what, overrides, field] of invalid) {
       it(`refuses ${what} with INVALID_ARGUMENT naming ${field}`, async () => {
         await rejectsWith(
-          cp.createFunction(request({ name: 'invalid-fn', ...overrides })),
+          fx.cp.createFunction(request({ name: 'invalid-fn', ...overrides })),
           status.INVALID_ARGUMENT,
           field,
         );
@@ -137,40 +124,43 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     }
 
     it('stored none of the refused functions', async () => {
-      await rejectsWith(cp.getFunction({ name: 'invalid-fn' }), status.NOT_FOUND);
+      for (const [, overrides] of invalid) {
+        await fx.cp.createFunction(request({ name: 'invalid-fn', ...overrides })).catch(() => undefined);
+      }
+      await rejectsWith(fx.cp.getFunction({ name: 'invalid-fn' }), status.NOT_FOUND);
     });
 
     it('accepts env vars of exactly 4 KiB', async () => {
-      const info = await cp.createFunction(request({ name: 'env-4k', envVars: { BIG: 'x'.repeat(4093) } }));
+      const info = await fx.cp.createFunction(request({ name: 'env-4k', envVars: { BIG: 'x'.repeat(4093) } }));
       assert.equal(info.envVars['BIG']?.length, 4093);
     });
   });
 
   describe('GetFunction', () => {
     it('returns what was created', async () => {
-      const created = await cp.createFunction(request({ name: 'get-me', envVars: { A: '1' } }));
-      assert.deepEqual(await cp.getFunction({ name: 'get-me' }), created);
+      const created = await fx.cp.createFunction(request({ name: 'get-me', envVars: { A: '1' } }));
+      assert.deepEqual(await fx.cp.getFunction({ name: 'get-me' }), created);
     });
 
     it('answers NOT_FOUND for an unknown function', async () => {
-      await rejectsWith(cp.getFunction({ name: 'no-such-function' }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.getFunction({ name: 'no-such-function' }), status.NOT_FOUND);
     });
 
     it('answers INVALID_ARGUMENT for a malformed name', async () => {
-      await rejectsWith(cp.getFunction({ name: 'Not_Valid' }), status.INVALID_ARGUMENT, 'name');
+      await rejectsWith(fx.cp.getFunction({ name: 'Not_Valid' }), status.INVALID_ARGUMENT, 'name');
     });
   });
 
   describe('ListFunctions', () => {
     it('pages through functions ordered by name with the total of all', async () => {
       const names = ['list-c', 'list-a', 'list-b'];
-      for (const name of names) await cp.createFunction(request({ name }));
-      const all = await cp.listFunctions({ limit: 1000, offset: 0 });
+      for (const name of names) await fx.cp.createFunction(request({ name }));
+      const all = await fx.cp.listFunctions({ limit: 1000, offset: 0 });
       const sorted = all.functions.map((fn) => fn.name);
       assert.deepEqual(sorted, [...sorted].sort());
       assert.equal(all.total, all.functions.length);
       const start = sorted.indexOf('list-a');
-      const page = await cp.listFunctions({ limit: 2, offset: start });
+      const page = await fx.cp.listFunctions({ limit: 2, offset: start });
       assert.deepEqual(
         page.functions.map((fn) => fn.name),
         ['list-a', 'list-b'],
@@ -181,33 +171,37 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     it('returns at most 100 when no limit is given', async () => {
       await Promise.all(
         Array.from({ length: 101 }, (_, i) =>
-          cp.createFunction(request({ name: `many-${String(i).padStart(3, '0')}` })),
+          fx.cp.createFunction(request({ name: `many-${String(i).padStart(3, '0')}` })),
         ),
       );
-      const page = await cp.listFunctions({ limit: 0, offset: 0 });
+      const page = await fx.cp.listFunctions({ limit: 0, offset: 0 });
       assert.equal(page.functions.length, 100);
       assert.ok(page.total > 100);
-      const rest = await cp.listFunctions({ limit: 0, offset: 100 });
+      const rest = await fx.cp.listFunctions({ limit: 0, offset: 100 });
       assert.equal(rest.functions.length, page.total - 100);
     });
 
     it('refuses a limit above 1000 and a negative offset or limit', async () => {
-      await rejectsWith(cp.listFunctions({ limit: 1001, offset: 0 }), status.INVALID_ARGUMENT, 'limit');
-      await rejectsWith(cp.listFunctions({ limit: -1, offset: 0 }), status.INVALID_ARGUMENT, 'limit');
-      await rejectsWith(cp.listFunctions({ limit: 10, offset: -1 }), status.INVALID_ARGUMENT, 'offset');
+      await rejectsWith(fx.cp.listFunctions({ limit: 1001, offset: 0 }), status.INVALID_ARGUMENT, 'limit');
+      await rejectsWith(fx.cp.listFunctions({ limit: -1, offset: 0 }), status.INVALID_ARGUMENT, 'limit');
+      await rejectsWith(fx.cp.listFunctions({ limit: 10, offset: -1 }), status.INVALID_ARGUMENT, 'offset');
     });
   });
 
   describe('UpdateFunction', () => {
-    const update = (overrides: Partial<controlPlane.UpdateFunctionRequest>): controlPlane.UpdateFunctionRequest =>
-      updateRequest('upd', overrides);
-
-    before(async () => {
-      await cp.createFunction(request({ name: 'upd', envVars: { KEEP: 'me' }, minReplicas: 1, maxReplicas: 4 }));
-    });
+    /** Creates a function of its own for one test; its update() changes that function. */
+    const updatable = async (
+      name: string,
+      settings: Partial<controlPlane.CreateFunctionRequest>,
+    ): Promise<(overrides: Partial<controlPlane.UpdateFunctionRequest>) => controlPlane.UpdateFunctionRequest> => {
+      await fx.cp.createFunction(request({ name, ...settings }));
+      return (overrides) => updateRequest(name, overrides);
+    };
+    const original = { envVars: { KEEP: 'me' }, minReplicas: 1, maxReplicas: 4 };
 
     it('changes only the fields that are set', async () => {
-      const info = await cp.updateFunction(update({ memoryMb: 512 }));
+      const update = await updatable('upd', original);
+      const info = await fx.cp.updateFunction(update({ memoryMb: 512 }));
       assert.equal(info.memoryMb, 512);
       assert.equal(info.timeoutS, 30);
       assert.deepEqual(info.envVars, { KEEP: 'me' });
@@ -215,7 +209,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       assert.equal(info.maxReplicas, 4);
       assert.equal(info.version, 1, 'a settings change is not a new code version');
       assert.ok(Date.parse(info.updatedAt) >= Date.parse(info.createdAt));
-      const again = await cp.updateFunction(
+      const again = await fx.cp.updateFunction(
         update({ timeoutS: 60, envVars: { NEW: 'x' }, maxReplicas: 8, minReplicas: 3 }),
       );
       assert.equal(again.memoryMb, 512);
@@ -223,54 +217,74 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       assert.deepEqual(again.envVars, { NEW: 'x' });
       assert.equal(again.minReplicas, 3);
       assert.equal(again.maxReplicas, 8);
-      assert.deepEqual(await cp.getFunction({ name: 'upd' }), again);
+      assert.deepEqual(await fx.cp.getFunction({ name: 'upd' }), again);
     });
 
     it('applies defaults named in update_mask: clears env vars, sets min_replicas to 0', async () => {
-      const info = await cp.updateFunction(update({ updateMask: ['env_vars', 'minReplicas'] }));
+      const update = await updatable('upd-mask', {
+        timeoutS: 60,
+        envVars: { NEW: 'x' },
+        minReplicas: 3,
+        maxReplicas: 8,
+      });
+      const info = await fx.cp.updateFunction(update({ updateMask: ['env_vars', 'minReplicas'] }));
       assert.deepEqual(info.envVars, {});
       assert.equal(info.minReplicas, 0);
       assert.equal(info.timeoutS, 60, 'fields not named stay');
     });
 
     it('validates like CreateFunction', async () => {
-      await rejectsWith(cp.updateFunction(update({ memoryMb: 64 })), status.INVALID_ARGUMENT, 'memory_mb');
-      await rejectsWith(cp.updateFunction(update({ timeoutS: 1000 })), status.INVALID_ARGUMENT, 'timeout_s');
-      await rejectsWith(cp.updateFunction(update({ envVars: { NOVA_X: '1' } })), status.INVALID_ARGUMENT, 'env_vars');
-      await rejectsWith(cp.updateFunction(update({ maxReplicas: 5000 })), status.INVALID_ARGUMENT, 'max_replicas');
-      await rejectsWith(cp.updateFunction(update({ updateMask: ['handler'] })), status.INVALID_ARGUMENT, 'update_mask');
+      const update = await updatable('upd-rules', original);
+      await rejectsWith(fx.cp.updateFunction(update({ memoryMb: 64 })), status.INVALID_ARGUMENT, 'memory_mb');
+      await rejectsWith(fx.cp.updateFunction(update({ timeoutS: 1000 })), status.INVALID_ARGUMENT, 'timeout_s');
+      await rejectsWith(
+        fx.cp.updateFunction(update({ envVars: { NOVA_X: '1' } })),
+        status.INVALID_ARGUMENT,
+        'env_vars',
+      );
+      await rejectsWith(fx.cp.updateFunction(update({ maxReplicas: 5000 })), status.INVALID_ARGUMENT, 'max_replicas');
+      await rejectsWith(
+        fx.cp.updateFunction(update({ updateMask: ['handler'] })),
+        status.INVALID_ARGUMENT,
+        'update_mask',
+      );
     });
 
     it('refuses min_replicas above max_replicas, set now or already stored', async () => {
-      await rejectsWith(cp.updateFunction(update({ minReplicas: 9 })), status.INVALID_ARGUMENT, 'min_replicas');
+      const update = await updatable('upd-replicas', { minReplicas: 0, maxReplicas: 8 });
+      await rejectsWith(fx.cp.updateFunction(update({ minReplicas: 9 })), status.INVALID_ARGUMENT, 'min_replicas');
       await rejectsWith(
-        cp.updateFunction(update({ maxReplicas: 2, minReplicas: 3 })),
+        fx.cp.updateFunction(update({ maxReplicas: 2, minReplicas: 3 })),
         status.INVALID_ARGUMENT,
         'min_replicas',
       );
-      await cp.updateFunction(update({ minReplicas: 2 }));
-      await rejectsWith(cp.updateFunction(update({ maxReplicas: 1 })), status.INVALID_ARGUMENT, 'min_replicas');
-      assert.equal((await cp.getFunction({ name: 'upd' })).maxReplicas, 8, 'a refused update changes nothing');
+      await fx.cp.updateFunction(update({ minReplicas: 2 }));
+      await rejectsWith(fx.cp.updateFunction(update({ maxReplicas: 1 })), status.INVALID_ARGUMENT, 'min_replicas');
+      assert.equal(
+        (await fx.cp.getFunction({ name: 'upd-replicas' })).maxReplicas,
+        8,
+        'a refused update changes nothing',
+      );
     });
 
     it('answers NOT_FOUND for an unknown function', async () => {
-      await rejectsWith(cp.updateFunction(update({ name: 'nobody', memoryMb: 256 })), status.NOT_FOUND);
+      await rejectsWith(fx.cp.updateFunction(updateRequest('nobody', { memoryMb: 256 })), status.NOT_FOUND);
     });
   });
 
   describe('UpdateFunctionCode', () => {
     it('stores each upload as the next immutable version and keeps the earlier ones', async () => {
-      const v1 = await cp.createFunction(request({ name: 'versions' }));
+      const v1 = await fx.cp.createFunction(request({ name: 'versions' }));
       const code2 = Buffer.from('def handler(event): return 2\n');
       const code3 = Buffer.from('def handler(event): return 3\n');
-      const r2 = await cp.updateFunctionCode({ name: 'versions', code: code2 });
+      const r2 = await fx.cp.updateFunctionCode({ name: 'versions', code: code2 });
       assert.deepEqual(r2, { success: true, codeHash: createHash('sha256').update(code2).digest('hex'), version: 2 });
-      const r3 = await cp.updateFunctionCode({ name: 'versions', code: code3 });
+      const r3 = await fx.cp.updateFunctionCode({ name: 'versions', code: code3 });
       assert.equal(r3.version, 3);
-      const info = await cp.getFunction({ name: 'versions' });
+      const info = await fx.cp.getFunction({ name: 'versions' });
       assert.equal(info.version, 3);
       assert.equal(info.codeHash, r3.codeHash);
-      const { versions } = await cp.listFunctionVersions({ name: 'versions' });
+      const { versions } = await fx.cp.listFunctionVersions({ name: 'versions' });
       assert.deepEqual(
         versions.map((v) => [v.version, v.codeHash, v.sizeBytes]),
         [
@@ -282,43 +296,44 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     });
 
     it('refuses empty or oversized code and unknown functions', async () => {
+      await fx.cp.createFunction(request({ name: 'versions-refused' }));
       await rejectsWith(
-        cp.updateFunctionCode({ name: 'versions', code: Buffer.alloc(0) }),
+        fx.cp.updateFunctionCode({ name: 'versions-refused', code: Buffer.alloc(0) }),
         status.INVALID_ARGUMENT,
         'code',
       );
       await rejectsWith(
-        cp.updateFunctionCode({ name: 'versions', code: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) }),
+        fx.cp.updateFunctionCode({ name: 'versions-refused', code: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) }),
         status.INVALID_ARGUMENT,
         'code',
       );
-      await rejectsWith(cp.updateFunctionCode({ name: 'ghost', code }), status.NOT_FOUND);
-      await rejectsWith(cp.listFunctionVersions({ name: 'ghost' }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.updateFunctionCode({ name: 'ghost', code }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.listFunctionVersions({ name: 'ghost' }), status.NOT_FOUND);
     });
   });
 
   describe('DeleteFunction', () => {
     it('removes the function and its versions', async () => {
-      await cp.createFunction(request({ name: 'doomed' }));
-      await cp.updateFunctionCode({ name: 'doomed', code: Buffer.from('def handler(e): return 0\n') });
-      assert.deepEqual(await cp.deleteFunction({ name: 'doomed' }), { success: true });
-      await rejectsWith(cp.getFunction({ name: 'doomed' }), status.NOT_FOUND);
-      await rejectsWith(cp.listFunctionVersions({ name: 'doomed' }), status.NOT_FOUND);
-      await rejectsWith(cp.deleteFunction({ name: 'doomed' }), status.NOT_FOUND);
+      await fx.cp.createFunction(request({ name: 'doomed' }));
+      await fx.cp.updateFunctionCode({ name: 'doomed', code: Buffer.from('def handler(e): return 0\n') });
+      assert.deepEqual(await fx.cp.deleteFunction({ name: 'doomed' }), { success: true });
+      await rejectsWith(fx.cp.getFunction({ name: 'doomed' }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.listFunctionVersions({ name: 'doomed' }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.deleteFunction({ name: 'doomed' }), status.NOT_FOUND);
     });
 
     it('keeps code that another function still uses', async () => {
-      await cp.createFunction(request({ name: 'shares-a' }));
-      await cp.createFunction(request({ name: 'shares-b' }));
-      await cp.deleteFunction({ name: 'shares-a' });
-      const { versions } = await cp.listFunctionVersions({ name: 'shares-b' });
+      await fx.cp.createFunction(request({ name: 'shares-a' }));
+      await fx.cp.createFunction(request({ name: 'shares-b' }));
+      await fx.cp.deleteFunction({ name: 'shares-a' });
+      const { versions } = await fx.cp.listFunctionVersions({ name: 'shares-b' });
       assert.equal(versions[0]?.sizeBytes, code.length);
     });
   });
 
   describe('ListRuntimes', () => {
     it('lists exactly the probed python, node and wasm with their real versions', async () => {
-      const { runtimes } = await cp.listRuntimes({});
+      const { runtimes } = await fx.cp.listRuntimes({});
       const byId = new Map(runtimes.map((runtime) => [runtime.id, runtime]));
       assert.deepEqual([...byId.keys()].sort(), ['node', 'python', 'wasm']);
       assert.equal(byId.get('node')?.version, process.versions.node);
@@ -336,7 +351,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
 
   describe('change notifications', () => {
     it('sends a NOTIFY on nova_functions for every write', async () => {
-      const listener = new pg.Client({ connectionString: await databaseUrlOf(database) });
+      const listener = new pg.Client({ connectionString: await databaseUrlOf(fx.database) });
       await listener.connect();
       const heard: { op: string; name: string; version: number }[] = [];
       listener.on('notification', (message) =>
@@ -344,10 +359,10 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       );
       await listener.query('LISTEN nova_functions');
       try {
-        await cp.createFunction(request({ name: 'noisy' }));
-        await cp.updateFunction(updateRequest('noisy', { memoryMb: 256 }));
-        await cp.updateFunctionCode({ name: 'noisy', code: Buffer.from('def handler(e): return 1\n') });
-        await cp.deleteFunction({ name: 'noisy' });
+        await fx.cp.createFunction(request({ name: 'noisy' }));
+        await fx.cp.updateFunction(updateRequest('noisy', { memoryMb: 256 }));
+        await fx.cp.updateFunctionCode({ name: 'noisy', code: Buffer.from('def handler(e): return 1\n') });
+        await fx.cp.deleteFunction({ name: 'noisy' });
         const deadline = Date.now() + 5000;
         while (heard.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         assert.deepEqual(heard, [

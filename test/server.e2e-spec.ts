@@ -1,33 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { createDataPlaneClient } from '#proto';
-import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
+import { useNova } from './support/fixture.js';
+import { createTestDatabase, startNova } from './support/nova-process.js';
 import { checkHealth, healthClient, rawUnary, reflect } from './support/raw-grpc.js';
 
 describe('server plumbing (unified mode)', () => {
-  let database: TestDatabase;
-  let nova: NovaProcess;
-
-  before(async () => {
-    database = await createTestDatabase();
-    nova = await startNova({ env: database.env });
-  });
-
-  after(async () => {
-    await nova.stop();
-    await database.dispose();
-  });
+  const fx = useNova();
 
   it('lists every service through reflection', async () => {
-    const response = await reflect(nova.address, { listServices: '' });
+    const response = await reflect(fx.nova.address, { listServices: '' });
     const names = response.listServicesResponse?.service.map((service) => service.name).sort();
     assert.deepEqual(names, ['grpc.health.v1.Health', 'nova.v1.ControlPlane', 'nova.v1.DataPlane']);
   });
 
   it('describes services with the exact .proto files, so grpcurl and buf curl can call them', async () => {
-    const response = await reflect(nova.address, { fileContainingSymbol: 'nova.v1.ControlPlane' });
+    const response = await reflect(fx.nova.address, { fileContainingSymbol: 'nova.v1.ControlPlane' });
     const files = (response.fileDescriptorResponse?.fileDescriptorProto ?? []).map(
       (bytes) =>
         descriptor.FileDescriptorProto.decode(bytes) as unknown as {
@@ -69,13 +59,13 @@ describe('server plumbing (unified mode)', () => {
 
   it('answers grpc.health.v1 Check with SERVING for the server and each service', async () => {
     for (const service of ['', 'nova.v1.ControlPlane', 'nova.v1.DataPlane']) {
-      assert.deepEqual(await checkHealth(nova.address, service), { code: 0, status: 'SERVING' }, service);
+      assert.deepEqual(await checkHealth(fx.nova.address, service), { code: 0, status: 'SERVING' }, service);
     }
-    assert.equal((await checkHealth(nova.address, 'no.such.Service')).code, status.NOT_FOUND);
+    assert.equal((await checkHealth(fx.nova.address, 'no.such.Service')).code, status.NOT_FOUND);
   });
 
   it('serves DataPlane Health with the database and each runtime', async () => {
-    const dp = createDataPlaneClient({ address: nova.address });
+    const dp = createDataPlaneClient({ address: fx.nova.address });
     try {
       const health = await dp.health({});
       assert.equal(health.status, 'healthy');
@@ -98,36 +88,40 @@ describe('server plumbing (unified mode)', () => {
       ['/nova.v1.DataPlane/Invoke', garbage[1]!],
       ['/nova.v1.DataPlane/InvokeAsync', garbage[2]!],
     ] as const) {
-      const result = await rawUnary(nova.address, method, body);
+      const result = await rawUnary(fx.nova.address, method, body);
       assert.equal(result.error?.code, status.INVALID_ARGUMENT, method);
       assert.match(result.error?.details ?? '', new RegExp(`not a valid protobuf message for ${method}`));
     }
     // The call's log line is written as its status goes out; give it a moment.
     const logged = (): Record<string, unknown> | undefined =>
-      nova.logLines().find((entry) => entry['method'] === '/nova.v1.DataPlane/InvokeAsync');
+      fx.nova.logLines().find((entry) => entry['method'] === '/nova.v1.DataPlane/InvokeAsync');
     for (let waited = 0; !logged() && waited < 2000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     assert.equal(logged()?.['code'], 'INVALID_ARGUMENT');
-    assert.equal((await checkHealth(nova.address)).status, 'SERVING');
+    assert.equal((await checkHealth(fx.nova.address)).status, 'SERVING');
   });
 
   it('answers UNIMPLEMENTED for a method no plane serves', async () => {
-    const result = await rawUnary(nova.address, '/nova.v1.DataPlane/NoSuchMethod', Buffer.alloc(0));
+    const result = await rawUnary(fx.nova.address, '/nova.v1.DataPlane/NoSuchMethod', Buffer.alloc(0));
     assert.equal(result.error?.code, status.UNIMPLEMENTED);
   });
 
   it('logs one JSON line per call with method, status, duration and the request id it echoes back', async () => {
     const metadata = new Metadata();
     metadata.set('x-request-id', 'e2e-request-42');
-    const ok = await rawUnary(nova.address, '/nova.v1.DataPlane/Health', Buffer.alloc(0), metadata);
+    const ok = await rawUnary(fx.nova.address, '/nova.v1.DataPlane/Health', Buffer.alloc(0), metadata);
     assert.equal(ok.error, null);
     assert.equal(ok.headers?.get('x-request-id')[0], 'e2e-request-42');
 
-    const failed = await rawUnary(nova.address, '/nova.v1.ControlPlane/GetFunction', Buffer.from([0x0a, 0x01, 0x58]));
+    const failed = await rawUnary(
+      fx.nova.address,
+      '/nova.v1.ControlPlane/GetFunction',
+      Buffer.from([0x0a, 0x01, 0x58]),
+    );
     assert.equal(failed.error?.code, status.INVALID_ARGUMENT);
     const generatedId = failed.error?.metadata.get('x-request-id')[0];
 
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const calls = nova.logLines().filter((line) => line['msg'] === 'call');
+    const calls = fx.nova.logLines().filter((line) => line['msg'] === 'call');
     const healthLine = calls.filter((line) => line['requestId'] === 'e2e-request-42');
     assert.equal(healthLine.length, 1, 'exactly one line per call');
     assert.equal(healthLine[0]?.['method'], '/nova.v1.DataPlane/Health');
