@@ -85,7 +85,7 @@ export default tseslint.config(
         },
         {
           selector: "ClassDeclaration[superClass.name='DomainError']",
-          message: "Declare a feature's error in its *.errors.ts, beside the feature's code enum.",
+          message: "Declare a feature's error in its *.errors.ts with errorClassFor(kinds), beside its code enum.",
         },
       ],
     },

@@ -13,7 +13,7 @@ export {
   type LogLevel,
   type AuthMode,
 } from './config/settings.js';
-export { DomainError, type ErrorKind } from './errors/domain-error.js';
+export { DomainError, errorClassFor, type ErrorKind } from './errors/domain-error.js';
 export { CommonErrorCode, InvalidArgumentError, FunctionNotFoundError, checkListPage } from './errors/common.errors.js';
 export { GrpcStatusFilter, toGrpcStatus } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';

@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from '#server';
+import { errorClassFor, type ErrorKind } from '#server';
 
 /** Errors of the functions feature beyond the shared ones (FunctionNotFoundError, InvalidArgumentError in #server). */
 export enum FunctionsErrorCode {
@@ -9,11 +9,7 @@ const kinds = {
   [FunctionsErrorCode.AlreadyExists]: 'already_exists',
 } as const satisfies Record<FunctionsErrorCode, ErrorKind>;
 
-export class FunctionsError extends DomainError<FunctionsErrorCode> {
-  constructor(code: FunctionsErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class FunctionsError extends errorClassFor(kinds) {}
 
 export const functionsErrors = {
   alreadyExists: (name: string) =>

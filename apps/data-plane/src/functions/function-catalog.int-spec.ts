@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestingModule } from '@nestjs/testing';
-import { FunctionsRepository, type FunctionRecord, type NewFunction } from '#storage';
+import { FunctionsRepository, type FunctionRecord } from '#storage';
 import { DomainError, FunctionNotFoundError } from '#server';
 import {
   compileFeature,
@@ -11,22 +11,7 @@ import {
 import { waitUntil } from '../../../../test/support/wait.js';
 import { FunctionCatalog } from './function-catalog.js';
 import { FunctionsModule } from './functions.module.js';
-
-function spec(name: string): NewFunction {
-  return {
-    name,
-    runtime: 'python',
-    handler: 'handler',
-    mode: 'process',
-    memoryMb: 128,
-    timeoutS: 30,
-    minReplicas: 0,
-    maxReplicas: 10,
-    envVars: {},
-    network: 'none',
-    code: Buffer.from(`def handler(e): return '${name}'\n`),
-  };
-}
+import { newFunction } from '../../../../test/support/records.js';
 
 // The catalog's informer loop: NOTIFY from a write reaches the cache
 // without a query on the call path.
@@ -41,7 +26,7 @@ describe('FunctionCatalog (integration)', () => {
     db = await openIntegrationDatabase();
     functions = new FunctionsRepository(db.database.sql);
     // Present before the module starts: loaded by the first reload, not by a notification.
-    await functions.create(spec('cat-before'));
+    await functions.create(newFunction('cat-before'));
     module = await compileFeature(db.database, { imports: [FunctionsModule] });
     catalog = module.get(FunctionCatalog);
     catalog.onChange((name, record) => seen.push({ name, record }));
@@ -57,7 +42,7 @@ describe('FunctionCatalog (integration)', () => {
   });
 
   it('follows creation, settings, new code and deletion through NOTIFY alone', async () => {
-    await functions.create(spec('cat-live'));
+    await functions.create(newFunction('cat-live'));
     await waitUntil('the created function in the cache', () => catalog.peek('cat-live') !== undefined, 5000);
 
     await functions.update('cat-live', { memoryMb: 512 }, () => undefined);
@@ -88,7 +73,7 @@ describe('FunctionCatalog (integration)', () => {
   });
 
   it('finds a function created a moment ago (its notification may not have come yet), and says NOT_FOUND for none', async () => {
-    await functions.create(spec('cat-miss'));
+    await functions.create(newFunction('cat-miss'));
     assert.equal((await catalog.require('cat-miss')).name, 'cat-miss');
     await assert.rejects(
       Promise.resolve().then(() => catalog.require('cat-absent')),

@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from '#server';
+import { errorClassFor, type ErrorKind } from '#server';
 
 /** What can go wrong reading a function's definition or code on this node. */
 export enum CatalogErrorCode {
@@ -10,11 +10,7 @@ const kinds = {
   [CatalogErrorCode.VersionGone]: 'aborted',
 } as const satisfies Record<CatalogErrorCode, ErrorKind>;
 
-export class CatalogError extends DomainError<CatalogErrorCode> {
-  constructor(code: CatalogErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class CatalogError extends errorClassFor(kinds) {}
 
 export const catalogErrors = {
   versionGone: (name: string, version: number) =>

@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from '#server';
+import { errorClassFor, type ErrorKind } from '#server';
 
 export enum InvocationsErrorCode {
   NotFound = 'INVOCATION_NOT_FOUND',
@@ -8,11 +8,7 @@ const kinds = {
   [InvocationsErrorCode.NotFound]: 'not_found',
 } as const satisfies Record<InvocationsErrorCode, ErrorKind>;
 
-export class InvocationsError extends DomainError<InvocationsErrorCode> {
-  constructor(code: InvocationsErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class InvocationsError extends errorClassFor(kinds) {}
 
 export const invocationsErrors = {
   notFound: (id: string) => new InvocationsError(InvocationsErrorCode.NotFound, `invocation "${id}" not found`),

@@ -1,4 +1,4 @@
-import { DomainError, InvalidArgumentError, type ErrorKind } from '#server';
+import { InvalidArgumentError, errorClassFor, type ErrorKind } from '#server';
 import { apiLimits, formatBytes } from '#proto';
 
 /** How a call's own attempt went wrong in a way the caller sees as a status code. */
@@ -14,11 +14,7 @@ const kinds = {
   [InvokeErrorCode.OutputTooLarge]: 'resource_exhausted',
 } as const satisfies Record<InvokeErrorCode, ErrorKind>;
 
-export class InvokeError extends DomainError<InvokeErrorCode> {
-  constructor(code: InvokeErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class InvokeError extends errorClassFor(kinds) {}
 
 const payloadLimit = `${apiLimits.payloadBytes} bytes (${formatBytes(apiLimits.payloadBytes)})`;
 

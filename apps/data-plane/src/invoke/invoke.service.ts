@@ -3,7 +3,7 @@ import type { FunctionRecord } from '#storage';
 import { InvalidArgumentError } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRecorder } from '../invocations/invocation-recorder.js';
-import { InvocationRunner, summarize, type RunResult } from './invocation-runner.js';
+import { InvocationRunner, summarize, type RunOptions, type RunResult } from './invocation-runner.js';
 import { invokeErrors } from './invoke.errors.js';
 import { checkCallInput } from './invoke.rules.js';
 
@@ -46,13 +46,7 @@ export class InvokeService {
 
   async invoke(call: InvokeCall): Promise<InvokeResult> {
     const { requestId } = call;
-    const { record, deadline } = await this.prepare(call);
-    const result = await this.runner.run(record, {
-      requestId,
-      payload: call.payload,
-      metadata: call.metadata,
-      deadline,
-    });
+    const { record, result } = await this.run(call);
     this.record(requestId, record, result);
     const base = { requestId, durationMs: Math.round(result.durationMs) };
     switch (result.kind) {
@@ -76,12 +70,7 @@ export class InvokeService {
     signal: AbortSignal,
   ): Promise<void> {
     const { requestId } = call;
-    const { record, deadline } = await this.prepare(call);
-    const result = await this.runner.run(record, {
-      requestId,
-      payload: call.payload,
-      metadata: call.metadata,
-      deadline,
+    const { record, result } = await this.run(call, {
       signal,
       onChunk: (data) => emit({ data, final: false, error: '' }),
     });
@@ -100,6 +89,22 @@ export class InvokeService {
         return void emit({ data: Buffer.alloc(0), final: true, error });
       }
     }
+  }
+
+  /** Checks the call, finds its function, and runs one attempt within the call's deadline. */
+  private async run(
+    call: InvokeCall,
+    streaming?: Pick<RunOptions, 'signal' | 'onChunk'>,
+  ): Promise<{ record: FunctionRecord; result: RunResult }> {
+    const { record, deadline } = await this.prepare(call);
+    const result = await this.runner.run(record, {
+      requestId: call.requestId,
+      payload: call.payload,
+      metadata: call.metadata,
+      deadline,
+      ...streaming,
+    });
+    return { record, result };
   }
 
   private async prepare(call: InvokeCall): Promise<{ record: FunctionRecord; deadline: number }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestingModule } from '@nestjs/testing';
-import { FunctionsRepository, type FunctionRecord, type NewFunction } from '#storage';
+import { FunctionsRepository, type FunctionRecord } from '#storage';
 import { DomainError } from '#server';
 import {
   compileFeature,
@@ -14,24 +14,9 @@ import { FunctionCatalog } from '../functions/function-catalog.js';
 import type { Acquired } from './function-pool.js';
 import { InstancePoolService } from './instance-pool.service.js';
 import { PoolModule } from './pool.module.js';
+import { newFunction } from '../../../../test/support/records.js';
 
 const ok = { kind: 'ok', output: Buffer.alloc(0), log: '' } as const;
-
-function spec(name: string, maxReplicas: number): NewFunction {
-  return {
-    name,
-    runtime: 'python',
-    handler: 'handler',
-    mode: 'process',
-    memoryMb: 128,
-    timeoutS: 30,
-    minReplicas: 0,
-    maxReplicas,
-    envVars: {},
-    network: 'none',
-    code: Buffer.from('def handler(e): return e\n'),
-  };
-}
 
 async function errorOf(work: Promise<unknown>): Promise<DomainError> {
   const error = await work.then(
@@ -67,7 +52,7 @@ describe('InstancePoolService (integration)', () => {
   });
 
   async function created(name: string, maxReplicas: number): Promise<FunctionRecord> {
-    await functions.create(spec(name, maxReplicas));
+    await functions.create(newFunction(name, { maxReplicas, code: Buffer.from('def handler(e): return e\n') }));
     return catalog.require(name);
   }
 

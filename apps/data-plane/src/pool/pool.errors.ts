@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from '#server';
+import { errorClassFor, type ErrorKind } from '#server';
 
 /** Why no instance could be had for a call. */
 export enum PoolErrorCode {
@@ -21,11 +21,7 @@ const kinds = {
   [PoolErrorCode.InstanceStartFailed]: 'unavailable',
 } as const satisfies Record<PoolErrorCode, ErrorKind>;
 
-export class PoolError extends DomainError<PoolErrorCode> {
-  constructor(code: PoolErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class PoolError extends errorClassFor(kinds) {}
 
 export const poolErrors = {
   queueFull: (name: string, maxReplicas: number, queueLimit: number) =>

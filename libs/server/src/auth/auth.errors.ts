@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from '../errors/domain-error.js';
+import { errorClassFor, type ErrorKind } from '../errors/domain-error.js';
 
 export enum AuthErrorCode {
   MissingKey = 'API_KEY_MISSING',
@@ -12,11 +12,7 @@ const kinds = {
   [AuthErrorCode.ScopeTooNarrow]: 'permission_denied',
 } as const satisfies Record<AuthErrorCode, ErrorKind>;
 
-export class AuthError extends DomainError<AuthErrorCode> {
-  constructor(code: AuthErrorCode, message: string) {
-    super(kinds[code], message, code);
-  }
-}
+export class AuthError extends errorClassFor(kinds) {}
 
 export const authErrors = {
   missingKey: () =>

@@ -32,3 +32,17 @@ export class DomainError<Code extends string = string> extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * The base class of one feature's errors, from its code → kind table:
+ * `class PoolError extends errorClassFor(kinds) {}`, then `new PoolError(code, message)`.
+ */
+export function errorClassFor<Code extends string>(
+  kinds: Record<Code, ErrorKind>,
+): new (code: Code, message: string) => DomainError<Code> {
+  return class extends DomainError<Code> {
+    constructor(code: Code, message: string) {
+      super(kinds[code], message, code);
+    }
+  };
+}

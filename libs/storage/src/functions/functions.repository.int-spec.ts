@@ -11,21 +11,10 @@ import { NotificationListener } from '../database/notification-listener.js';
 import { notifyChannels, type FunctionChange } from '../database/notify-channels.js';
 import type { NewFunction } from './function-record.js';
 import { FunctionsRepository, sha256Hex } from './functions.repository.js';
+import { newFunction } from '../../../../test/support/records.js';
 
-function spec(name: string, code = Buffer.from(`def handler(e): return '${name}'\n`)): NewFunction {
-  return {
-    name,
-    runtime: 'python',
-    handler: 'handler',
-    mode: 'process',
-    memoryMb: 128,
-    timeoutS: 30,
-    minReplicas: 0,
-    maxReplicas: 10,
-    envVars: { GREETING: 'hi' },
-    network: 'none',
-    code,
-  };
+function spec(name: string, code?: Buffer): NewFunction {
+  return newFunction(name, { envVars: { GREETING: 'hi' }, ...(code ? { code } : {}) });
 }
 
 // Every query of FunctionsRepository, run against the real PostgreSQL.

@@ -6,24 +6,13 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import {
-  applyLimits,
-  captureOutput,
-  clip,
-  decodeEvent,
-  describe,
-  encodeOutput,
-  limits,
-  openChannel,
-  specialise,
-} from './channel.mjs';
+import { captureOutput, decodeEvent, describe, encodeOutput, limits, serve, specialise } from './channel.mjs';
 
 let handler;
 let fn;
 
 async function load(message) {
   fn = message.function;
-  applyLimits(message.limits);
   specialise(fn);
   const dot = fn.handler.lastIndexOf('.');
   const moduleName = dot >= 0 ? fn.handler.slice(0, dot) : fn.module;
@@ -105,24 +94,10 @@ async function invoke(header, body) {
   return [{ ...result, log, logTruncated: truncated }, output];
 }
 
-const channel = openChannel((header, body) => {
-  if (header.t === 'load') {
-    load(header).then(
-      () => channel.send({ t: 'loaded', log: fn.loadLog ?? '' }),
-      (error) => {
-        channel.send({
-          t: 'load_error',
-          error: describe(error),
-          log: clip(String(error?.stack ?? ''), limits.logBytes),
-        });
-        setImmediate(() => process.exit(1));
-      },
-    );
-  } else if (header.t === 'invoke') {
-    void invoke(header, body).then(([result, output]) => {
-      channel.send(result, output);
-      if (result.fatal) setImmediate(() => process.exit(1));
-    });
-  }
+const channel = serve({
+  load: async (header) => {
+    await load(header);
+    return fn.loadLog;
+  },
+  invoke,
 });
-channel.send({ t: 'ready' });

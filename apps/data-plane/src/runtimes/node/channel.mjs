@@ -121,3 +121,35 @@ export function encodeOutput(value) {
   const json = JSON.stringify(value);
   return Buffer.from(json === undefined ? 'null' : json);
 }
+
+/**
+ * Serves the data plane on fd 3: one load frame (limits applied first), then
+ * one invocation at a time. `load(header)` resolves with what importing
+ * printed; `invoke(header, body)` with [result header, output]. A failed load
+ * or a fatal result ends the process, which the data plane then replaces.
+ */
+export function serve({ load, invoke }) {
+  const channel = openChannel((header, body) => {
+    if (header.t === 'load') {
+      applyLimits(header.limits);
+      load(header).then(
+        (log) => channel.send({ t: 'loaded', log: log ?? '' }),
+        (error) => {
+          channel.send({
+            t: 'load_error',
+            error: describe(error),
+            log: clip(String(error?.stack ?? ''), limits.logBytes),
+          });
+          setImmediate(() => process.exit(1));
+        },
+      );
+    } else if (header.t === 'invoke') {
+      void invoke(header, body).then(([result, output]) => {
+        channel.send(result, output);
+        if (result.fatal) setImmediate(() => process.exit(1));
+      });
+    }
+  });
+  channel.send({ t: 'ready' });
+  return channel;
+}

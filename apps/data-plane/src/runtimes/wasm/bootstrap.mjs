@@ -5,14 +5,13 @@
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
-import { applyLimits, clip, describe, limits, openChannel, specialise } from '../node/channel.mjs';
+import { clip, describe, limits, serve, specialise } from '../node/channel.mjs';
 
 let compiled;
 let fn;
 
 async function load(message) {
   fn = message.function;
-  applyLimits(message.limits);
   specialise(fn);
   compiled = await WebAssembly.compile(readFileSync(join(fn.codeDir, fn.moduleFiles[fn.module] ?? 'module.wasm')));
 }
@@ -60,24 +59,4 @@ async function invoke(requestId, body) {
   return [{ ...base, ok: true }, output];
 }
 
-const channel = openChannel((header, body) => {
-  if (header.t === 'load') {
-    load(header).then(
-      () => channel.send({ t: 'loaded', log: '' }),
-      (error) => {
-        channel.send({
-          t: 'load_error',
-          error: describe(error),
-          log: clip(String(error?.stack ?? ''), limits.logBytes),
-        });
-        setImmediate(() => process.exit(1));
-      },
-    );
-  } else if (header.t === 'invoke') {
-    void invoke(header.requestId, body).then(([result, output]) => {
-      channel.send(result, output);
-      if (result.fatal) setImmediate(() => process.exit(1));
-    });
-  }
-});
-channel.send({ t: 'ready' });
+serve({ load, invoke: (header, body) => invoke(header.requestId, body) });
