@@ -40,8 +40,8 @@ function grpcUrl(config: NovaConfig): string {
 
 /**
  * Starts a Nova server that serves the given planes on one port: opens the
- * database (embedded or DATABASE_URL), migrates when this process may, and
- * serves gRPC with reflection, the standard health service, call logging,
+ * database (embedded or DATABASE_URL) when a plane uses it, migrates when
+ * this process may, and serves gRPC with reflection, the standard health service, call logging,
  * auth and status mapping.
  */
 export async function startNovaServer(config: NovaConfig, planes: PlaneDefinition[]): Promise<RunningNovaServer> {
