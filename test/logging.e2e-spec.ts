@@ -5,7 +5,7 @@ import { createRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 describe('request ids in logs', () => {
-  const nova = useNova({ NOVA_LOG_LEVEL: 'debug' });
+  const nova = useNova({ NOVA_LOG_LEVEL: 'debug', NOVA_LOG_CALL_CONTEXT: 'on' });
 
   it('puts the call’s request id on every line written while serving it, not only on the call line', async () => {
     await nova.cp.createFunction(createRequest({ name: 'log-trace' }));
@@ -41,5 +41,22 @@ describe('request ids in logs', () => {
           .some((line) => line['msg'] === 'instance started' && line['requestId'] === queued.invocationId),
       20_000,
     );
+  });
+});
+
+describe('request ids in logs, turned off', () => {
+  const nova = useNova({ NOVA_LOG_LEVEL: 'debug', NOVA_LOG_CALL_CONTEXT: 'off' });
+
+  it('keeps the id on the call line only (NOVA_LOG_CALL_CONTEXT=off)', async () => {
+    await nova.cp.createFunction(createRequest({ name: 'log-untraced' }));
+    await nova.dp.invoke(
+      { function: 'log-untraced', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
+      { metadata: { 'x-request-id': 'untraced-1' } },
+    );
+    const lines = (): Record<string, unknown>[] => nova.nova.logLines();
+    await waitUntil('the call line', () => lines().some((line) => line['requestId'] === 'untraced-1'), 2000);
+    const started = lines().find((line) => line['msg'] === 'instance started' && line['function'] === 'log-untraced');
+    assert.ok(started, 'the cold start was logged');
+    assert.equal(started['requestId'], undefined);
   });
 });

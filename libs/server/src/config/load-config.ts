@@ -109,6 +109,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     databaseUrl: v.databaseUrl,
     dataDir: resolve(cwd, v.dataDir),
     logLevel: v.logLevel,
+    logCallContext: v.logCallContext === 'auto' ? contextPropagationIsCheap() : v.logCallContext === 'on',
     auth: v.auth,
     insecure: v.insecure,
     instances: {
@@ -125,4 +126,16 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };
+}
+
+/**
+ * Whether this Node carries AsyncLocalStorage context without async hooks
+ * (AsyncContextFrame: the default from Node 24, a flag on 22). On Node 20
+ * the hooks tax every promise of the process: about a fifth of warm
+ * throughput in docs/BENCHMARKS.md.
+ */
+function contextPropagationIsCheap(): boolean {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (process.execArgv.includes('--no-async-context-frame')) return false;
+  return major >= 24 || process.execArgv.includes('--experimental-async-context-frame');
 }

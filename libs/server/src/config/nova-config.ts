@@ -23,6 +23,8 @@ export interface NovaConfig {
   /** Absolute. */
   dataDir: string;
   logLevel: LogLevel;
+  /** Whether log lines written while serving a call carry its request id (resolved from auto). */
+  logCallContext: boolean;
   auth: AuthMode;
   insecure: boolean;
   instances: {

@@ -13,6 +13,9 @@ export type GrpcMode = (typeof grpcModes)[number];
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
+export const callContextModes = ['auto', 'on', 'off'] as const;
+export type CallContextMode = (typeof callContextModes)[number];
+
 export const authModes = ['off', 'required'] as const;
 export type AuthMode = (typeof authModes)[number];
 
@@ -198,6 +201,15 @@ export const settings = {
     arg: '<level>',
     default: 'info',
     parse: oneOf(logLevels),
+  },
+  logCallContext: {
+    yaml: 'log_call_context',
+    env: 'NOVA_LOG_CALL_CONTEXT',
+    flagName: '--log-call-context',
+    help: 'Request id on every log line of a call: `auto` (where Node carries context cheaply, Node 24+), `on`, `off`',
+    arg: '<mode>',
+    default: 'auto',
+    parse: oneOf(callContextModes),
   },
   auth: {
     yaml: 'auth',

@@ -16,6 +16,7 @@ import { Database, StorageModule } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
+import { setRequestContextEnabled } from '../logging/request-context.js';
 import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import type { PlaneDefinition } from './plane.js';
@@ -46,6 +47,7 @@ function grpcUrl(config: NovaConfig): string {
  */
 export async function startNovaServer(config: NovaConfig, planes: PlaneDefinition[]): Promise<RunningNovaServer> {
   setLogLevel(config.logLevel);
+  setRequestContextEnabled(config.logCallContext);
   const logger = new JsonLogger('server');
   const database = planes.some((plane) => plane.usesDatabase) ? await openDatabase(config, logger) : undefined;
   const services = planes.flatMap((plane) => plane.services);
