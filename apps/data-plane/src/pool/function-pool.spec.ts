@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FunctionRecord } from '#storage';
+import { newFunction } from '../../../../test/support/records.js';
 import { revisionOf } from './function-pool.js';
 
+const { code: _code, ...settings } = newFunction('fn', { envVars: { A: '1', B: '2' } });
 const base: FunctionRecord = {
+  ...settings,
   id: 'f1',
-  name: 'fn',
-  runtime: 'python',
-  handler: 'handler',
-  mode: 'process',
-  memoryMb: 128,
-  timeoutS: 30,
-  minReplicas: 0,
-  maxReplicas: 10,
-  envVars: { A: '1', B: '2' },
-  network: 'none',
   sandboxId: 1,
   version: 1,
   codeHash: 'abc',
