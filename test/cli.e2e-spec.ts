@@ -209,3 +209,76 @@ describe('nova CLI: async and streaming', () => {
     assert.equal(streamed.stdout, '0\n1\n2\n');
   });
 });
+
+describe('nova CLI: payloads and JSON output (issue 9)', () => {
+  const fx = useNova();
+  let env: Record<string, string>;
+
+  before(async () => {
+    env = { NOVA_ADDR: fx.nova.address };
+    const code = join(fx.database.dataDir, 'echo.py');
+    await writeFile(code, 'def handler(event):\n    print("got", type(event).__name__)\n    return event\n');
+    const created = await runCli(
+      ['functions', 'create', 'echo', '--runtime', 'python', '--handler', 'handler', '--code', code],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+  });
+
+  it('takes the payload from @file and from stdin, up to 6 MiB', async () => {
+    const file = join(fx.database.dataDir, 'event.json');
+    await writeFile(file, '{"from": "file"}');
+    const fromFile = await runCli(['invoke', 'echo', `@${file}`], env);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal(fromFile.stdout, '{"from": "file"}\n');
+
+    const fromStdin = await runCli(['invoke', 'echo', '-'], env, '{"from": "stdin"}');
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(fromStdin.stdout, '{"from": "stdin"}\n');
+
+    const big = `"${'x'.repeat(6 * 1024 * 1024)}"`;
+    const tooBig = await runCli(['invoke', 'echo', '-'], env, big);
+    assert.equal(tooBig.code, 1);
+    assert.equal(tooBig.stderr, 'error: stdin is over 6 MiB, the largest payload a function takes\n');
+
+    const missing = await runCli(['invoke', 'echo', '@/no/such/file.json'], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: ENOENT/);
+  });
+
+  it('refuses malformed JSON with the parse error, unless --raw sends it as it is', async () => {
+    const bad = await runCli(['invoke', 'echo', '{"name": '], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: the payload is not valid JSON \(.+\); pass --raw to send it as it is\n$/);
+    const raw = await runCli(['invoke', 'echo', 'plain words', '--raw'], env);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal(raw.stdout, '"plain words"\n');
+  });
+
+  it('prints the SDK’s shape with --json: outputs as JSON values, --json after a subcommand honoured', async () => {
+    const invoked = await runCli(['invoke', 'echo', '{"a": [1, 2]}', '--json'], env);
+    assert.equal(invoked.code, 0, invoked.stderr);
+    const response = JSON.parse(invoked.stdout) as { requestId: string; output: unknown; coldStart: boolean };
+    assert.deepEqual(response.output, { a: [1, 2] });
+    assert.equal(typeof response.coldStart, 'boolean');
+
+    const binary = await runCli(['invoke', 'echo', '"\\u00ff"', '--json'], env);
+    assert.deepEqual((JSON.parse(binary.stdout) as { output: unknown }).output, 'ÿ');
+
+    const shown = await runCli(['invocations', 'get', response.requestId, '--json'], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    const invocation = JSON.parse(shown.stdout) as { id: string; output: unknown; log: string };
+    assert.equal(invocation.id, response.requestId);
+    assert.match(invocation.log, /^got dict\n$/);
+    assert.ok(!shown.stdout.includes('"type": "Buffer"'));
+  });
+
+  it('refuses flags that do not go together', async () => {
+    const wait = await runCli(['invoke', 'echo', '{}', '--wait'], env);
+    assert.equal(wait.code, 1);
+    assert.equal(wait.stderr, 'error: --wait needs --async\n');
+    const both = await runCli(['invoke', 'echo', '{}', '--stream', '--async'], env);
+    assert.equal(both.code, 1);
+    assert.equal(both.stderr, 'error: --stream and --async cannot go together\n');
+  });
+});

@@ -138,17 +138,18 @@ export interface CliResult {
 }
 
 /** Runs the `nova` CLI as a real process. */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string>, stdin?: string | Buffer): Promise<CliResult> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [entries.nova, ...args], {
       cwd: repoRoot,
       env: baseEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (stdin !== undefined) child.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
   });
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createControlPlaneClient, type controlPlane } from '#proto';
 import { integer, withClient, type ClientFlags } from './client-options.js';
-import { printJson, printRecord, printTable } from './output.js';
+import { localTime, printJson, printRecord, printTable } from './output.js';
 
 type Flags = ClientFlags & { json?: boolean };
 
@@ -33,8 +33,8 @@ function printFunction(info: controlPlane.FunctionInfo, json: boolean | undefine
     replicas: `${info.minReplicas}..${info.maxReplicas}`,
     mode: info.mode,
     env_vars: Object.keys(info.envVars).sort().join(', ') || '-',
-    created_at: info.createdAt,
-    updated_at: info.updatedAt,
+    created_at: localTime(info.createdAt),
+    updated_at: localTime(info.updatedAt),
   });
 }
 
@@ -105,7 +105,7 @@ export function registerFunctionCommands(program: Command): void {
           String(fn.version),
           `${fn.memoryMb} MiB`,
           `${fn.timeoutS} s`,
-          fn.updatedAt,
+          localTime(fn.updatedAt),
         ]),
       );
       process.stdout.write(`${page.functions.length} of ${page.total} functions\n`);
@@ -165,7 +165,7 @@ export function registerFunctionCommands(program: Command): void {
       if (flags.json) return printJson(versions);
       printTable(
         ['VERSION', 'CODE SHA256', 'SIZE', 'CREATED'],
-        versions.map((v) => [String(v.version), v.codeHash, `${v.sizeBytes} B`, v.createdAt]),
+        versions.map((v) => [String(v.version), v.codeHash, `${v.sizeBytes} B`, localTime(v.createdAt)]),
       );
     });
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { createDataPlaneClient, type dataPlane } from '#proto';
 import { integer, withClient } from './client-options.js';
-import { printJson, printRecord, printTable } from './output.js';
+import { localTime, printJson, printRecord, printTable } from './output.js';
+import { readPayload } from './payload.js';
 
 type DataPlaneClient = ReturnType<typeof createDataPlaneClient>;
 
@@ -28,7 +29,7 @@ function printInvocations(page: dataPlane.ListInvocationsResponse): void {
       String(inv.attempts),
       `${inv.durationMs} ms`,
       inv.coldStart ? 'yes' : 'no',
-      inv.createdAt,
+      localTime(inv.createdAt),
       inv.error.split('\n')[0]?.slice(0, 80) ?? '',
     ]),
   );
@@ -42,11 +43,11 @@ function printInvocation(invocation: dataPlane.InvocationLog): void {
     kind: invocation.async ? 'async' : 'sync',
     status: invocation.status,
     attempts: invocation.async ? `${invocation.attempts} of ${invocation.maxAttempts}` : invocation.attempts,
-    ...(invocation.nextAttemptAt ? { next_attempt_at: invocation.nextAttemptAt } : {}),
+    ...(invocation.nextAttemptAt ? { next_attempt_at: localTime(invocation.nextAttemptAt) } : {}),
     error: invocation.error || '-',
     duration: `${invocation.durationMs} ms`,
     cold_start: invocation.coldStart,
-    created_at: invocation.createdAt,
+    created_at: localTime(invocation.createdAt),
   });
   if (invocation.attemptHistory.length > 0) {
     process.stdout.write('--- attempts ---\n');
@@ -54,7 +55,7 @@ function printInvocation(invocation: dataPlane.InvocationLog): void {
       ['ATTEMPT', 'STARTED', 'DURATION', 'ERROR'],
       invocation.attemptHistory.map((attempt) => [
         String(attempt.attempt),
-        attempt.startedAt,
+        localTime(attempt.startedAt),
         `${attempt.durationMs} ms`,
         attempt.error || 'ok',
       ]),
@@ -72,7 +73,7 @@ async function waitFor(dp: DataPlaneClient, id: string): Promise<dataPlane.Invoc
   let last = '';
   for (;;) {
     const invocation = await dp.getInvocation({ id });
-    const next = invocation.nextAttemptAt ? `, next attempt at ${invocation.nextAttemptAt}` : '';
+    const next = invocation.nextAttemptAt ? `, next attempt at ${localTime(invocation.nextAttemptAt)}` : '';
     const line = `${id}: ${invocation.status}, attempt ${invocation.attempts} of ${invocation.maxAttempts}${next}`;
     if (line !== last) process.stderr.write(`${line}\n`);
     last = line;
@@ -90,16 +91,32 @@ interface InvokeFlags {
   stream?: boolean;
   maxAttempts?: number;
   idempotencyKey?: string;
+  raw?: boolean;
 }
 
-async function invokeSync(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+/** Flags that make no sense together are refused before anything is sent. */
+function checkInvokeFlags(flags: InvokeFlags): void {
+  const asyncOnly = (['wait', 'maxAttempts', 'idempotencyKey'] as const).filter((flag) => flags[flag] !== undefined);
+  const names = { wait: '--wait', maxAttempts: '--max-attempts', idempotencyKey: '--idempotency-key' };
+  if (!flags.async && asyncOnly.length > 0) {
+    throw new Error(
+      `${asyncOnly.map((flag) => names[flag]).join(', ')} ${asyncOnly.length === 1 ? 'needs' : 'need'} --async`,
+    );
+  }
+  if (flags.async && flags.stream) throw new Error('--stream and --async cannot go together');
+  if (flags.async && flags.timeout !== undefined) {
+    throw new Error('--timeout applies to calls that wait for the result; an async call runs to its function timeout');
+  }
+}
+
+async function invokeSync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
   const response = await dp.invoke({
     function: name,
-    payload: Buffer.from(payload),
+    payload,
     timeoutS: flags.timeout ?? 0,
     metadata: {},
   });
-  if (flags.json) return printJson({ ...response, output: Buffer.from(response.output).toString('utf8') });
+  if (flags.json) return printJson(response);
   if (flags.verbose) {
     process.stderr.write(
       `request id: ${response.requestId}\nduration:   ${response.durationMs} ms\ncold start: ${response.coldStart}\n`,
@@ -113,10 +130,10 @@ async function invokeSync(dp: DataPlaneClient, name: string, payload: string, fl
   writeOutput(response.output);
 }
 
-async function invokeAsync(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
   const queued = await dp.invokeAsync({
     function: name,
-    payload: Buffer.from(payload),
+    payload,
     maxAttempts: flags.maxAttempts ?? 0,
     backoffBaseMs: 0,
     backoffMaxMs: 0,
@@ -137,10 +154,10 @@ async function invokeAsync(dp: DataPlaneClient, name: string, payload: string, f
   writeOutput(finished.output);
 }
 
-async function invokeStream(dp: DataPlaneClient, name: string, payload: string, flags: InvokeFlags): Promise<void> {
+async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
   const stream = dp.invokeStream({
     function: name,
-    payload: Buffer.from(payload),
+    payload,
     timeoutS: flags.timeout ?? 0,
     metadata: {},
   });
@@ -161,7 +178,8 @@ export function registerInvokeCommands(program: Command): void {
     .command('invoke')
     .description('run a function and print its output')
     .argument('<name>')
-    .argument('[payload]', 'the event, usually JSON', '')
+    .argument('[payload]', 'the event as JSON; @file reads a file, - reads stdin (at most 6 MiB)', '')
+    .option('--raw', 'send the payload as it is, without checking that it is JSON')
     .option('--timeout <s>', 'seconds, at most the function timeout', integer('--timeout'))
     .option('-v, --verbose', 'also print request id, duration and cold start (on stderr)')
     .option('--json', 'print the whole response as JSON')
@@ -170,7 +188,9 @@ export function registerInvokeCommands(program: Command): void {
     .option('--max-attempts <n>', 'with --async: attempts before dead letter (default 3)', integer('--max-attempts'))
     .option('--idempotency-key <key>', 'with --async: a repeated key within 24 h returns the first invocation')
     .option('--stream', 'print each item the handler yields as it arrives')
-    .action(async (name: string, payload: string, flags: InvokeFlags, command: Command) => {
+    .action(async (name: string, argument: string, flags: InvokeFlags, command: Command) => {
+      checkInvokeFlags(flags);
+      const payload = await readPayload(argument, flags.raw === true);
       await withDataPlane(command, (dp) => {
         if (flags.async) return invokeAsync(dp, name, payload, flags);
         if (flags.stream) return invokeStream(dp, name, payload, flags);
@@ -215,7 +235,8 @@ export function registerInvokeCommands(program: Command): void {
       const invocation = await withDataPlane(command, (dp) =>
         flags.wait ? waitFor(dp, id) : dp.getInvocation({ id }),
       );
-      if (flags.json) return printJson(invocation);
+      // `invocations` has a --json of its own, which takes the flag when it follows `get`.
+      if (flags.json || command.optsWithGlobals<{ json?: boolean }>().json) return printJson(invocation);
       printInvocation(invocation);
     });
 

@@ -11,8 +11,43 @@ export function printTable(headers: string[], rows: string[][]): void {
   process.stdout.write([line(headers), ...rows.map(line)].join('\n') + '\n');
 }
 
+/**
+ * Prints what an SDK would return, as JSON: bytes fields (outputs, chunks)
+ * as the JSON value they hold, or base64 when they hold something else.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(toJsonShape(value), null, 2) + '\n');
+}
+
+export function toJsonShape(value: unknown): unknown {
+  if (value instanceof Uint8Array) return decodeBytes(value);
+  if (Array.isArray(value)) return value.map(toJsonShape);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, toJsonShape(field)]));
+  }
+  return value;
+}
+
+function decodeBytes(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return null;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buffer)) as unknown;
+  } catch {
+    return buffer.toString('base64');
+  }
+}
+
+/** A timestamp for a table: local time, to the second ("2026-11-23 10:42:07"); --json keeps ISO. */
+export function localTime(iso: string): string {
+  if (!iso) return '';
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ` +
+    `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
+  );
 }
 
 /** Key: value lines, keys aligned. */

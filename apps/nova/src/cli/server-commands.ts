@@ -12,7 +12,7 @@ import {
   type SettingKey,
 } from '#server';
 import { planesFor } from '../planes.js';
-import { printJson, printTable } from './output.js';
+import { localTime, printJson, printTable } from './output.js';
 
 interface ServerFlags {
   config?: string;
@@ -113,7 +113,7 @@ export function registerServerCommands(program: Command): void {
           key.id,
           key.prefix,
           key.scope,
-          key.createdAt.toISOString(),
+          localTime(key.createdAt.toISOString()),
           key.revokedAt?.toISOString() ?? '-',
           key.description,
         ]),
