@@ -33,6 +33,12 @@ describe('auth (NOVA_AUTH=required)', () => {
   const dataPlane = (apiKey?: string): ReturnType<typeof createDataPlaneClient> =>
     createDataPlaneClient({ address: fx.nova.address, ...(apiKey ? { apiKey } : {}) });
 
+  it('tells a CLI user without a key how to give one', async () => {
+    const result = await runCli(['functions', 'list'], { NOVA_ADDR: fx.nova.address });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: UNAUTHENTICATED: .*; set NOVA_API_KEY or pass --api-key\n$/);
+  });
+
   it('answers UNAUTHENTICATED without a key or with an unknown one', async () => {
     assert.equal(await codeOf(controlPlane().listFunctions({ limit: 0, offset: 0 })), status.UNAUTHENTICATED);
     assert.equal(await codeOf(dataPlane().health({})), status.UNAUTHENTICATED);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { freePort, runCli } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
+import { createRequest } from './support/requests.js';
 
 describe('nova CLI against a running server', () => {
   const fx = useNova();
@@ -280,5 +281,50 @@ describe('nova CLI: payloads and JSON output (issue 9)', () => {
     const both = await runCli(['invoke', 'echo', '{}', '--stream', '--async'], env);
     assert.equal(both.code, 1);
     assert.equal(both.stderr, 'error: --stream and --async cannot go together\n');
+  });
+});
+
+describe('nova CLI: clear errors and small things (issue 9)', () => {
+  const fx = useNova();
+  let env: Record<string, string>;
+
+  before(async () => {
+    env = { NOVA_ADDR: fx.nova.address };
+    for (const name of ['rows-a', 'rows-b']) {
+      await fx.cp.createFunction(createRequest({ name }));
+    }
+    await fx.dp.invoke({ function: 'rows-a', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+  });
+
+  it('prints its version', async () => {
+    const result = await runCli(['--version'], {});
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('refuses an update with nothing to change and a zero timeout, before calling the server', async () => {
+    const nothing = await runCli(['functions', 'update', 'rows-a'], env);
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /^error: nothing to change: give at least one of --memory/);
+    const zero = await runCli(['functions', 'update', 'rows-a', '--timeout', '0'], env);
+    assert.equal(zero.code, 1);
+    assert.equal(zero.stderr, 'error: --timeout must be at least 1 (got 0)\n');
+    assert.equal((await fx.cp.getFunction({ name: 'rows-a' })).timeoutS, 30, 'nothing was sent');
+  });
+
+  it('accepts the address as a URL', async () => {
+    const result = await runCli(['functions', 'list', '--addr', `http://${fx.nova.address}/`], {});
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /rows-a/);
+  });
+
+  it('shows one metrics row per function without a name', async () => {
+    const result = await runCli(['metrics'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^FUNCTION +INVOCATIONS +FAILED +AVG +P50 +P95 +P99\n/);
+    assert.match(result.stdout, /^rows-a +1 +0 /m);
+    assert.match(result.stdout, /^rows-b +0 +0 /m);
+    const json = JSON.parse((await runCli(['metrics', '--json'], env)).stdout) as { function: string }[];
+    assert.deepEqual(json.map((row) => row.function).sort(), ['rows-a', 'rows-b']);
   });
 });

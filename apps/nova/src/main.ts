@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { findUpward } from '#proto';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
@@ -13,8 +16,13 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+const { version } = JSON.parse(
+  readFileSync(join(findUpward(import.meta.url, 'package.json'), 'package.json'), 'utf8'),
+) as { version: string };
+
 const program = new Command('nova')
   .description('Nova: serverless functions and agents over gRPC')
+  .version(version, '-V, --version', 'print the version of Nova')
   .option('--addr <host:port>', 'server address for client commands (env NOVA_ADDR, default localhost:9090)')
   .option('--api-key <key>', 'API key for client commands (env NOVA_API_KEY)')
   .showHelpAfterError()

@@ -8,7 +8,10 @@ export interface ClientFlags {
 }
 
 export function clientOptions(flags: ClientFlags, env: Record<string, string | undefined>): NovaClientOptions {
-  const address = flags.addr ?? env['NOVA_ADDR'] ?? 'localhost:9090';
+  // gRPC takes host:port; a URL as people paste it (http://host:port/) is read the same.
+  const address = (flags.addr ?? env['NOVA_ADDR'] ?? 'localhost:9090')
+    .replace(/^(?:https?|grpc):\/\//, '')
+    .replace(/\/+$/, '');
   const apiKey = flags.apiKey ?? env['NOVA_API_KEY'];
   return { address, ...(apiKey ? { apiKey } : {}) };
 }
@@ -28,12 +31,15 @@ export async function withClient<C extends ClosableClient, T>(
 }
 
 /**
- * Parses a whole-number flag. Negative numbers pass: the server's rule for
- * the field then answers with its range, as it does for every client.
+ * Parses a whole-number flag. Below `min` it is refused here: the wire's 0
+ * means "the default", which a user who typed 0 did not ask for. Otherwise
+ * the server's rule for the field answers with its range, as for every client.
  */
-export function integer(name: string): (value: string) => number {
+export function integer(name: string, min?: number): (value: string) => number {
   return (value) => {
     if (!/^-?\d+$/.test(value)) throw new Error(`${name} must be a whole number (got "${value}")`);
-    return Number(value);
+    const parsed = Number(value);
+    if (min !== undefined && parsed < min) throw new Error(`${name} must be at least ${min} (got ${parsed})`);
+    return parsed;
   };
 }

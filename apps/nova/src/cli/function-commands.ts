@@ -48,8 +48,8 @@ export function registerFunctionCommands(program: Command): void {
     .requiredOption('--runtime <runtime>', 'e.g. python or node (see `nova runtimes`)')
     .requiredOption('--handler <handler>', 'e.g. handler or module.func')
     .requiredOption('--code <file>', 'source file or zip archive')
-    .option('--memory <mb>', 'memory limit in MiB (default 128)', integer('--memory'))
-    .option('--timeout <s>', 'timeout in seconds (default 30)', integer('--timeout'))
+    .option('--memory <mb>', 'memory limit in MiB (default 128)', integer('--memory', 1))
+    .option('--timeout <s>', 'timeout in seconds (default 30)', integer('--timeout', 1))
     .option('--env <NAME=VALUE>', 'environment variable, repeatable', collectEnv)
     .option('--min-replicas <n>', 'instances kept warm', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node (default 10)', integer('--max-replicas'))
@@ -115,8 +115,8 @@ export function registerFunctionCommands(program: Command): void {
     .command('update')
     .description("change a function's settings; unset flags leave settings as they are")
     .argument('<name>')
-    .option('--memory <mb>', 'memory limit in MiB', integer('--memory'))
-    .option('--timeout <s>', 'timeout in seconds', integer('--timeout'))
+    .option('--memory <mb>', 'memory limit in MiB', integer('--memory', 1))
+    .option('--timeout <s>', 'timeout in seconds', integer('--timeout', 1))
     .option('--env <NAME=VALUE>', 'replace all environment variables, repeatable', collectEnv)
     .option('--clear-env', 'remove all environment variables')
     .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
@@ -124,6 +124,12 @@ export function registerFunctionCommands(program: Command): void {
     .option('--network <mode>', 'none or egress')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
+      const changes = ['memory', 'timeout', 'env', 'clearEnv', 'minReplicas', 'maxReplicas', 'network'];
+      if (!changes.some((flag) => flags[flag] !== undefined)) {
+        throw new Error(
+          'nothing to change: give at least one of --memory, --timeout, --env, --clear-env, --min-replicas, --max-replicas, --network',
+        );
+      }
       const updateMask: string[] = [];
       if (flags['clearEnv']) updateMask.push('env_vars');
       if (flags['minReplicas'] !== undefined) updateMask.push('min_replicas');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createDataPlaneClient, type dataPlane } from '#proto';
+import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
 import { integer, withClient } from './client-options.js';
 import { localTime, printJson, printRecord, printTable } from './output.js';
 import { readPayload } from './payload.js';
@@ -180,7 +180,7 @@ export function registerInvokeCommands(program: Command): void {
     .argument('<name>')
     .argument('[payload]', 'the event as JSON; @file reads a file, - reads stdin (at most 6 MiB)', '')
     .option('--raw', 'send the payload as it is, without checking that it is JSON')
-    .option('--timeout <s>', 'seconds, at most the function timeout', integer('--timeout'))
+    .option('--timeout <s>', 'seconds, at most the function timeout', integer('--timeout', 1))
     .option('-v, --verbose', 'also print request id, duration and cold start (on stderr)')
     .option('--json', 'print the whole response as JSON')
     .option('--async', 'queue the call durably and print its invocation id')
@@ -253,24 +253,51 @@ export function registerInvokeCommands(program: Command): void {
 
   program
     .command('metrics')
-    .description("a function's invocation totals and duration percentiles")
-    .argument('[name]', 'the function; all functions when omitted')
-    .option('--range <s>', 'window in seconds (default 3600)', integer('--range'))
+    .description("invocation totals and duration percentiles: one function's, or a row per function")
+    .argument('[name]', 'the function; every function, one row each, when omitted')
+    .option('--range <s>', 'window in seconds (default 3600)', integer('--range', 1))
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, flags: { range?: number; json?: boolean }, command: Command) => {
-      const metrics = await withDataPlane(command, (dp) =>
-        dp.getMetrics({ function: name ?? '', rangeSeconds: flags.range ?? 0 }),
-      );
-      if (flags.json) return printJson(metrics);
       const ms = (value: number): string => `${value.toFixed(1)} ms`;
-      printRecord({
-        invocations: metrics.totalInvocations,
-        successful: metrics.successfulInvocations,
-        failed: metrics.failedInvocations,
-        avg: ms(metrics.avgDurationMs),
-        p50: ms(metrics.p50DurationMs),
-        p95: ms(metrics.p95DurationMs),
-        p99: ms(metrics.p99DurationMs),
+      const rangeSeconds = flags.range ?? 0;
+      if (name) {
+        const metrics = await withDataPlane(command, (dp) => dp.getMetrics({ function: name, rangeSeconds }));
+        if (flags.json) return printJson(metrics);
+        return printRecord({
+          invocations: metrics.totalInvocations,
+          successful: metrics.successfulInvocations,
+          failed: metrics.failedInvocations,
+          avg: ms(metrics.avgDurationMs),
+          p50: ms(metrics.p50DurationMs),
+          p95: ms(metrics.p95DurationMs),
+          p99: ms(metrics.p99DurationMs),
+        });
+      }
+      const names = await withClient(command, createControlPlaneClient, async (cp) => {
+        const all: string[] = [];
+        for (;;) {
+          const page = await cp.listFunctions({ limit: 1000, offset: all.length });
+          all.push(...page.functions.map((fn) => fn.name));
+          if (page.functions.length === 0 || all.length >= page.total) return all;
+        }
       });
+      const rows = await withDataPlane(command, (dp) =>
+        Promise.all(
+          names.map(async (fn) => ({ function: fn, ...(await dp.getMetrics({ function: fn, rangeSeconds })) })),
+        ),
+      );
+      if (flags.json) return printJson(rows);
+      printTable(
+        ['FUNCTION', 'INVOCATIONS', 'FAILED', 'AVG', 'P50', 'P95', 'P99'],
+        rows.map((row) => [
+          row.function,
+          String(row.totalInvocations),
+          String(row.failedInvocations),
+          ms(row.avgDurationMs),
+          ms(row.p50DurationMs),
+          ms(row.p95DurationMs),
+          ms(row.p99DurationMs),
+        ]),
+      );
     });
 }

@@ -66,6 +66,9 @@ export function describeError(error: unknown, address: string): string {
       const reason = /connect (E[A-Z]+)/.exec(details)?.[1] ?? details;
       return `cannot reach Nova at ${address} (${reason}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
     }
+    if (code === GrpcStatus.UNAUTHENTICATED) {
+      return `${GrpcStatus[code]}: ${details}; set NOVA_API_KEY or pass --api-key`;
+    }
     return `${GrpcStatus[code]}: ${details}`;
   }
   return error instanceof Error ? error.message : String(error);
