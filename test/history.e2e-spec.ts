@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { callsOf, useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
+import { createRequest } from './support/requests.js';
 
 describe('nova.v1.DataPlane: invocation history and metrics', () => {
   const fx = useNova({});
@@ -68,5 +69,55 @@ describe('nova.v1.DataPlane: invocation history and metrics', () => {
         status.INVALID_ARGUMENT,
       );
     });
+  });
+});
+
+describe('nova.v1.DataPlane: invocation ids (issue 9)', () => {
+  const fx = useNova();
+
+  it('gives every invocation its own id and keeps a reused x-request-id as its correlation id', async () => {
+    await fx.cp.createFunction(createRequest({ name: 'py-reused-id' }));
+    const call = { function: 'py-reused-id', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} };
+    const first = await fx.dp.invoke(call, { metadata: { 'x-request-id': 'order-42' } });
+    const second = await fx.dp.invoke(call, { metadata: { 'x-request-id': 'order-42' } });
+    assert.notEqual(first.requestId, second.requestId);
+    const page = await fx.dp.listInvocations({ status: '', function: 'py-reused-id', limit: 0, offset: 0 });
+    assert.equal(page.total, 2, 'neither call vanished from history');
+    assert.deepEqual(
+      page.invocations.map((inv) => [inv.id, inv.correlationId, inv.kind]),
+      [
+        [second.requestId, 'order-42', 'sync'],
+        [first.requestId, 'order-42', 'sync'],
+      ],
+    );
+  });
+
+  it('records streaming calls as kind "stream" and async ones as "async"', async () => {
+    await fx.cp.createFunction(createRequest({ name: 'py-kinds' }));
+    const chunks = [];
+    for await (const chunk of fx.dp.invokeStream(
+      { function: 'py-kinds', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
+      { metadata: { 'x-request-id': 'streamed-1' } },
+    )) {
+      chunks.push(chunk);
+    }
+    const streamedId = chunks.at(-1)?.requestId ?? '';
+    const streamed = await fx.dp.getInvocation({ id: streamedId });
+    assert.equal(streamed.kind, 'stream');
+    assert.equal(streamed.correlationId, 'streamed-1');
+    const queued = await fx.dp.invokeAsync(
+      {
+        function: 'py-kinds',
+        payload: Buffer.from('{}'),
+        maxAttempts: 0,
+        backoffBaseMs: 0,
+        backoffMaxMs: 0,
+        idempotencyKey: '',
+      },
+      { metadata: { 'x-request-id': 'queued-1' } },
+    );
+    const stored = await fx.dp.getInvocation({ id: queued.invocationId });
+    assert.equal(stored.kind, 'async');
+    assert.equal(stored.correlationId, 'queued-1');
   });
 });

@@ -46,8 +46,8 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
     return toInvokeResponse(result);
   }
 
-  async invokeAsync(request: dataPlane.InvokeAsyncRequest): Promise<dataPlane.InvokeAsyncResponse> {
-    const queued = await this.asyncInvocations.enqueue(toAsyncCall(request));
+  async invokeAsync(request: dataPlane.InvokeAsyncRequest, metadata: Metadata): Promise<dataPlane.InvokeAsyncResponse> {
+    const queued = await this.asyncInvocations.enqueue(toAsyncCall(request, requestIdOf(metadata)));
     return { invocationId: queued.id, status: queued.status };
   }
 
@@ -56,15 +56,15 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
     metadata: Metadata,
     call: ServerWritableStream<dataPlane.InvokeRequest, dataPlane.InvokeStreamChunk>,
   ): Observable<dataPlane.InvokeStreamChunk> {
-    const requestId = requestIdOf(metadata);
+    const correlationId = requestIdOf(metadata);
     return new Observable((subscriber) => {
       // Unsubscribing (the client cancelled) stops the handler.
       const abort = new AbortController();
       this.invokeService
         .stream(
-          toInvokeCall(request, requestId, deadlineOf(call)),
+          toInvokeCall(request, correlationId, deadlineOf(call)),
           (chunk) => {
-            subscriber.next(toStreamChunk(requestId, chunk));
+            subscriber.next(toStreamChunk(chunk));
             // The client reads slower than the function yields: stop reading
             // from the instance until the call's buffer drains, so memory
             // stays bounded whatever the function sends.

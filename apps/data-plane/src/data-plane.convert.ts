@@ -10,7 +10,7 @@ import type { InvokeCall, InvokeResult, StreamChunk } from './invoke/invoke.serv
 
 export function toInvokeCall(
   request: dataPlane.InvokeRequest,
-  requestId: string,
+  correlationId: string,
   callDeadline: number | undefined,
 ): InvokeCall {
   return {
@@ -18,14 +18,14 @@ export function toInvokeCall(
     payload: request.payload,
     metadata: request.metadata,
     timeoutS: request.timeoutS,
-    requestId,
+    correlationId,
     callDeadline,
   };
 }
 
 export function toInvokeResponse(result: InvokeResult): dataPlane.InvokeResponse {
   return {
-    requestId: result.requestId,
+    requestId: result.invocationId,
     output: result.output,
     error: result.error,
     durationMs: result.durationMs,
@@ -33,12 +33,13 @@ export function toInvokeResponse(result: InvokeResult): dataPlane.InvokeResponse
   };
 }
 
-export function toStreamChunk(requestId: string, chunk: StreamChunk): dataPlane.InvokeStreamChunk {
-  return { requestId, data: chunk.data, final: chunk.final, error: chunk.error };
+export function toStreamChunk(chunk: StreamChunk): dataPlane.InvokeStreamChunk {
+  return { requestId: chunk.invocationId, data: chunk.data, final: chunk.final, error: chunk.error };
 }
 
-export function toAsyncCall(request: dataPlane.InvokeAsyncRequest): AsyncCall {
+export function toAsyncCall(request: dataPlane.InvokeAsyncRequest, correlationId: string): AsyncCall {
   return {
+    correlationId,
     functionName: request.function,
     payload: request.payload,
     maxAttempts: request.maxAttempts,
@@ -67,6 +68,8 @@ export function toInvocationLog(record: InvocationDetail): dataPlane.InvocationL
     attempts: record.attempts,
     output: record.output,
     async: record.isAsync,
+    kind: record.kind,
+    correlationId: record.correlationId,
     maxAttempts: record.maxAttempts,
     attemptHistory: record.attemptHistory.map((attempt) => ({
       attempt: attempt.attempt,

@@ -28,12 +28,13 @@ export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js
 export { apiKeyScopes, scopeAllows, type ApiKeyScope, type ApiKeyRecord } from './api-keys/api-key-record.js';
 export { InvocationsRepository } from './invocations/invocations.repository.js';
 export { AsyncQueueRepository } from './invocations/async-queue.repository.js';
-export { invocationStatuses } from './invocations/invocation-record.js';
+export { invocationStatuses, invocationKinds } from './invocations/invocation-record.js';
 export type {
   InvocationRecord,
   InvocationDetail,
   InvocationMetrics,
   InvocationStatus,
+  InvocationKind,
   AttemptRecord,
   NewAsyncInvocation,
   ClaimedInvocation,

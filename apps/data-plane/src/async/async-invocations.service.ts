@@ -14,6 +14,8 @@ const IDEMPOTENCY_KEY_MAX = 256;
 
 /** An asynchronous call as the caller asked for it; zeros mean the defaults. */
 export interface AsyncCall {
+  /** The call's x-request-id. */
+  correlationId: string;
   functionName: string;
   payload: Uint8Array;
   maxAttempts: number;
@@ -61,6 +63,7 @@ export class AsyncInvocationsService {
     const record = await this.catalog.require(request.functionName);
     const stored = await this.queue.enqueue({
       id: randomUUID(),
+      correlationId: request.correlationId,
       functionName: record.name,
       version: record.version,
       payload: Buffer.from(request.payload),

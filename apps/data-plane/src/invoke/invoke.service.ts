@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
 import { InvalidArgumentError } from '#server';
@@ -14,14 +15,16 @@ export interface InvokeCall {
   metadata: Record<string, string>;
   /** At most the function's own timeout; 0 means exactly that. */
   timeoutS: number;
-  requestId: string;
+  /** The call's x-request-id, kept on the record as its correlation id. */
+  correlationId: string;
   /** Epoch ms of the client's own deadline, when it set one. */
   callDeadline: number | undefined;
 }
 
 /** A finished call: the output, or the handler's error (a failure of the platform is thrown instead). */
 export interface InvokeResult {
-  requestId: string;
+  /** This invocation's own id, unique. */
+  invocationId: string;
   output: Buffer;
   error: string;
   coldStart: boolean;
@@ -30,6 +33,8 @@ export interface InvokeResult {
 
 /** One item a streaming handler yielded; the last one is final and carries the handler's error, if any. */
 export interface StreamChunk {
+  /** The invocation's own id, unique. */
+  invocationId: string;
   data: Buffer;
   final: boolean;
   error: string;
@@ -45,10 +50,10 @@ export class InvokeService {
   ) {}
 
   async invoke(call: InvokeCall): Promise<InvokeResult> {
-    const { requestId } = call;
-    const { record, result } = await this.run(call);
-    this.record(requestId, record, result);
-    const base = { requestId, durationMs: Math.round(result.durationMs) };
+    const invocationId = randomUUID();
+    const { record, result } = await this.run(invocationId, call);
+    this.record(invocationId, call, 'sync', record, result);
+    const base = { invocationId, durationMs: Math.round(result.durationMs) };
     switch (result.kind) {
       case 'load_failure':
         return { ...base, output: Buffer.alloc(0), error: result.error, coldStart: true };
@@ -69,36 +74,37 @@ export class InvokeService {
     emit: (chunk: StreamChunk) => void | Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
-    const { requestId } = call;
-    const { record, result } = await this.run(call, {
+    const invocationId = randomUUID();
+    const { record, result } = await this.run(invocationId, call, {
       signal,
-      onChunk: (data) => emit({ data, final: false, error: '' }),
+      onChunk: (data) => emit({ invocationId, data, final: false, error: '' }),
     });
     if (signal.aborted) {
-      this.record(requestId, record, result, 'Cancelled: the client cancelled the stream');
+      this.record(invocationId, call, 'stream', record, result, 'Cancelled: the client cancelled the stream');
       return;
     }
-    this.record(requestId, record, result);
+    this.record(invocationId, call, 'stream', record, result);
     switch (result.kind) {
       case 'load_failure':
-        return void emit({ data: Buffer.alloc(0), final: true, error: result.error });
+        return void emit({ invocationId, data: Buffer.alloc(0), final: true, error: result.error });
       case 'rejected':
         throw result.error;
       case 'outcome': {
         const { error } = this.answer(record, result);
-        return void emit({ data: Buffer.alloc(0), final: true, error });
+        return void emit({ invocationId, data: Buffer.alloc(0), final: true, error });
       }
     }
   }
 
   /** Checks the call, finds its function, and runs one attempt within the call's deadline. */
   private async run(
+    invocationId: string,
     call: InvokeCall,
     streaming?: Pick<RunOptions, 'signal' | 'onChunk'>,
   ): Promise<{ record: FunctionRecord; result: RunResult }> {
     const { record, deadline } = await this.prepare(call);
     const result = await this.runner.run(record, {
-      requestId: call.requestId,
+      requestId: invocationId,
       payload: call.payload,
       metadata: call.metadata,
       deadline,
@@ -138,11 +144,20 @@ export class InvokeService {
     }
   }
 
-  private record(id: string, record: FunctionRecord, result: RunResult, cancelled?: string): void {
+  private record(
+    id: string,
+    call: InvokeCall,
+    kind: 'sync' | 'stream',
+    record: FunctionRecord,
+    result: RunResult,
+    cancelled?: string,
+  ): void {
     const summary = summarize(result);
     const error = cancelled ?? summary.error;
     this.recorder.record({
       id,
+      correlationId: call.correlationId,
+      kind,
       functionName: record.name,
       version: result.version,
       durationMs: result.durationMs,

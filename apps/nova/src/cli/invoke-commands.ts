@@ -19,17 +19,30 @@ function writeOutput(output: Uint8Array): void {
 
 function printInvocations(page: dataPlane.ListInvocationsResponse): void {
   printTable(
-    ['REQUEST ID', 'FUNCTION', 'VERSION', 'KIND', 'STATUS', 'ATTEMPTS', 'DURATION', 'COLD', 'CREATED', 'ERROR'],
+    [
+      'REQUEST ID',
+      'FUNCTION',
+      'VERSION',
+      'KIND',
+      'STATUS',
+      'ATTEMPTS',
+      'DURATION',
+      'COLD',
+      'CREATED',
+      'CORRELATION ID',
+      'ERROR',
+    ],
     page.invocations.map((inv) => [
       inv.id,
       inv.functionName,
       String(inv.version),
-      inv.async ? 'async' : 'sync',
+      inv.kind,
       inv.status,
       String(inv.attempts),
       `${inv.durationMs} ms`,
       inv.coldStart ? 'yes' : 'no',
       localTime(inv.createdAt),
+      inv.correlationId || '-',
       inv.error.split('\n')[0]?.slice(0, 80) ?? '',
     ]),
   );
@@ -39,8 +52,9 @@ function printInvocations(page: dataPlane.ListInvocationsResponse): void {
 function printInvocation(invocation: dataPlane.InvocationLog): void {
   printRecord({
     request_id: invocation.id,
+    correlation_id: invocation.correlationId || '-',
     function: `${invocation.functionName} (version ${invocation.version})`,
-    kind: invocation.async ? 'async' : 'sync',
+    kind: invocation.kind,
     status: invocation.status,
     attempts: invocation.async ? `${invocation.attempts} of ${invocation.maxAttempts}` : invocation.attempts,
     ...(invocation.nextAttemptAt ? { next_attempt_at: localTime(invocation.nextAttemptAt) } : {}),

@@ -14,6 +14,7 @@ import type { AttemptResult, ClaimedInvocation, NewAsyncInvocation } from './inv
 function queued(functionName: string, overrides: Partial<NewAsyncInvocation> = {}): NewAsyncInvocation {
   return {
     id: randomUUID(),
+    correlationId: 'test-call',
     functionName,
     version: 1,
     payload: Buffer.from('{"n":1}'),

@@ -27,7 +27,7 @@ export class AsyncQueueRepository {
     if (!invocation.idempotencyKey) {
       // One statement is atomic on its own: one round trip instead of four.
       await this.sql.run(
-        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($8, function_name) FROM stored`,
+        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($9, function_name) FROM stored`,
         [...insertParams(invocation), notifyChannels.asyncInvocations],
       );
       return { id: invocation.id, status: 'queued', duplicate: false };
@@ -162,8 +162,9 @@ const LEASE_EXPIRED_ATTEMPT = `jsonb_build_object(
 
 const INSERT_QUEUED = `INSERT INTO invocations
     (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
-     status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at)
-  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now())`;
+     status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at,
+     kind, correlation_id)
+  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now(), 'async', $8)`;
 
 function insertParams(invocation: NewAsyncInvocation): unknown[] {
   return [
@@ -174,6 +175,7 @@ function insertParams(invocation: NewAsyncInvocation): unknown[] {
     invocation.backoffBaseMs,
     invocation.backoffMaxMs,
     invocation.payload,
+    invocation.correlationId,
   ];
 }
 

@@ -1,4 +1,8 @@
 export const invocationStatuses = ['queued', 'running', 'succeeded', 'failed', 'dead_letter'] as const;
+
+/** How an invocation was called. */
+export const invocationKinds = ['sync', 'stream', 'async'] as const;
+export type InvocationKind = (typeof invocationKinds)[number];
 export type InvocationStatus = (typeof invocationStatuses)[number];
 
 export interface AttemptRecord {
@@ -11,8 +15,12 @@ export interface AttemptRecord {
 
 /** One invocation, as history keeps it. */
 export interface InvocationRecord {
-  /** The request id (sync) or invocation id (async). */
+  /** Nova's own id for this invocation, unique. */
   id: string;
+  /** The x-request-id of the call that made it; shared by every invocation of a reused id. */
+  correlationId: string;
+  /** sync or stream (history written here); async invocations are stored by the queue. */
+  kind: Exclude<InvocationKind, 'async'>;
   functionName: string;
   version: number;
   durationMs: number;
@@ -26,7 +34,8 @@ export interface InvocationRecord {
 }
 
 /** An invocation with what only asynchronous ones have. */
-export interface InvocationDetail extends InvocationRecord {
+export interface InvocationDetail extends Omit<InvocationRecord, 'kind'> {
+  kind: InvocationKind;
   status: InvocationStatus;
   isAsync: boolean;
   attempts: number;
@@ -48,6 +57,8 @@ export interface InvocationMetrics {
 
 export interface NewAsyncInvocation {
   id: string;
+  /** The x-request-id of the InvokeAsync call. */
+  correlationId: string;
   functionName: string;
   version: number;
   payload: Buffer;

@@ -12,6 +12,8 @@ import type { InvocationRecord } from './invocation-record.js';
 function record(id: string, functionName: string, overrides: Partial<InvocationRecord> = {}): InvocationRecord {
   return {
     id,
+    correlationId: `call-${id}`,
+    kind: 'sync',
     functionName,
     version: 1,
     durationMs: 10,

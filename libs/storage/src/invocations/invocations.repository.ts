@@ -2,6 +2,7 @@ import { countOf, storableText, type Sql } from '../database/sql.js';
 import type {
   AttemptRecord,
   InvocationDetail,
+  InvocationKind,
   InvocationMetrics,
   InvocationRecord,
   InvocationStatus,
@@ -12,18 +13,21 @@ export class InvocationsRepository {
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Inserts many records in one statement. A record whose id exists already
-   * (a client that reused a request id) is skipped; returns how many were new.
+   * Inserts many records in one statement. Ids are Nova's own and unique; a
+   * record whose id exists already (written twice after a failed batch that
+   * had committed) is skipped. Returns how many were new.
    */
   async insertBatch(records: readonly InvocationRecord[]): Promise<number> {
     if (records.length === 0) return 0;
     const { rowCount } = await this.sql.run(
       `INSERT INTO invocations
-         (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at, status)
+         (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
+          kind, correlation_id, status)
        SELECT u.*, CASE WHEN u.success THEN 'succeeded' ELSE 'failed' END
          FROM unnest($1::text[], $2::varchar[], $3::int[], $4::int[], $5::bool[], $6::bool[],
-                     $7::text[], $8::text[], $9::timestamptz[])
-           AS u(id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at)
+                     $7::text[], $8::text[], $9::timestamptz[], $10::varchar[], $11::varchar[])
+           AS u(id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
+                kind, correlation_id)
        ON CONFLICT (id) DO NOTHING`,
       [
         records.map((r) => r.id),
@@ -35,6 +39,8 @@ export class InvocationsRepository {
         records.map((r) => storableText(r.error)),
         records.map((r) => storableText(r.log)),
         records.map((r) => r.createdAt),
+        records.map((r) => r.kind),
+        records.map((r) => r.correlationId),
       ],
     );
     return rowCount;
@@ -109,9 +115,11 @@ export class InvocationsRepository {
 }
 
 const LIST_COLUMNS = `id, function_name, function_version, duration_ms, success, cold_start, error, created_at,
-  status, is_async, attempts, max_attempts, next_run_at`;
+  status, is_async, attempts, max_attempts, next_run_at, kind, correlation_id`;
 
 interface InvocationRow {
+  kind: InvocationKind;
+  correlation_id: string;
   status: InvocationStatus;
   is_async: boolean;
   attempts: number;
@@ -142,6 +150,8 @@ interface MetricsRow {
 function toInvocationDetail(row: InvocationRow): InvocationDetail {
   return {
     id: row.id,
+    correlationId: row.correlation_id,
+    kind: row.kind,
     functionName: row.function_name,
     version: row.function_version,
     durationMs: row.duration_ms,

@@ -2,6 +2,7 @@ import { InitialSchema1795392000000 } from './1795392000000-InitialSchema.js';
 import { Invocations1795400000000 } from './1795400000000-Invocations.js';
 import { AsyncInvocations1795410000000 } from './1795410000000-AsyncInvocations.js';
 import { FunctionSandbox1795420000000 } from './1795420000000-FunctionSandbox.js';
+import { InvocationKinds1795430000000 } from './1795430000000-InvocationKinds.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Invocations1795400000000,
   AsyncInvocations1795410000000,
   FunctionSandbox1795420000000,
+  InvocationKinds1795430000000,
 ];

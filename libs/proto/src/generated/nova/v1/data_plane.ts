@@ -29,7 +29,10 @@ export interface InvokeRequest_MetadataEntry {
 }
 
 export interface InvokeResponse {
-  /** The invocation's id: the call's x-request-id, or one Nova made. */
+  /**
+   * This invocation's own id, unique (GetInvocation takes it); the call's
+   * x-request-id is kept on the record as its correlation_id.
+   */
   requestId: string;
   /** The handler's return value, JSON-encoded (bytes are returned as they are). */
   output: Uint8Array;
@@ -64,6 +67,7 @@ export interface InvokeAsyncResponse {
 }
 
 export interface InvokeStreamChunk {
+  /** The invocation's own id, as in InvokeResponse. */
   requestId: string;
   /** One yielded item, encoded like Invoke's output. */
   data: Uint8Array;
@@ -148,6 +152,13 @@ export interface InvocationLog {
   attemptHistory: InvocationAttempt[];
   /** RFC 3339, UTC: when a waiting asynchronous invocation runs next. */
   nextAttemptAt: string;
+  /** How it was called: "sync" (Invoke), "stream" (InvokeStream) or "async" (InvokeAsync). */
+  kind: string;
+  /**
+   * The x-request-id of the call that made it (given by the client or made
+   * by Nova); several invocations may share one. id is always unique.
+   */
+  correlationId: string;
 }
 
 export interface InvocationAttempt {
