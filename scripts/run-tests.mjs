@@ -5,6 +5,7 @@
 //   node scripts/run-tests.mjs [unit|int|e2e|all] [extra node --test flags]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [kind = 'all', ...extra] = process.argv.slice(2);
@@ -35,9 +36,18 @@ if (files.length === 0) {
 
 // Two e2e files at a time: each starts its own servers and PostgreSQL, and
 // the machine has two cores.
+// A test run leaves nothing behind: temp folders it made (nova-*) are its failure.
+const novaTemps = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('nova-')));
+const tempsBefore = novaTemps();
+
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=2', '--test-timeout=180000', ...extra, ...files.sort()],
   { stdio: 'inherit' },
 );
+const leftBehind = [...novaTemps()].filter((name) => !tempsBefore.has(name));
+if (leftBehind.length > 0) {
+  console.error(`the tests left ${leftBehind.length} folders in ${tmpdir()}: ${leftBehind.join(', ')}`);
+  process.exit(result.status || 1);
+}
 process.exit(result.status ?? 1);

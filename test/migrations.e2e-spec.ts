@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createControlPlaneClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
-import { createUrlDatabase, runCli, startNova } from './support/nova-process.js';
+import { createUrlDatabase, repoRoot, runCli, startNova } from './support/nova-process.js';
 import { createRequest } from './support/requests.js';
 
 describe('migrations', () => {
@@ -26,17 +26,20 @@ describe('migrations', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     const outputs = [first.stdout.trim(), second.stdout.trim()].sort();
-    assert.match(
-      outputs[0] ?? '',
-      /^applied: InitialSchema\d+, Invocations\d+, AsyncInvocations\d+, FunctionSandbox\d+$/,
-    );
+    // Every migration file, oldest first: <epoch>-<Name> becomes Name<epoch>.
+    const files = (await readdir(join(repoRoot, 'libs/storage/src/migrations')))
+      .filter((file) => /^\d+-\w+\.ts$/.test(file))
+      .sort();
+    const names = files.map((file) => file.replace(/^(\d+)-(\w+)\.ts$/, '$2$1'));
+    assert.ok(names.length >= 5);
+    assert.equal(outputs[0], `applied: ${names.join(', ')}`);
     assert.equal(outputs[1], 'database is up to date');
 
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
       const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations');
-      assert.equal(rows.length, 4, 'each migration is recorded once');
+      assert.equal(rows.length, names.length, 'each migration is recorded once');
       const tables = await client.query<{ tablename: string }>(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
       );

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './load-config.js';
 import { isLoopbackHost, parseListenAddress } from './settings.js';
 
+const made: string[] = [];
+// A test run leaves nothing in the temp directory.
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'nova-config-'));
+  made.push(dir);
   const file = join(dir, 'nova.yaml');
   writeFileSync(file, text);
   return file;
