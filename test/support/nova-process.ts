@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { freeLoopbackPort } from '#storage';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -82,6 +82,20 @@ export interface StartOptions {
   port?: number;
 }
 
+/**
+ * A Nova that exits cleanly removes its sandbox root; one killed with
+ * SIGKILL cannot, and the next Nova on the machine would. A test run must
+ * leave nothing behind, so the root of a process that died is removed here.
+ */
+async function removeSandboxOf(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith('nova-sandbox-')) continue;
+    const owner = await readFile(join(tmpdir(), name, '.owner'), 'utf8').catch(() => '');
+    if (owner.trim() === String(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 /** Starts a real Nova server process and waits until it listens. */
 export async function startNova(options: StartOptions): Promise<NovaProcess> {
   const port = options.port ?? (await freePort());
@@ -95,7 +109,9 @@ export async function startNova(options: StartOptions): Promise<NovaProcess> {
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => void removeSandboxOf(child.pid).then(() => resolveExit(code))),
+  );
 
   await new Promise<void>((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`nova did not start within 60 s:\n${output}`)), 60_000);
