@@ -328,3 +328,67 @@ describe('nova CLI: clear errors and small things (issue 9)', () => {
     assert.deepEqual(json.map((row) => row.function).sort(), ['rows-a', 'rows-b']);
   });
 });
+
+describe('nova CLI: environment variables (issue 9)', () => {
+  const fx = useNova();
+  let env: Record<string, string>;
+  let codeFile: string;
+
+  before(async () => {
+    env = { NOVA_ADDR: fx.nova.address };
+    codeFile = join(fx.database.dataDir, 'env.py');
+    await writeFile(
+      codeFile,
+      'import os\ndef handler(event): return {k: v for k, v in os.environ.items() if k.isupper() and k.startswith("APP_")}\n',
+    );
+  });
+
+  it('reads --env-file on create, and on update adds, changes and removes one variable at a time', async () => {
+    const envFile = join(fx.database.dataDir, '.env');
+    await writeFile(envFile, '# settings\nAPP_MODE=prod\nexport APP_GREETING="hello there"\n\nAPP_EMPTY=\n');
+    const created = await runCli(
+      [
+        'functions',
+        'create',
+        'envy',
+        '--runtime',
+        'python',
+        '--handler',
+        'handler',
+        '--code',
+        codeFile,
+        '--env-file',
+        envFile,
+        '--env',
+        'APP_MODE=dev',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual((JSON.parse(created.stdout) as { envVars: object }).envVars, {
+      APP_MODE: 'dev',
+      APP_GREETING: 'hello there',
+      APP_EMPTY: '',
+    });
+
+    const added = await runCli(
+      ['functions', 'update', 'envy', '--env', 'APP_LEVEL=3', '--unset-env', 'APP_EMPTY', '--json'],
+      env,
+    );
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual((JSON.parse(added.stdout) as { envVars: object }).envVars, {
+      APP_MODE: 'dev',
+      APP_GREETING: 'hello there',
+      APP_LEVEL: '3',
+    });
+    const invoked = await runCli(['invoke', 'envy', '{}'], env);
+    assert.deepEqual(JSON.parse(invoked.stdout), { APP_MODE: 'dev', APP_GREETING: 'hello there', APP_LEVEL: '3' });
+
+    const bad = join(fx.database.dataDir, 'bad.env');
+    await writeFile(bad, 'APP_OK=1\nnot a variable\n');
+    const refused = await runCli(['functions', 'update', 'envy', '--env-file', bad], env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `error: ${bad}:2: expected NAME=VALUE (got "not a variable")\n`);
+  });
+});

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createControlPlaneClient, type controlPlane } from '#proto';
 import { integer, withClient, type ClientFlags } from './client-options.js';
+import { readEnvFile } from './env-file.js';
 import { localTime, printJson, printRecord, printTable } from './output.js';
 
 type Flags = ClientFlags & { json?: boolean };
@@ -11,6 +12,10 @@ function withControlPlane<T>(
   call: (cp: ReturnType<typeof createControlPlaneClient>) => Promise<T>,
 ): Promise<T> {
   return withClient(command, createControlPlaneClient, call);
+}
+
+function collectNames(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 function collectEnv(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -51,12 +56,14 @@ export function registerFunctionCommands(program: Command): void {
     .option('--memory <mb>', 'memory limit in MiB (default 128)', integer('--memory', 1))
     .option('--timeout <s>', 'timeout in seconds (default 30)', integer('--timeout', 1))
     .option('--env <NAME=VALUE>', 'environment variable, repeatable', collectEnv)
+    .option('--env-file <file>', 'environment variables from a .env file (--env wins)')
     .option('--min-replicas <n>', 'instances kept warm', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node (default 10)', integer('--max-replicas'))
     .option('--network <mode>', 'none (default: no network) or egress (outbound, never the node or private ranges)')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const code = await readFile(String(flags['code']));
+      const fromFile = flags['envFile'] ? await readEnvFile(flags['envFile'] as string) : {};
       const info = await withControlPlane(command, (cp) =>
         cp.createFunction({
           name,
@@ -65,7 +72,7 @@ export function registerFunctionCommands(program: Command): void {
           code,
           memoryMb: (flags['memory'] as number | undefined) ?? 0,
           timeoutS: (flags['timeout'] as number | undefined) ?? 0,
-          envVars: (flags['env'] as Record<string, string> | undefined) ?? {},
+          envVars: { ...fromFile, ...((flags['env'] as Record<string, string> | undefined) ?? {}) },
           mode: '',
           minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
           maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
@@ -117,28 +124,41 @@ export function registerFunctionCommands(program: Command): void {
     .argument('<name>')
     .option('--memory <mb>', 'memory limit in MiB', integer('--memory', 1))
     .option('--timeout <s>', 'timeout in seconds', integer('--timeout', 1))
-    .option('--env <NAME=VALUE>', 'replace all environment variables, repeatable', collectEnv)
-    .option('--clear-env', 'remove all environment variables')
+    .option('--env <NAME=VALUE>', 'add or change one environment variable, repeatable', collectEnv)
+    .option('--env-file <file>', 'add or change the variables of a .env file (--env wins)')
+    .option('--unset-env <NAME>', 'remove one environment variable, repeatable', collectNames)
+    .option('--clear-env', 'remove all environment variables (then --env and --env-file add)')
     .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node', integer('--max-replicas'))
     .option('--network <mode>', 'none or egress')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
-      const changes = ['memory', 'timeout', 'env', 'clearEnv', 'minReplicas', 'maxReplicas', 'network'];
+      const envChanges = ['env', 'envFile', 'unsetEnv', 'clearEnv'];
+      const changes = [...envChanges, 'memory', 'timeout', 'minReplicas', 'maxReplicas', 'network'];
       if (!changes.some((flag) => flags[flag] !== undefined)) {
         throw new Error(
-          'nothing to change: give at least one of --memory, --timeout, --env, --clear-env, --min-replicas, --max-replicas, --network',
+          'nothing to change: give at least one of --memory, --timeout, --env, --env-file, --unset-env, --clear-env, --min-replicas, --max-replicas, --network',
         );
       }
+      // UpdateFunction replaces the whole map: merge with what is stored, as `lambda update-function-configuration` users expect.
+      let envVars: Record<string, string> | undefined;
+      if (envChanges.some((flag) => flags[flag] !== undefined)) {
+        const current = flags['clearEnv']
+          ? {}
+          : (await withControlPlane(command, (cp) => cp.getFunction({ name }))).envVars;
+        const fromFile = flags['envFile'] ? await readEnvFile(flags['envFile'] as string) : {};
+        envVars = { ...current, ...fromFile, ...((flags['env'] as Record<string, string> | undefined) ?? {}) };
+        for (const unset of (flags['unsetEnv'] as string[] | undefined) ?? []) delete envVars[unset];
+      }
       const updateMask: string[] = [];
-      if (flags['clearEnv']) updateMask.push('env_vars');
+      if (envVars !== undefined) updateMask.push('env_vars');
       if (flags['minReplicas'] !== undefined) updateMask.push('min_replicas');
       const info = await withControlPlane(command, (cp) =>
         cp.updateFunction({
           name,
           memoryMb: (flags['memory'] as number | undefined) ?? 0,
           timeoutS: (flags['timeout'] as number | undefined) ?? 0,
-          envVars: flags['clearEnv'] ? {} : ((flags['env'] as Record<string, string> | undefined) ?? {}),
+          envVars: envVars ?? {},
           minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
           maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
           network: (flags['network'] as string | undefined) ?? '',
