@@ -3,8 +3,24 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { freePort, runCli } from './support/nova-process.js';
-import { useNova } from './support/fixture.js';
+import { useNova, type NovaFixture } from './support/fixture.js';
 import { createRequest } from './support/requests.js';
+
+/** Writes a Python handler into the fixture's data dir and creates it through the CLI. */
+async function createPythonWithCli(
+  fx: NovaFixture,
+  env: Record<string, string>,
+  name: string,
+  source: string,
+): Promise<void> {
+  const code = join(fx.database.dataDir, `${name}.py`);
+  await writeFile(code, source);
+  const created = await runCli(
+    ['functions', 'create', name, '--runtime', 'python', '--handler', 'handler', '--code', code],
+    env,
+  );
+  assert.equal(created.code, 0, created.stderr);
+}
 
 describe('nova CLI against a running server', () => {
   const fx = useNova();
@@ -120,16 +136,12 @@ describe('nova CLI: invoking', () => {
 
   before(async () => {
     env = { NOVA_ADDR: fx.nova.address };
-    const code = join(fx.database.dataDir, 'greet.py');
-    await writeFile(
-      code,
+    await createPythonWithCli(
+      fx,
+      env,
+      'greet',
       'def handler(event):\n    print("greeting", event["name"])\n    if event["name"] == "nobody":\n        raise KeyError("nobody")\n    return {"greeting": "hi " + event["name"]}\n',
     );
-    const created = await runCli(
-      ['functions', 'create', 'greet', '--runtime', 'python', '--handler', 'handler', '--code', code],
-      env,
-    );
-    assert.equal(created.code, 0, created.stderr);
   });
 
   it('invokes, lists invocations, shows logs and metrics', async () => {
@@ -170,16 +182,12 @@ describe('nova CLI: async and streaming', () => {
 
   before(async () => {
     env = { NOVA_ADDR: fx.nova.address };
-    const code = join(fx.database.dataDir, 'count.py');
-    await writeFile(
-      code,
+    await createPythonWithCli(
+      fx,
+      env,
+      'count',
       'import time\ndef handler(event, context):\n    if context.metadata.get("attempt") == "1":\n        raise RuntimeError("first try")\n    for i in range(event["n"]):\n        yield i\n        time.sleep(0.05)\n',
     );
-    const created = await runCli(
-      ['functions', 'create', 'count', '--runtime', 'python', '--handler', 'handler', '--code', code],
-      env,
-    );
-    assert.equal(created.code, 0, created.stderr);
   });
 
   it('queues with --async, waits with --wait, and shows attempts with invocations get', async () => {
@@ -217,13 +225,12 @@ describe('nova CLI: payloads and JSON output (issue 9)', () => {
 
   before(async () => {
     env = { NOVA_ADDR: fx.nova.address };
-    const code = join(fx.database.dataDir, 'echo.py');
-    await writeFile(code, 'def handler(event):\n    print("got", type(event).__name__)\n    return event\n');
-    const created = await runCli(
-      ['functions', 'create', 'echo', '--runtime', 'python', '--handler', 'handler', '--code', code],
+    await createPythonWithCli(
+      fx,
       env,
+      'echo',
+      'def handler(event):\n    print("got", type(event).__name__)\n    return event\n',
     );
-    assert.equal(created.code, 0, created.stderr);
   });
 
   it('takes the payload from @file and from stdin, up to 6 MiB', async () => {

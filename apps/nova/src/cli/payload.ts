@@ -1,17 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { apiLimits, formatBytes } from '#proto';
 
-/** Reads all of stdin, stopping past `limit` bytes. */
+/** Reads stdin, stopping as soon as it holds more than `limit` bytes (the caller refuses those). */
 async function readStdin(limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
     if (size > limit) break;
-    chunks.push(buffer);
   }
-  return size > limit ? Buffer.alloc(limit + 1) : Buffer.concat(chunks);
+  return Buffer.concat(chunks);
 }
 
 /**
