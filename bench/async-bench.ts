@@ -102,6 +102,7 @@ async function main(): Promise<void> {
       backoffBaseMs: 0,
       backoffMaxMs: 0,
       idempotencyKey: '',
+      version: 0,
     });
 
     // Baseline: the database work an async invocation needs at least, done bare.

@@ -14,7 +14,8 @@ server.addService(service, {
     call: grpc.ServerUnaryCall<dataPlane.InvokeRequest, dataPlane.InvokeResponse>,
     callback: grpc.sendUnaryData<dataPlane.InvokeResponse>,
   ) {
-    callback(null, { requestId: 'echo', output: call.request.payload, error: '', durationMs: 0, coldStart: false });
+    const response = { requestId: 'echo', output: call.request.payload, error: '', durationMs: 0, coldStart: false };
+    callback(null, { ...response, version: 1, log: '' });
   },
 });
 server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import protobuf from 'protobufjs';
 import { createControlPlaneClient, createDataPlaneClient, protoFiles, protoRoot } from '#proto';
+import { invokeRequest } from '../test/support/requests.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -239,11 +240,7 @@ async function main(): Promise<void> {
     });
     // Warm up: enough parallel calls to start every instance the load will use.
     for (const name of ['bench-py', 'bench-node']) {
-      await Promise.all(
-        Array.from({ length: 64 }, () =>
-          dp.invoke({ function: name, payload: Buffer.from('{"n":1}'), timeoutS: 0, metadata: {} }),
-        ),
-      );
+      await Promise.all(Array.from({ length: 64 }, () => dp.invoke(invokeRequest(name, Buffer.from('{"n":1}')))));
     }
 
     const targets = [
@@ -290,7 +287,7 @@ async function main(): Promise<void> {
         // Let the warm pool refill, as it does between real cold starts.
         await new Promise((resolve) => setTimeout(resolve, 200));
         const started = performance.now();
-        const response = await dp.invoke({ function: name, payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+        const response = await dp.invoke(invokeRequest(name, Buffer.from('{}')));
         client.push(performance.now() - started);
         server.push(response.durationMs);
         if (!response.coldStart) throw new Error('expected a cold start');

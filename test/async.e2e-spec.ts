@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 import { HitCounter } from './support/hit-counter.js';
 import { codeOf } from './support/grpc-status.js';
@@ -18,6 +18,7 @@ function asyncRequest(fn: string, overrides: Partial<dataPlane.InvokeAsyncReques
     backoffBaseMs: 0,
     backoffMaxMs: 0,
     idempotencyKey: '',
+    version: 0,
     ...overrides,
   };
 }
@@ -204,12 +205,7 @@ describe('InvokeAsync: durable queue, retries, dead letters, idempotency', () =>
     for (const { invocationId } of ids) await waitForStatus(fx.dp, invocationId, ['succeeded']);
     await counter.refresh();
     assert.equal(counter.maxConcurrent, 2);
-    const sync = await fx.dp.invoke({
-      function: 'async-ok',
-      payload: Buffer.from('{"n": 1}'),
-      timeoutS: 0,
-      metadata: {},
-    });
+    const sync = await fx.dp.invoke(invokeRequest('async-ok', Buffer.from('{"n": 1}')));
     assert.equal(sync.error, '', 'sync calls are served beside them');
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { freePort, runCli } from './support/nova-process.js';
 import { useNova, type NovaFixture } from './support/fixture.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 
 /** Writes a Python handler into the fixture's data dir and creates it through the CLI. */
 async function createPythonWithCli(
@@ -300,7 +300,7 @@ describe('nova CLI: clear errors and small things (issue 9)', () => {
     for (const name of ['rows-a', 'rows-b']) {
       await fx.cp.createFunction(createRequest({ name }));
     }
-    await fx.dp.invoke({ function: 'rows-a', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+    await fx.dp.invoke(invokeRequest('rows-a', Buffer.from('{}')));
   });
 
   it('prints its version', async () => {

@@ -277,9 +277,9 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       const v1 = await fx.cp.createFunction(request({ name: 'versions' }));
       const code2 = Buffer.from('def handler(event): return 2\n');
       const code3 = Buffer.from('def handler(event): return 3\n');
-      const r2 = await fx.cp.updateFunctionCode({ name: 'versions', code: code2 });
+      const r2 = await fx.cp.updateFunctionCode({ name: 'versions', code: code2, handler: '' });
       assert.deepEqual(r2, { success: true, codeHash: createHash('sha256').update(code2).digest('hex'), version: 2 });
-      const r3 = await fx.cp.updateFunctionCode({ name: 'versions', code: code3 });
+      const r3 = await fx.cp.updateFunctionCode({ name: 'versions', code: code3, handler: '' });
       assert.equal(r3.version, 3);
       const info = await fx.cp.getFunction({ name: 'versions' });
       assert.equal(info.version, 3);
@@ -298,16 +298,20 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
     it('refuses empty or oversized code and unknown functions', async () => {
       await fx.cp.createFunction(request({ name: 'versions-refused' }));
       await rejectsWith(
-        fx.cp.updateFunctionCode({ name: 'versions-refused', code: Buffer.alloc(0) }),
+        fx.cp.updateFunctionCode({ name: 'versions-refused', code: Buffer.alloc(0), handler: '' }),
         status.INVALID_ARGUMENT,
         'code',
       );
       await rejectsWith(
-        fx.cp.updateFunctionCode({ name: 'versions-refused', code: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20) }),
+        fx.cp.updateFunctionCode({
+          name: 'versions-refused',
+          code: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20),
+          handler: '',
+        }),
         status.INVALID_ARGUMENT,
         'code',
       );
-      await rejectsWith(fx.cp.updateFunctionCode({ name: 'ghost', code }), status.NOT_FOUND);
+      await rejectsWith(fx.cp.updateFunctionCode({ name: 'ghost', code, handler: '' }), status.NOT_FOUND);
       await rejectsWith(fx.cp.listFunctionVersions({ name: 'ghost' }), status.NOT_FOUND);
     });
   });
@@ -315,7 +319,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
   describe('DeleteFunction', () => {
     it('removes the function and its versions', async () => {
       await fx.cp.createFunction(request({ name: 'doomed' }));
-      await fx.cp.updateFunctionCode({ name: 'doomed', code: Buffer.from('def handler(e): return 0\n') });
+      await fx.cp.updateFunctionCode({ name: 'doomed', code: Buffer.from('def handler(e): return 0\n'), handler: '' });
       assert.deepEqual(await fx.cp.deleteFunction({ name: 'doomed' }), { success: true });
       await rejectsWith(fx.cp.getFunction({ name: 'doomed' }), status.NOT_FOUND);
       await rejectsWith(fx.cp.listFunctionVersions({ name: 'doomed' }), status.NOT_FOUND);
@@ -361,7 +365,7 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       try {
         await fx.cp.createFunction(request({ name: 'noisy' }));
         await fx.cp.updateFunction(updateRequest('noisy', { memoryMb: 256 }));
-        await fx.cp.updateFunctionCode({ name: 'noisy', code: Buffer.from('def handler(e): return 1\n') });
+        await fx.cp.updateFunctionCode({ name: 'noisy', code: Buffer.from('def handler(e): return 1\n'), handler: '' });
         await fx.cp.deleteFunction({ name: 'noisy' });
         const deadline = Date.now() + 5000;
         while (heard.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -9,7 +9,7 @@ import { EmbeddedPostgres } from '#storage';
 import { statusOf } from './support/grpc-status.js';
 import { freePort, startNova, type NovaProcess } from './support/nova-process.js';
 import { checkHealth, healthClient } from './support/raw-grpc.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,7 +52,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
     const health = watchHealth(nova.address);
     try {
       await cp.createFunction(createRequest({ name: 'steady' }));
-      const invoke = () => dp.invoke({ function: 'steady', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+      const invoke = () => dp.invoke(invokeRequest('steady', Buffer.from('{}')));
       await invoke();
 
       const codes = new Map<status, number>();
@@ -101,6 +101,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
         backoffBaseMs: 0,
         backoffMaxMs: 0,
         idempotencyKey: '',
+        version: 0,
       });
       await waitUntil('the async call to run', async () => {
         return (await dp.getInvocation({ id: queued.invocationId })).status === 'succeeded';
@@ -133,7 +134,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
     const dp = createDataPlaneClient({ address: nova.address });
     try {
       await cp.createFunction(createRequest({ name: 'cached' }));
-      const invoke = () => dp.invoke({ function: 'cached', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+      const invoke = () => dp.invoke(invokeRequest('cached', Buffer.from('{}')));
       await invoke();
 
       await postgres.stop();
@@ -157,13 +158,12 @@ describe('database loss: the node survives, says so, and recovers', () => {
             backoffBaseMs: 0,
             backoffMaxMs: 0,
             idempotencyKey: '',
+            version: 0,
           }),
         ),
         listInvocations: statusOf(dp.listInvocations({ function: 'cached', status: '', limit: 10, offset: 0 })),
         getMetrics: statusOf(dp.getMetrics({ function: 'cached', rangeSeconds: 60 })),
-        invokeUnknownFunction: statusOf(
-          dp.invoke({ function: 'not-cached', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} }),
-        ),
+        invokeUnknownFunction: statusOf(dp.invoke(invokeRequest('not-cached', Buffer.from('{}')))),
       };
       for (const [name, call] of Object.entries(calls)) {
         const { code, details } = await call;

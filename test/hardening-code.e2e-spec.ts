@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
 import { checkHealth } from './support/raw-grpc.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 import { deflateBomb, rawZip, type RawZipEntry } from './support/zip.js';
 
 const handler = { name: 'main.py', data: Buffer.from('def handler(event):\n    return event\n') };
@@ -82,17 +82,12 @@ describe('hardening: code archives', () => {
       await fx.cp.createFunction(
         createRequest({ name: `zip-${kind}`, handler: 'main.handler', code: rawZip([handler]) }),
       );
-      const updated = await statusOf(fx.cp.updateFunctionCode({ name: `zip-${kind}`, code: archive }));
+      const updated = await statusOf(fx.cp.updateFunctionCode({ name: `zip-${kind}`, code: archive, handler: '' }));
       assert.equal(updated.code, status.INVALID_ARGUMENT);
       assert.match(updated.details, reason);
       const versions = await fx.cp.listFunctionVersions({ name: `zip-${kind}` });
       assert.equal(versions.versions.length, 1, 'the refused code made no version');
-      const invoked = await fx.dp.invoke({
-        function: `zip-${kind}`,
-        payload: Buffer.from('{"ok":true}'),
-        timeoutS: 0,
-        metadata: {},
-      });
+      const invoked = await fx.dp.invoke(invokeRequest(`zip-${kind}`, Buffer.from('{"ok":true}')));
       assert.equal(invoked.error, '');
       assert.deepEqual(JSON.parse(Buffer.from(invoked.output).toString()), { ok: true });
     });

@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { createTestDatabase, startNova } from './support/nova-process.js';
-import { createRequest, updateRequest } from './support/requests.js';
+import { createRequest, updateRequest, invokeRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
 import { HitCounter } from './support/hit-counter.js';
@@ -70,7 +70,7 @@ describe('hardening: the sandbox', { skip: !isRoot && 'namespaces and cgroups ne
   after(() => testHost.stop());
 
   const invoke = (fn: string, event: unknown = {}) =>
-    fx.dp.invoke({ function: fn, payload: Buffer.from(JSON.stringify(event)), timeoutS: 0, metadata: {} });
+    fx.dp.invoke(invokeRequest(fn, Buffer.from(JSON.stringify(event))));
   const json = (output: Uint8Array): Record<string, unknown> =>
     JSON.parse(Buffer.from(output).toString()) as Record<string, unknown>;
 
@@ -223,8 +223,7 @@ describe('hardening: node-wide caps', { skip: !isRoot && 'needs root for the ful
     for (const name of ['cap-a', 'cap-b', 'cap-c', 'cap-d']) {
       await fx.cp.createFunction(createRequest({ name }));
     }
-    const call = (name: string) =>
-      fx.dp.invoke({ function: name, payload: Buffer.from('{}'), timeoutS: 0, metadata: {} });
+    const call = (name: string) => fx.dp.invoke(invokeRequest(name, Buffer.from('{}')));
     for (const name of ['cap-a', 'cap-b', 'cap-c']) assert.equal((await call(name)).error, '');
     const fourth = await call('cap-d');
     assert.equal(fourth.error, '');
@@ -257,7 +256,7 @@ describe('hardening: what a function leaves behind and what it finds', { skip: !
         }),
       );
       const marker = `kil${process.pid % 100000}`;
-      await dp.invoke({ function: 'outlive', payload: Buffer.from(JSON.stringify(marker)), timeoutS: 0, metadata: {} });
+      await dp.invoke(invokeRequest('outlive', Buffer.from(JSON.stringify(marker))));
       await waitUntil('the escapee to run', () => hostPidOf(marker) !== undefined, 3000);
       nova.child.kill('SIGKILL');
       await nova.exited;
@@ -293,10 +292,7 @@ describe('hardening: what a function leaves behind and what it finds', { skip: !
     const dp = createDataPlaneClient({ address: nova.address });
     try {
       await cp.createFunction(createRequest({ name: 'planted' }));
-      assert.equal(
-        (await dp.invoke({ function: 'planted', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} })).error,
-        '',
-      );
+      assert.equal((await dp.invoke(invokeRequest('planted', Buffer.from('{}')))).error, '');
       const ownRoots = [];
       for (const name of await readdir(tmpdir())) {
         if (!name.startsWith('nova-sandbox-')) continue;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 
 /**
@@ -11,8 +11,7 @@ import { useNova } from './support/fixture.js';
 describe('hardening: the instance channel is untrusted input', () => {
   const fx = useNova({ NOVA_ASYNC_CONCURRENCY: '2' });
 
-  const invoke = (fn: string, payload = '{}') =>
-    fx.dp.invoke({ function: fn, payload: Buffer.from(payload), timeoutS: 0, metadata: {} });
+  const invoke = (fn: string, payload = '{}') => fx.dp.invoke(invokeRequest(fn, Buffer.from(payload)));
 
   async function assertServing(): Promise<void> {
     const health = await fx.dp.health({});
@@ -80,6 +79,7 @@ describe('hardening: the instance channel is untrusted input', () => {
       backoffBaseMs: 10,
       backoffMaxMs: 20,
       idempotencyKey: '',
+      version: 0,
     });
     const deadline = Date.now() + 20_000;
     let invocation = await fx.dp.getInvocation({ id: queued.invocationId });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { callsOf, useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 
 describe('nova.v1.DataPlane: invocation history and metrics', () => {
   const fx = useNova({});
@@ -77,7 +77,7 @@ describe('nova.v1.DataPlane: invocation ids (issue 9)', () => {
 
   it('gives every invocation its own id and keeps a reused x-request-id as its correlation id', async () => {
     await fx.cp.createFunction(createRequest({ name: 'py-reused-id' }));
-    const call = { function: 'py-reused-id', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} };
+    const call = invokeRequest('py-reused-id', Buffer.from('{}'));
     const first = await fx.dp.invoke(call, { metadata: { 'x-request-id': 'order-42' } });
     const second = await fx.dp.invoke(call, { metadata: { 'x-request-id': 'order-42' } });
     assert.notEqual(first.requestId, second.requestId);
@@ -95,10 +95,9 @@ describe('nova.v1.DataPlane: invocation ids (issue 9)', () => {
   it('records streaming calls as kind "stream" and async ones as "async"', async () => {
     await fx.cp.createFunction(createRequest({ name: 'py-kinds' }));
     const chunks = [];
-    for await (const chunk of fx.dp.invokeStream(
-      { function: 'py-kinds', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
-      { metadata: { 'x-request-id': 'streamed-1' } },
-    )) {
+    for await (const chunk of fx.dp.invokeStream(invokeRequest('py-kinds', Buffer.from('{}')), {
+      metadata: { 'x-request-id': 'streamed-1' },
+    })) {
       chunks.push(chunk);
     }
     const streamedId = chunks.at(-1)?.requestId ?? '';
@@ -113,6 +112,7 @@ describe('nova.v1.DataPlane: invocation ids (issue 9)', () => {
         backoffBaseMs: 0,
         backoffMaxMs: 0,
         idempotencyKey: '',
+        version: 0,
       },
       { metadata: { 'x-request-id': 'queued-1' } },
     );

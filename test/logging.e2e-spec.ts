@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useNova } from './support/fixture.js';
-import { createRequest } from './support/requests.js';
+import { createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 describe('request ids in logs', () => {
@@ -9,10 +9,7 @@ describe('request ids in logs', () => {
 
   it('puts the call’s request id on every line written while serving it, not only on the call line', async () => {
     await nova.cp.createFunction(createRequest({ name: 'log-trace' }));
-    await nova.dp.invoke(
-      { function: 'log-trace', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
-      { metadata: { 'x-request-id': 'trace-me-1' } },
-    );
+    await nova.dp.invoke(invokeRequest('log-trace', Buffer.from('{}')), { metadata: { 'x-request-id': 'trace-me-1' } });
     const traced = (): Record<string, unknown>[] =>
       nova.nova.logLines().filter((line) => line['requestId'] === 'trace-me-1');
     await waitUntil('the call line', () => traced().some((line) => line['msg'] === 'call'), 2000);
@@ -32,6 +29,7 @@ describe('request ids in logs', () => {
       backoffBaseMs: 0,
       backoffMaxMs: 0,
       idempotencyKey: '',
+      version: 0,
     });
     await waitUntil(
       'the attempt’s cold start line',
@@ -49,10 +47,9 @@ describe('request ids in logs, turned off', () => {
 
   it('keeps the id on the call line only (NOVA_LOG_CALL_CONTEXT=off)', async () => {
     await nova.cp.createFunction(createRequest({ name: 'log-untraced' }));
-    await nova.dp.invoke(
-      { function: 'log-untraced', payload: Buffer.from('{}'), timeoutS: 0, metadata: {} },
-      { metadata: { 'x-request-id': 'untraced-1' } },
-    );
+    await nova.dp.invoke(invokeRequest('log-untraced', Buffer.from('{}')), {
+      metadata: { 'x-request-id': 'untraced-1' },
+    });
     const lines = (): Record<string, unknown>[] => nova.nova.logLines();
     await waitUntil('the call line', () => lines().some((line) => line['requestId'] === 'untraced-1'), 2000);
     const started = lines().find((line) => line['msg'] === 'instance started' && line['function'] === 'log-untraced');

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { dataPlane } from '#proto';
 import { callsOf, outputJson, useNova } from './support/fixture.js';
-import { createRequest, updateRequest } from './support/requests.js';
+import { createRequest, updateRequest, invokeRequest } from './support/requests.js';
 import { statusOf } from './support/grpc-status.js';
 import { hostPidOf, pythonInstanceMarker } from './support/instances.js';
 
@@ -45,7 +45,11 @@ describe('nova.v1.DataPlane: instance pools', () => {
         }
       })();
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await fx.cp.updateFunctionCode({ name: 'py-rolling', code: Buffer.from('def handler(event): return 2\n') });
+      await fx.cp.updateFunctionCode({
+        name: 'py-rolling',
+        code: Buffer.from('def handler(event): return 2\n'),
+        handler: '',
+      });
       const deadline = Date.now() + 5000;
       while (seen.at(-1) !== 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -110,8 +114,7 @@ describe('nova.v1.DataPlane: idle reaping and the queue', () => {
         code: Buffer.from(pythonInstanceMarker + 'def handler(event): return MARKER\n'),
       }),
     );
-    const invoke = (): Promise<dataPlane.InvokeResponse> =>
-      fx.dp.invoke({ function: 'reaped', payload: Buffer.alloc(0), timeoutS: 0, metadata: {} });
+    const invoke = (): Promise<dataPlane.InvokeResponse> => fx.dp.invoke(invokeRequest('reaped', Buffer.alloc(0)));
     const first = await invoke();
     const warm = await invoke();
     assert.equal(warm.coldStart, false);
@@ -132,9 +135,7 @@ describe('nova.v1.DataPlane: idle reaping and the queue', () => {
       }),
     );
     const results = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        statusOf(fx.dp.invoke({ function: 'narrow', payload: Buffer.alloc(0), timeoutS: 0, metadata: {} })),
-      ),
+      Array.from({ length: 6 }, () => statusOf(fx.dp.invoke(invokeRequest('narrow', Buffer.alloc(0))))),
     );
     const ok = results.filter((result) => result.code === status.OK).length;
     const refused = results.filter((result) => result.code === status.RESOURCE_EXHAUSTED);

@@ -15,6 +15,8 @@ describe('InvokeStream', () => {
     payload: Buffer.from('{}'),
     timeoutS: 0,
     metadata: {},
+    version: 0,
+    includeLog: false,
     ...overrides,
   });
 

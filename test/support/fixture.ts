@@ -10,7 +10,7 @@ import {
 } from '#proto';
 import { isProcessAlive } from '#storage';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './nova-process.js';
-import { createRequest } from './requests.js';
+import { createRequest, invokeRequest } from './requests.js';
 
 export interface NovaFixture {
   database: TestDatabase;
@@ -82,8 +82,7 @@ export function callsOf(fixture: NovaFixture): {
 } {
   return {
     create: (overrides) => fixture.cp.createFunction(createRequest(overrides)),
-    invoke: (fn, payload = '', overrides = {}) =>
-      fixture.dp.invoke({ function: fn, payload: Buffer.from(payload), timeoutS: 0, metadata: {}, ...overrides }),
+    invoke: (fn, payload = '', overrides = {}) => fixture.dp.invoke(invokeRequest(fn, Buffer.from(payload), overrides)),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { controlPlane } from '#proto';
+import type { controlPlane, dataPlane } from '#proto';
 
 export const helloPython = Buffer.from("def handler(event): return {'message': 'hello'}\n");
 
@@ -36,6 +36,16 @@ export function updateRequest(
     maxReplicas: 0,
     updateMask: [],
     network: '',
+    handler: '',
     ...overrides,
   };
+}
+
+/** An InvokeRequest for the function with the payload, and the given changes. */
+export function invokeRequest(
+  fn: string,
+  payload: Uint8Array,
+  overrides: Partial<dataPlane.InvokeRequest> = {},
+): dataPlane.InvokeRequest {
+  return { function: fn, payload, timeoutS: 0, metadata: {}, version: 0, includeLog: false, ...overrides };
 }

@@ -2,10 +2,11 @@ import { Controller } from '@nestjs/common';
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { dataPlane } from '#proto';
-import { RequiredScope, requestIdOf } from '#server';
+import { JsonLogger, RequiredScope, ServerStopping, requestIdOf } from '#server';
 import { AsyncInvocationsService } from './async/async-invocations.service.js';
 import { NodeHealthService } from './health/node-health.service.js';
 import { InvocationsService } from './invocations/invocations.service.js';
+import { LiveInvocationLogs } from './invocations/live-invocation-logs.js';
 import { InvokeService } from './invoke/invoke.service.js';
 import {
   toAsyncCall,
@@ -35,7 +36,11 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
     private readonly asyncInvocations: AsyncInvocationsService,
     private readonly invocations: InvocationsService,
     private readonly nodeHealth: NodeHealthService,
+    private readonly liveLogs: LiveInvocationLogs,
+    private readonly stopping: ServerStopping,
   ) {}
+
+  private readonly logger = new JsonLogger('data-plane');
 
   async invoke(
     request: dataPlane.InvokeRequest,
@@ -77,6 +82,45 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
           (error: unknown) => subscriber.error(error),
         );
       return () => abort.abort();
+    });
+  }
+
+  tailLogs(
+    request: dataPlane.TailLogsRequest,
+    _metadata: Metadata,
+    call: ServerWritableStream<dataPlane.TailLogsRequest, dataPlane.InvocationLog>,
+  ): Observable<dataPlane.InvocationLog> {
+    return new Observable((subscriber) => {
+      let stop: (() => void) | undefined;
+      let skipped = 0;
+      const end = (): void => subscriber.complete();
+      this.stopping.signal.addEventListener('abort', end, { once: true });
+      this.liveLogs
+        .follow(request.function, (invocation) => {
+          // A reader slower than the node's invocations loses lines rather
+          // than holding them all in memory.
+          if (call.writableNeedDrain) {
+            skipped += 1;
+            return;
+          }
+          if (skipped > 0) {
+            this.logger.warn('a log tail fell behind; invocations skipped', { skipped });
+            skipped = 0;
+          }
+          subscriber.next(toInvocationLog(invocation));
+        })
+        .then(
+          (unfollow) => {
+            if (subscriber.closed) unfollow();
+            else stop = unfollow;
+            if (this.stopping.signal.aborted) end();
+          },
+          (error: unknown) => subscriber.error(error),
+        );
+      return () => {
+        stop?.();
+        this.stopping.signal.removeEventListener('abort', end);
+      };
     });
   }
 

@@ -15,6 +15,8 @@ export function toInvokeCall(
 ): InvokeCall {
   return {
     functionName: request.function,
+    version: request.version,
+    includeLog: request.includeLog,
     payload: request.payload,
     metadata: request.metadata,
     timeoutS: request.timeoutS,
@@ -30,17 +32,27 @@ export function toInvokeResponse(result: InvokeResult): dataPlane.InvokeResponse
     error: result.error,
     durationMs: result.durationMs,
     coldStart: result.coldStart,
+    version: result.version,
+    log: result.log,
   };
 }
 
 export function toStreamChunk(chunk: StreamChunk): dataPlane.InvokeStreamChunk {
-  return { requestId: chunk.invocationId, data: chunk.data, final: chunk.final, error: chunk.error };
+  return {
+    requestId: chunk.invocationId,
+    data: chunk.data,
+    final: chunk.final,
+    error: chunk.error,
+    version: chunk.version,
+    log: chunk.log,
+  };
 }
 
 export function toAsyncCall(request: dataPlane.InvokeAsyncRequest, correlationId: string): AsyncCall {
   return {
     correlationId,
     functionName: request.function,
+    version: request.version,
     payload: request.payload,
     maxAttempts: request.maxAttempts,
     backoffBaseMs: request.backoffBaseMs,

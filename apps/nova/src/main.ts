@@ -25,12 +25,35 @@ const program = new Command('nova')
   .version(version, '-V, --version', 'print the version of Nova')
   .option('--addr <host:port>', 'server address for client commands (env NOVA_ADDR, default localhost:9090)')
   .option('--api-key <key>', 'API key for client commands (env NOVA_API_KEY)')
+  // `nova --version` is Nova's; `nova invoke NAME --version 3` is the function's.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
 registerServerCommands(program);
 registerFunctionCommands(program);
 registerInvokeCommands(program);
+acceptClientFlagsAnywhere(program);
+
+let running: Command = program;
+program.hook('preAction', (_program, actionCommand) => {
+  running = actionCommand;
+});
+
+/**
+ * With positional options the root's flags must come before the command;
+ * --addr and --api-key are also taken after it, as users type them.
+ */
+function acceptClientFlagsAnywhere(command: Command): void {
+  if (command.commands.length > 0) {
+    for (const sub of command.commands) acceptClientFlagsAnywhere(sub);
+    return;
+  }
+  const has = (flag: string): boolean => command.options.some((option) => option.long === flag);
+  if (has('--config')) return; // a server command: it has settings, not a server to call
+  if (!has('--addr')) command.option('--addr <host:port>', 'server address (env NOVA_ADDR, default localhost:9090)');
+  if (!has('--api-key')) command.option('--api-key <key>', 'API key (env NOVA_API_KEY)');
+}
 
 try {
   await program.parseAsync(process.argv);
@@ -38,7 +61,7 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode;
   } else {
-    const address = clientOptions(program.opts(), process.env).address;
+    const address = clientOptions(running.optsWithGlobals(), process.env).address;
     process.stderr.write(`error: ${describeError(error, address)}\n`);
     process.exitCode = 1;
   }

@@ -14,7 +14,14 @@ export {
   type AuthMode,
 } from './config/settings.js';
 export { DomainError, errorClassFor, type ErrorKind } from './errors/domain-error.js';
-export { CommonErrorCode, InvalidArgumentError, FunctionNotFoundError, checkListPage } from './errors/common.errors.js';
+export {
+  CommonErrorCode,
+  InvalidArgumentError,
+  FunctionNotFoundError,
+  VersionNotFoundError,
+  AliasNotFoundError,
+  checkListPage,
+} from './errors/common.errors.js';
 export { GrpcStatusFilter, toGrpcStatus } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';
 export { ThrottledLog } from './logging/throttled-log.js';
@@ -26,3 +33,4 @@ export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
 export type { PlaneDefinition } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';
+export { ServerStopping } from './grpc/server-stopping.js';

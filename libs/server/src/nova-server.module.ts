@@ -5,6 +5,7 @@ import { ApiKeyVerifier } from './auth/api-key-verifier.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { GrpcStatusFilter } from './errors/grpc-status.filter.js';
 import { GrpcHealth } from './health/grpc-health.js';
+import { ServerStopping } from './grpc/server-stopping.js';
 
 /** What every Nova server shares: its config, auth and error mapping. */
 @Global()
@@ -17,10 +18,11 @@ export class NovaServerModule {
       providers: [
         { provide: NOVA_CONFIG, useValue: config },
         { provide: GrpcHealth, useValue: health },
+        ServerStopping,
         ...(withAuth ? [ApiKeyVerifier, { provide: APP_GUARD, useClass: AuthGuard }] : []),
         { provide: APP_FILTER, useClass: GrpcStatusFilter },
       ],
-      exports: [NOVA_CONFIG, GrpcHealth],
+      exports: [NOVA_CONFIG, GrpcHealth, ServerStopping],
     };
   }
 }

@@ -22,6 +22,10 @@ export type {
   FunctionCode,
   FunctionVersionRecord,
   FunctionNetwork,
+  AliasRoute,
+  AliasRecord,
+  VersionTarget,
+  StoredVersion,
 } from './functions/function-record.js';
 export { functionNetworks } from './functions/function-record.js';
 export { ApiKeysRepository, hashApiKey } from './api-keys/api-keys.repository.js';

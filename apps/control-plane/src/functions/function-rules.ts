@@ -1,6 +1,6 @@
 import { functionNetworks, type FunctionNetwork } from '#storage';
 import { InvalidArgumentError, checkListPage } from '#server';
-import { ArchiveError, isZip, unpackArchive } from '#runtimes';
+import { ArchiveError, findHandlerFile, handlerModule, isZip, unpackArchive } from '#runtimes';
 import { apiLimits, formatBytes } from '#proto';
 
 /** The limits a function's settings must respect; see control_plane.proto. */
@@ -71,17 +71,81 @@ export function checkCode(code: Uint8Array, field = 'code'): Buffer {
 /**
  * A zip archive is unpacked (in a worker, discarding the contents) before
  * it is stored, so that what would fail at the first invoke, or could harm
- * the node unpacking it, is refused now, naming the entry.
+ * the node unpacking it, is refused now, naming the entry; and the module
+ * the handler names must be in it. (A single source file is stored under
+ * the handler's module name, so it always is.)
  */
-export async function checkCodeArchive(code: Buffer, field = 'code'): Promise<Buffer> {
+export async function checkCodeRunsHandler(code: Buffer, runtime: string, handler: string): Promise<Buffer> {
   if (!isZip(code)) return code;
+  let files: Map<string, Uint8Array>;
   try {
-    await unpackArchive(code, { keepContents: false });
+    files = await unpackArchive(code, { keepContents: false });
   } catch (error) {
-    if (error instanceof ArchiveError) throw new InvalidArgumentError(field, `zip archive ${error.message}`);
+    if (error instanceof ArchiveError) throw new InvalidArgumentError('code', `zip archive ${error.message}`);
     throw error;
   }
+  const { module, exportName, candidates } = handlerModule(runtime, handler);
+  if (candidates.length > 0 && !findHandlerFile(runtime, handler, new Set(files.keys()))) {
+    const example = runtime === 'python' ? `"main.${exportName}" for main.py` : `"index.${exportName}" for index.js`;
+    throw new InvalidArgumentError(
+      'handler',
+      `"${handler}" is function ${exportName} of module "${module}", but the zip has no ${candidates.join(' or ')}; ` +
+        `put the module in the handler, e.g. ${example}`,
+    );
+  }
   return code;
+}
+
+const aliasPattern = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/** Alias names: they follow "NAME:" in a call, so never a number, and "latest" always means the latest version. */
+export function checkAliasName(name: string): string {
+  if (name === '') throw new InvalidArgumentError('name', 'is required, e.g. "prod"');
+  if (!aliasPattern.test(name)) {
+    throw new InvalidArgumentError(
+      'name',
+      `"${name.slice(0, 80)}" is not an alias name: 1 to 64 letters, digits, '-' or '_', starting with a letter`,
+    );
+  }
+  if (name === 'latest')
+    throw new InvalidArgumentError('name', '"latest" is reserved: it always means the latest version');
+  return name;
+}
+
+/** Where an alias sends calls: a version, and a canary version with its percent, or neither. */
+export function checkAliasRoute(route: { version: number; canaryVersion: number; canaryWeight: number }): {
+  version: number;
+  canaryVersion: number;
+  canaryWeight: number;
+} {
+  const { version, canaryVersion, canaryWeight } = route;
+  if (!Number.isInteger(version) || version < 1) {
+    throw new InvalidArgumentError('version', `must be a version number, 1 or more (got ${version})`);
+  }
+  if (canaryVersion === 0 && canaryWeight === 0) return { version, canaryVersion: 0, canaryWeight: 0 };
+  if (!Number.isInteger(canaryVersion) || canaryVersion < 1) {
+    throw new InvalidArgumentError(
+      'canary_version',
+      `must be a version number when canary_weight is set (got ${canaryVersion})`,
+    );
+  }
+  if (canaryVersion === version) {
+    throw new InvalidArgumentError('canary_version', `must differ from version (both ${version})`);
+  }
+  if (!Number.isInteger(canaryWeight) || canaryWeight < 1 || canaryWeight > 99) {
+    throw new InvalidArgumentError(
+      'canary_weight',
+      `must be 1 to 99 percent with a canary version (got ${canaryWeight})`,
+    );
+  }
+  return { version, canaryVersion, canaryWeight };
+}
+
+export function checkAliasDescription(description: string): string {
+  if (description.length > 256) {
+    throw new InvalidArgumentError('description', `must be at most 256 characters (got ${description.length})`);
+  }
+  return description;
 }
 
 function checkRange(field: string, value: number, limits: { min: number; max: number }): number {
@@ -209,6 +273,7 @@ export const updatableFields = [
   'min_replicas',
   'max_replicas',
   'network',
+  'handler',
 ] as const;
 export type UpdatableField = (typeof updatableFields)[number];
 

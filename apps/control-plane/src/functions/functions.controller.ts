@@ -4,6 +4,8 @@ import { RequiredScope } from '#server';
 import { RuntimeCatalog } from '#runtimes';
 import { FunctionsService } from './functions.service.js';
 import {
+  toAliasInfo,
+  toAliasSpec,
   toFunctionChanges,
   toFunctionInfo,
   toFunctionSpec,
@@ -46,8 +48,25 @@ export class FunctionsController implements controlPlane.ControlPlaneController 
   async updateFunctionCode(
     request: controlPlane.UpdateFunctionCodeRequest,
   ): Promise<controlPlane.UpdateFunctionCodeResponse> {
-    const stored = await this.functions.updateCode(request.name, request.code);
-    return { success: true, codeHash: stored.codeHash, version: stored.version };
+    const stored = await this.functions.updateCode(request.name, request.code, request.handler);
+    return { success: true, codeHash: stored.codeHash, version: stored.version, unchanged: stored.unchanged };
+  }
+
+  async setAlias(request: controlPlane.SetAliasRequest): Promise<controlPlane.AliasInfo> {
+    return toAliasInfo(await this.functions.setAlias(toAliasSpec(request)));
+  }
+
+  async getAlias(request: controlPlane.GetAliasRequest): Promise<controlPlane.AliasInfo> {
+    return toAliasInfo(await this.functions.getAlias(request.function, request.name));
+  }
+
+  async listAliases(request: controlPlane.ListAliasesRequest): Promise<controlPlane.ListAliasesResponse> {
+    return { aliases: (await this.functions.listAliases(request.function)).map(toAliasInfo) };
+  }
+
+  async deleteAlias(request: controlPlane.DeleteAliasRequest): Promise<controlPlane.DeleteAliasResponse> {
+    await this.functions.deleteAlias(request.function, request.name);
+    return { success: true };
   }
 
   async listFunctionVersions(

@@ -1,8 +1,8 @@
 import type { controlPlane } from '#proto';
-import type { FunctionRecord, FunctionVersionRecord } from '#storage';
+import type { AliasRecord, FunctionRecord, FunctionVersionRecord } from '#storage';
 import type { RuntimeDescriptor } from '#runtimes';
 import { checkUpdateMask } from './function-rules.js';
-import type { FunctionChanges, FunctionSpec } from './functions.service.js';
+import type { AliasSpec, FunctionChanges, FunctionSpec } from './functions.service.js';
 
 // Between nova.v1.ControlPlane's messages and the functions feature's own
 // types: the controller calls these and nothing past it sees a wire type.
@@ -37,6 +37,7 @@ export function toFunctionChanges(request: controlPlane.UpdateFunctionRequest): 
   if (request.maxReplicas !== 0 || mask.has('max_replicas')) changes.maxReplicas = request.maxReplicas;
   if (request.minReplicas !== 0 || mask.has('min_replicas')) changes.minReplicas = request.minReplicas;
   if (request.network !== '' || mask.has('network')) changes.network = request.network;
+  if (request.handler !== '' || mask.has('handler')) changes.handler = request.handler;
   return changes;
 }
 
@@ -66,6 +67,32 @@ export function toVersionInfo(version: FunctionVersionRecord): controlPlane.Func
     codeHash: version.codeHash,
     sizeBytes: version.sizeBytes,
     createdAt: version.createdAt.toISOString(),
+    handler: version.handler,
+    aliases: version.aliases,
+  };
+}
+
+export function toAliasSpec(request: controlPlane.SetAliasRequest): AliasSpec {
+  return {
+    functionName: request.function,
+    name: request.name,
+    version: request.version,
+    canaryVersion: request.canaryVersion,
+    canaryWeight: request.canaryWeight,
+    description: request.description,
+  };
+}
+
+export function toAliasInfo(alias: AliasRecord): controlPlane.AliasInfo {
+  return {
+    function: alias.functionName,
+    name: alias.name,
+    version: alias.version,
+    canaryVersion: alias.canaryVersion,
+    canaryWeight: alias.canaryWeight,
+    description: alias.description,
+    createdAt: alias.createdAt.toISOString(),
+    updatedAt: alias.updatedAt.toISOString(),
   };
 }
 

@@ -1,15 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { FunctionNotFoundError, NOVA_CONFIG, type NovaConfig } from '#server';
+import { AliasNotFoundError, FunctionNotFoundError, NOVA_CONFIG, VersionNotFoundError, type NovaConfig } from '#server';
 import {
   FunctionsRepository,
+  type AliasRecord,
   type FunctionRecord,
   type FunctionSettingsPatch,
   type FunctionVersionRecord,
+  type StoredVersion,
 } from '#storage';
 import { RuntimeCatalog } from '#runtimes';
 import {
+  checkAliasDescription,
+  checkAliasName,
+  checkAliasRoute,
   checkCode,
-  checkCodeArchive,
+  checkCodeRunsHandler,
   checkEnvVars,
   checkHandler,
   checkMaxReplicas,
@@ -43,8 +48,18 @@ export interface FunctionSpec {
 
 /** The settings an update changes; absent ones stay as they are. */
 export type FunctionChanges = Partial<
-  Pick<FunctionSpec, 'memoryMb' | 'timeoutS' | 'envVars' | 'minReplicas' | 'maxReplicas' | 'network'>
+  Pick<FunctionSpec, 'memoryMb' | 'timeoutS' | 'envVars' | 'minReplicas' | 'maxReplicas' | 'network' | 'handler'>
 >;
+
+/** An alias as a client asks to set it. */
+export interface AliasSpec {
+  functionName: string;
+  name: string;
+  version: number;
+  canaryVersion: number;
+  canaryWeight: number;
+  description: string;
+}
 
 /** Functions, their settings and code versions: every rule is checked here, every write goes to the repository. */
 @Injectable()
@@ -74,7 +89,7 @@ export class FunctionsService {
       network: checkNetwork(request.network),
     };
     // Last: unpacking an archive is the most expensive check.
-    const code = await checkCodeArchive(checkCode(request.code));
+    const code = await checkCodeRunsHandler(checkCode(request.code), runtime, handler);
     const created = await this.functions.create({
       name,
       runtime,
@@ -109,20 +124,58 @@ export class FunctionsService {
     if (changes.maxReplicas !== undefined) patch.maxReplicas = checkMaxReplicas(changes.maxReplicas, this.node);
     if (changes.minReplicas !== undefined) patch.minReplicas = changes.minReplicas;
     if (changes.network !== undefined) patch.network = checkNetwork(changes.network);
+    if (changes.handler !== undefined) patch.handler = checkHandler(changes.handler);
 
     if (Object.keys(patch).length === 0) return this.get(name);
-    const updated = await this.functions.update(name, patch, (_current, next) => {
+    const updated = await this.functions.update(name, patch, async (current, next) => {
       checkMinReplicas(next.minReplicas, next.maxReplicas);
       checkReplicasFitNode(next, this.node);
+      if (next.handler !== current.handler) {
+        const latest = await this.functions.findCode(name, current.version);
+        if (latest) await checkCodeRunsHandler(latest.code, current.runtime, next.handler);
+      }
     });
     if (!updated) throw new FunctionNotFoundError(name);
     return updated;
   }
 
-  async updateCode(name: string, code: Uint8Array): Promise<{ version: number; codeHash: string }> {
-    const stored = await this.functions.addVersion(checkName(name), await checkCodeArchive(checkCode(code)));
+  /** New code, and a new handler when one is given; identical code and handler make no version. */
+  async updateCode(name: string, code: Uint8Array, handler: string): Promise<StoredVersion> {
+    const current = await this.get(name);
+    const runs = handler === '' ? current.handler : checkHandler(handler);
+    const checked = await checkCodeRunsHandler(checkCode(code), current.runtime, runs);
+    const stored = await this.functions.addVersion(name, checked, runs);
     if (!stored) throw new FunctionNotFoundError(name);
     return stored;
+  }
+
+  async setAlias(spec: AliasSpec): Promise<AliasRecord> {
+    const functionName = checkName(spec.functionName, 'function');
+    const name = checkAliasName(spec.name);
+    const route = checkAliasRoute(spec);
+    const description = checkAliasDescription(spec.description);
+    const set = await this.functions.setAlias(functionName, { name, description, ...route });
+    if (set === 'function_not_found') throw new FunctionNotFoundError(functionName);
+    if ('missingVersion' in set) throw new VersionNotFoundError(functionName, set.missingVersion);
+    return set;
+  }
+
+  async getAlias(functionName: string, name: string): Promise<AliasRecord> {
+    const found = (await this.listAliases(functionName)).find((alias) => alias.name === name);
+    if (!found) throw new AliasNotFoundError(functionName, name);
+    return found;
+  }
+
+  async listAliases(functionName: string): Promise<AliasRecord[]> {
+    const aliases = await this.functions.listAliases(checkName(functionName, 'function'));
+    if (!aliases) throw new FunctionNotFoundError(functionName);
+    return aliases;
+  }
+
+  async deleteAlias(functionName: string, name: string): Promise<void> {
+    const deleted = await this.functions.deleteAlias(checkName(functionName, 'function'), name);
+    if (deleted === 'function_not_found') throw new FunctionNotFoundError(functionName);
+    if (!deleted) throw new AliasNotFoundError(functionName, name);
   }
 
   async listVersions(name: string): Promise<FunctionVersionRecord[]> {

@@ -16,7 +16,10 @@ const IDEMPOTENCY_KEY_MAX = 256;
 export interface AsyncCall {
   /** The call's x-request-id. */
   correlationId: string;
+  /** "name", or "name:qualifier" (version, alias, latest) as for Invoke. */
   functionName: string;
+  /** 0: the one functionName names. */
+  version: number;
   payload: Uint8Array;
   maxAttempts: number;
   backoffBaseMs: number;
@@ -60,12 +63,16 @@ export class AsyncInvocationsService {
     if (request.idempotencyKey.length > IDEMPOTENCY_KEY_MAX) {
       throw new InvalidArgumentError('idempotency_key', `must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
     }
-    const record = await this.catalog.require(request.functionName);
+    const record = await this.catalog.resolve(request.functionName, request.version);
+    // A version or an alias is chosen now, once: every attempt runs the same one.
+    const qualifier = request.functionName.slice(record.name.length + 1);
+    const pinned = request.version !== 0 || (qualifier !== '' && qualifier !== 'latest');
     const stored = await this.queue.enqueue({
       id: randomUUID(),
       correlationId: request.correlationId,
       functionName: record.name,
       version: record.version,
+      ...(pinned ? { pinnedVersion: record.version } : {}),
       payload: Buffer.from(request.payload),
       maxAttempts,
       backoffBaseMs,

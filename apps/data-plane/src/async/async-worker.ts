@@ -142,13 +142,17 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async attempt(invocation: ClaimedInvocation): Promise<AttemptResult> {
     const startedAt = new Date();
-    const record = await this.catalog.get(invocation.functionName);
-    if (!record) {
+    const latest = await this.catalog.get(invocation.functionName);
+    if (!latest) {
       // Retrying cannot help a function that no longer exists.
       return this.result(invocation, startedAt, 0, false, 'dead_letter', {
         error: `FunctionNotFound: function "${invocation.functionName}" no longer exists`,
       });
     }
+    const record =
+      invocation.pinnedVersion === undefined
+        ? latest
+        : await this.catalog.resolve(invocation.functionName, invocation.pinnedVersion);
     const run = await this.runner.run(record, {
       requestId: invocation.id,
       payload: invocation.payload,

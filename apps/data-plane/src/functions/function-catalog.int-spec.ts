@@ -49,7 +49,7 @@ describe('FunctionCatalog (integration)', () => {
     await waitUntil('the new memory size', () => catalog.peek('cat-live')?.memoryMb === 512, 5000);
 
     const code = Buffer.from('def handler(e): return 2\n');
-    await functions.addVersion('cat-live', code);
+    await functions.addVersion('cat-live', code, 'handler');
     await waitUntil('version 2', () => catalog.peek('cat-live')?.version === 2, 5000);
     assert.deepEqual(await catalog.codeOf(catalog.peek('cat-live')!), code);
 

@@ -6,8 +6,15 @@ import {
   retryDelayMs,
   type FunctionChange,
   type FunctionRecord,
+  type VersionTarget,
 } from '#storage';
-import { FunctionNotFoundError, JsonLogger } from '#server';
+import {
+  AliasNotFoundError,
+  FunctionNotFoundError,
+  InvalidArgumentError,
+  JsonLogger,
+  VersionNotFoundError,
+} from '#server';
 import { catalogErrors } from './functions.errors.js';
 
 type ChangeHandler = (name: string, record: FunctionRecord | undefined) => void;
@@ -22,6 +29,8 @@ export class FunctionCatalog implements OnModuleInit {
   private readonly logger = new JsonLogger('function-catalog');
   private readonly byName = new Map<string, FunctionRecord>();
   private readonly code = new Map<string, Promise<Buffer>>();
+  /** What each older version runs, by "id:version": immutable once stored. */
+  private readonly versions = new Map<string, Promise<VersionTarget | undefined>>();
   private readonly handlers = new Set<ChangeHandler>();
 
   constructor(
@@ -67,6 +76,60 @@ export class FunctionCatalog implements OnModuleInit {
     return this.byName.get(name) ?? this.requireFresh(name);
   }
 
+  /**
+   * The definition a call runs with, as it named it: "name" (the latest
+   * version), "name:3", "name:latest", "name:alias" (a canary alias picks one
+   * of its two versions per call), or a version number beside the name.
+   * Without a qualifier or version this is require(name), synchronous on a hit.
+   */
+  resolve(target: string, version = 0): FunctionRecord | Promise<FunctionRecord> {
+    const colon = target.indexOf(':');
+    if (colon < 0 && version === 0) return this.require(target);
+    return this.resolveQualified(
+      colon < 0 ? target : target.slice(0, colon),
+      colon < 0 ? '' : target.slice(colon + 1),
+      version,
+    );
+  }
+
+  private async resolveQualified(name: string, qualifier: string, version: number): Promise<FunctionRecord> {
+    if (!Number.isInteger(version) || version < 0) {
+      throw new InvalidArgumentError('version', `must be a version number, 1 or more (got ${version})`);
+    }
+    if (qualifier !== '' && version !== 0) {
+      throw new InvalidArgumentError('version', `give a version or "${name}:${qualifier}", not both`);
+    }
+    const latest = await this.require(name);
+    let wanted = version;
+    if (/^[1-9]\d{0,8}$/.test(qualifier)) wanted = Number(qualifier);
+    else if (qualifier === 'latest') return latest;
+    else if (qualifier !== '') {
+      const alias = latest.aliases[qualifier];
+      if (!alias) throw new AliasNotFoundError(name, qualifier);
+      wanted = alias.canaryWeight > 0 && Math.random() * 100 < alias.canaryWeight ? alias.canaryVersion : alias.version;
+    }
+    if (wanted === latest.version) return latest;
+    const target = await this.versionOf(latest, wanted);
+    if (!target) throw new VersionNotFoundError(name, wanted);
+    // Settings are the function's, current; code and handler are the version's.
+    return { ...latest, ...target };
+  }
+
+  private versionOf(record: FunctionRecord, version: number): Promise<VersionTarget | undefined> {
+    const key = `${record.id}:${version}`;
+    let pending = this.versions.get(key);
+    if (!pending) {
+      pending = this.functions.findVersion(record.id, version);
+      // A version that is not there yet may be made later; only found ones are kept.
+      pending.then(
+        (found) => found ?? this.versions.delete(key),
+        () => this.versions.delete(key),
+      );
+      this.versions.set(key, pending);
+    }
+    return pending;
+  }
+
   private async requireFresh(name: string): Promise<FunctionRecord> {
     const record = await this.refresh(name);
     if (!record) throw new FunctionNotFoundError(name);
@@ -104,7 +167,11 @@ export class FunctionCatalog implements OnModuleInit {
     if (record) this.byName.set(name, record);
     else this.byName.delete(name);
     if (previous && (!record || previous.id !== record.id || previous.version !== record.version)) {
+      // Code is held only until a version's directory is written; a pinned older version fetches it again.
       for (const key of this.code.keys()) if (key.startsWith(`${previous.id}:`)) this.code.delete(key);
+    }
+    if (previous && (!record || previous.id !== record.id)) {
+      for (const key of this.versions.keys()) if (key.startsWith(`${previous.id}:`)) this.versions.delete(key);
     }
     if (previous !== undefined || record !== undefined) {
       for (const handler of this.handlers) handler(name, record);

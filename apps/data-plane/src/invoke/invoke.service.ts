@@ -10,7 +10,12 @@ import { checkCallInput } from './invoke.rules.js';
 
 /** One call of a function, as the caller asked for it. */
 export interface InvokeCall {
+  /** "name", or "name:3", "name:alias", "name:latest". */
   functionName: string;
+  /** A version to run; 0: the one functionName names. */
+  version: number;
+  /** Return what the call printed (Lambda's LogType Tail). */
+  includeLog: boolean;
   payload: Uint8Array;
   metadata: Record<string, string>;
   /** At most the function's own timeout; 0 means exactly that. */
@@ -29,6 +34,10 @@ export interface InvokeResult {
   error: string;
   coldStart: boolean;
   durationMs: number;
+  /** The version that ran. */
+  version: number;
+  /** What the call printed, when the call asked for it; else empty. */
+  log: string;
 }
 
 /** One item a streaming handler yielded; the last one is final and carries the handler's error, if any. */
@@ -38,6 +47,9 @@ export interface StreamChunk {
   data: Buffer;
   final: boolean;
   error: string;
+  /** On the final chunk: the version that ran, and the log when the call asked for it. */
+  version: number;
+  log: string;
 }
 
 /** Synchronous and streaming invocation: one attempt, answered to the caller, recorded. */
@@ -52,8 +64,13 @@ export class InvokeService {
   async invoke(call: InvokeCall): Promise<InvokeResult> {
     const invocationId = randomUUID();
     const { record, result } = await this.run(invocationId, call);
-    this.record(invocationId, call, 'sync', record, result);
-    const base = { invocationId, durationMs: Math.round(result.durationMs) };
+    const log = this.record(invocationId, call, 'sync', record, result);
+    const base = {
+      invocationId,
+      durationMs: Math.round(result.durationMs),
+      version: record.version,
+      log: call.includeLog ? log : '',
+    };
     switch (result.kind) {
       case 'load_failure':
         return { ...base, output: Buffer.alloc(0), error: result.error, coldStart: true };
@@ -77,21 +94,23 @@ export class InvokeService {
     const invocationId = randomUUID();
     const { record, result } = await this.run(invocationId, call, {
       signal,
-      onChunk: (data) => emit({ invocationId, data, final: false, error: '' }),
+      onChunk: (data) => emit({ invocationId, data, final: false, error: '', version: 0, log: '' }),
     });
     if (signal.aborted) {
       this.record(invocationId, call, 'stream', record, result, 'Cancelled: the client cancelled the stream');
       return;
     }
-    this.record(invocationId, call, 'stream', record, result);
+    const log = this.record(invocationId, call, 'stream', record, result);
+    const final = { invocationId, data: Buffer.alloc(0), final: true, version: record.version };
+    const tail = call.includeLog ? log : '';
     switch (result.kind) {
       case 'load_failure':
-        return void emit({ invocationId, data: Buffer.alloc(0), final: true, error: result.error });
+        return void emit({ ...final, error: result.error, log: tail });
       case 'rejected':
         throw result.error;
       case 'outcome': {
         const { error } = this.answer(record, result);
-        return void emit({ invocationId, data: Buffer.alloc(0), final: true, error });
+        return void emit({ ...final, error, log: tail });
       }
     }
   }
@@ -118,7 +137,7 @@ export class InvokeService {
     if (!Number.isInteger(call.timeoutS) || call.timeoutS < 0) {
       throw new InvalidArgumentError('timeout_s', `must be 0 or more (got ${call.timeoutS})`);
     }
-    const record = await this.catalog.require(call.functionName);
+    const record = await this.catalog.resolve(call.functionName, call.version);
     const timeoutS = call.timeoutS > 0 ? Math.min(call.timeoutS, record.timeoutS) : record.timeoutS;
     return { record, deadline: Math.min(Date.now() + timeoutS * 1000, call.callDeadline ?? Infinity) };
   }
@@ -151,7 +170,7 @@ export class InvokeService {
     record: FunctionRecord,
     result: RunResult,
     cancelled?: string,
-  ): void {
+  ): string {
     const summary = summarize(result);
     const error = cancelled ?? summary.error;
     this.recorder.record({
@@ -167,5 +186,6 @@ export class InvokeService {
       log: summary.log,
       createdAt: result.startedAt,
     });
+    return summary.log;
   }
 }

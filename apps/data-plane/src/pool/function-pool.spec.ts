@@ -11,6 +11,7 @@ const base: FunctionRecord = {
   sandboxId: 1,
   version: 1,
   codeHash: 'abc',
+  aliases: {},
   createdAt: new Date(0),
   updatedAt: new Date(0),
 };

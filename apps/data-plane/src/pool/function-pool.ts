@@ -63,6 +63,21 @@ export class FunctionPool {
     return this.record.id;
   }
 
+  /** The version this pool's instances run. */
+  get version(): number {
+    return this.record.version;
+  }
+
+  /** The function as these instances run it (a pinned version's code and handler included). */
+  get definition(): FunctionRecord {
+    return this.record;
+  }
+
+  /** Nothing running, starting or waiting: a pinned version's pool may go. */
+  get empty(): boolean {
+    return this.instances.size === 0 && this.starting === 0 && this.waiters.length === 0;
+  }
+
   /** Takes the function's new definition; instances of an older revision drain. */
   update(record: FunctionRecord): void {
     this.record = record;

@@ -20,7 +20,9 @@ const DEFAULT_MEMORY_MB = 128;
 
 /**
  * The registry of every function instance on this node: one FunctionPool
- * per function, kept in step with the FunctionCatalog (NOTIFY), and the
+ * per function for its latest version, and one per older version a call
+ * pinned ("name@3", made on demand, dropped once empty), kept in step with
+ * the FunctionCatalog (NOTIFY), and the
  * node's caps (instances, memory) that every new instance is counted
  * against. Starting an instance is InstanceLauncher's job; stopping idle
  * and runaway ones is IdleReaper's and MemoryWatchdog's.
@@ -65,7 +67,7 @@ export class InstancePoolService
   }
 
   release(record: FunctionRecord, acquired: Acquired, outcome: InvokeOutcome): void {
-    const pool = this.pools.get(record.name);
+    const pool = this.pools.get(this.keyOf(record));
     if (pool) pool.release(acquired.instance, outcome);
     else void acquired.instance.stop();
   }
@@ -73,6 +75,11 @@ export class InstancePoolService
   /** Every function's pool, for the reaper and the watchdog. */
   all(): IterableIterator<FunctionPool> {
     return this.pools.values();
+  }
+
+  /** Drops the pools of pinned versions that have nothing left running (after the reaper). */
+  pruneEmpty(): void {
+    for (const [key, pool] of this.pools) if (key !== pool.name && pool.empty) this.pools.delete(key);
   }
 
   /** Prepares one instance of the function, counted against the node's caps while it lives. */
@@ -144,23 +151,39 @@ export class InstancePoolService
     return oldest;
   }
 
+  /** The latest version's pool is the function's name; an older pinned version's is "name@version". */
+  private keyOf(record: FunctionRecord): string {
+    const latest = this.catalog.peek(record.name);
+    return !latest || latest.version <= record.version ? record.name : `${record.name}@${record.version}`;
+  }
+
   private poolFor(record: FunctionRecord): FunctionPool {
-    let pool = this.pools.get(record.name);
+    const key = this.keyOf(record);
+    let pool = this.pools.get(key);
     if (!pool) {
       pool = new FunctionPool(record, this, this.config.instances.queueLimit);
-      this.pools.set(record.name, pool);
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
   private onFunctionChange(name: string, record: FunctionRecord | undefined): void {
-    const pool = this.pools.get(name);
-    if (!record || (pool && pool.functionId !== record.id)) {
-      if (pool) {
-        this.pools.delete(name);
-        void pool.close().then(() => this.node.sandbox.removeFunction(pool.functionId));
-      }
+    const pinned = [...this.pools].filter(([key]) => key.startsWith(`${name}@`));
+    const latest = this.pools.get(name);
+    if (!record || (latest && latest.functionId !== record.id)) {
+      const removedId = latest?.functionId ?? pinned[0]?.[1].functionId;
+      const closing = [...(latest ? [[name, latest] as const] : []), ...pinned].map(([key, pool]) => {
+        this.pools.delete(key);
+        return pool.close();
+      });
+      if (removedId) void Promise.all(closing).then(() => this.node.sandbox.removeFunction(removedId));
       if (!record) return;
+    } else {
+      // Settings apply to every version; a pinned pool keeps its own code and handler.
+      for (const [, pool] of pinned) {
+        const { version, codeHash, handler } = pool.definition;
+        pool.update({ ...record, version, codeHash, handler });
+      }
     }
     if (this.pools.has(name) || record.minReplicas > 0) this.poolFor(record).update(record);
     this.launcher.stageCode(record);

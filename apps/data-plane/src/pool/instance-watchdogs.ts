@@ -74,6 +74,7 @@ export class IdleReaper implements OnApplicationBootstrap, OnApplicationShutdown
   private reap(idleMs: number): void {
     const now = Date.now();
     for (const pool of this.pools.all()) pool.reap(now, idleMs);
+    this.pools.pruneEmpty();
     this.node.warm.reap(now, idleMs);
   }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { isProcessAlive, type FunctionRecord } from '#storage';
-import { isZip, unpackArchive } from '#runtimes';
+import { findHandlerFile, handlerModule, isZip, unpackArchive } from '#runtimes';
 import { runtimeCommand, runtimesDir, type InstancePaths, type LaunchProfile } from '../pool/launch.js';
 import type { InstanceCgroup } from './cgroups.js';
 import type { Isolation } from './isolation.js';
@@ -425,8 +425,7 @@ interface CodeFiles {
 
 /** How each runtime lays a version's code out on disk. */
 async function codeFiles(record: FunctionRecord, code: Buffer): Promise<CodeFiles> {
-  const dot = record.handler.lastIndexOf('.');
-  const module = dot >= 0 ? record.handler.slice(0, dot) : 'function';
+  const { module } = handlerModule(record.runtime, record.handler);
   switch (record.runtime) {
     case 'wasm':
       return { files: new Map([['module.wasm', code]]), module: 'module', moduleFiles: { module: 'module.wasm' } };
@@ -437,8 +436,7 @@ async function codeFiles(record: FunctionRecord, code: Buffer): Promise<CodeFile
     case 'node': {
       if (isZip(code)) {
         const files = await unpackArchive(code, { keepContents: true });
-        const base = module.replaceAll('.', '/');
-        const file = [`${base}.mjs`, `${base}.cjs`, `${base}.js`, `${base}/index.js`].find((name) => files.has(name));
+        const file = findHandlerFile('node', record.handler, new Set(files.keys()));
         return { files, module, moduleFiles: file ? { [module]: file } : {} };
       }
       const file = `${module}.${looksLikeEsm(code.toString('utf8')) ? 'mjs' : 'cjs'}`;

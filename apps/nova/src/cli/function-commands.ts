@@ -43,6 +43,81 @@ function printFunction(info: controlPlane.FunctionInfo, json: boolean | undefine
   });
 }
 
+function printAliases(aliases: controlPlane.AliasInfo[]): void {
+  printTable(
+    ['ALIAS', 'VERSION', 'CANARY', 'DESCRIPTION', 'UPDATED'],
+    aliases.map((alias) => [
+      alias.name,
+      String(alias.version),
+      alias.canaryWeight > 0 ? `${alias.canaryWeight}% to version ${alias.canaryVersion}` : '-',
+      alias.description || '-',
+      localTime(alias.updatedAt),
+    ]),
+  );
+}
+
+/** "4=10": version 4 takes 10 percent of the alias's calls. */
+function parseCanary(value: string): { canaryVersion: number; canaryWeight: number } {
+  const match = /^(\d+)=(\d+)%?$/.exec(value);
+  if (!match) throw new Error(`--canary takes VERSION=PERCENT, e.g. 4=10 (got "${value}")`);
+  return { canaryVersion: Number(match[1]), canaryWeight: Number(match[2]) };
+}
+
+/** Aliases as Lambda has them: a name for a version, moved to deploy or roll back, with an optional canary share. */
+function registerAliasCommands(functions: Command): void {
+  const alias = functions.command('alias').description('name versions: invoke NAME:ALIAS; move an alias to roll back');
+
+  alias
+    .command('set')
+    .description('point an alias at a version (creates or moves it)')
+    .argument('<name>', 'the function')
+    .argument('<alias>', 'e.g. prod')
+    .argument('<version>', 'the version it serves', integer('<version>', 1))
+    .option('--canary <version=percent>', "send a share of the alias's calls to another version, e.g. 4=10")
+    .option('--description <text>', 'what the alias is for')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        name: string,
+        aliasName: string,
+        version: number,
+        flags: Flags & { canary?: string; description?: string },
+        command: Command,
+      ) => {
+        const canary = flags.canary ? parseCanary(flags.canary) : { canaryVersion: 0, canaryWeight: 0 };
+        const info = await withControlPlane(command, (cp) =>
+          cp.setAlias({ function: name, name: aliasName, version, ...canary, description: flags.description ?? '' }),
+        );
+        if (flags.json) return printJson(info);
+        const split = info.canaryWeight > 0 ? `, ${info.canaryWeight}% to version ${info.canaryVersion}` : '';
+        process.stdout.write(`${name}:${info.name} -> version ${info.version}${split}\n`);
+      },
+    );
+
+  alias
+    .command('ls')
+    .alias('list')
+    .description("list a function's aliases")
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, flags: Flags, command: Command) => {
+      const { aliases } = await withControlPlane(command, (cp) => cp.listAliases({ function: name }));
+      if (flags.json) return printJson(aliases);
+      printAliases(aliases);
+    });
+
+  alias
+    .command('rm')
+    .alias('delete')
+    .description('delete an alias (its versions stay)')
+    .argument('<name>')
+    .argument('<alias>')
+    .action(async (name: string, aliasName: string, _flags: Flags, command: Command) => {
+      await withControlPlane(command, (cp) => cp.deleteAlias({ function: name, name: aliasName }));
+      process.stdout.write(`deleted ${name}:${aliasName}\n`);
+    });
+}
+
 export function registerFunctionCommands(program: Command): void {
   const functions = program.command('functions').alias('fn').description('manage functions (nova.v1.ControlPlane)');
 
@@ -131,13 +206,14 @@ export function registerFunctionCommands(program: Command): void {
     .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node', integer('--max-replicas'))
     .option('--network <mode>', 'none or egress')
+    .option('--handler <handler>', 'a new handler: makes a new version of the latest code')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const envChanges = ['env', 'envFile', 'unsetEnv', 'clearEnv'];
-      const changes = [...envChanges, 'memory', 'timeout', 'minReplicas', 'maxReplicas', 'network'];
+      const changes = [...envChanges, 'memory', 'timeout', 'minReplicas', 'maxReplicas', 'network', 'handler'];
       if (!changes.some((flag) => flags[flag] !== undefined)) {
         throw new Error(
-          'nothing to change: give at least one of --memory, --timeout, --env, --env-file, --unset-env, --clear-env, --min-replicas, --max-replicas, --network',
+          'nothing to change: give at least one of --memory, --timeout, --env, --env-file, --unset-env, --clear-env, --min-replicas, --max-replicas, --network, --handler',
         );
       }
       // UpdateFunction replaces the whole map: merge with what is stored, as `lambda update-function-configuration` users expect.
@@ -162,6 +238,7 @@ export function registerFunctionCommands(program: Command): void {
           minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
           maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
           network: (flags['network'] as string | undefined) ?? '',
+          handler: (flags['handler'] as string | undefined) ?? '',
           updateMask,
         }),
       );
@@ -170,14 +247,23 @@ export function registerFunctionCommands(program: Command): void {
 
   functions
     .command('code')
-    .description('upload new code as a new version')
+    .description('upload new code as a new version (identical code and handler make none)')
     .argument('<name>')
     .requiredOption('--code <file>', 'source file or zip archive')
+    .option('--handler <handler>', 'the handler of the new version (default: the current one)')
     .option('--json', 'print JSON')
-    .action(async (name: string, flags: Flags & { code: string }, command: Command) => {
+    .action(async (name: string, flags: Flags & { code: string; handler?: string }, command: Command) => {
       const code = await readFile(flags.code);
-      const result = await withControlPlane(command, (cp) => cp.updateFunctionCode({ name, code }));
+      const result = await withControlPlane(command, (cp) =>
+        cp.updateFunctionCode({ name, code, handler: flags.handler ?? '' }),
+      );
       if (flags.json) return printJson(result);
+      if (result.unchanged) {
+        process.stdout.write(
+          `${name}: unchanged, still version ${result.version} (same code sha256 ${result.codeHash} and handler)\n`,
+        );
+        return;
+      }
       process.stdout.write(`${name}: version ${result.version}, code sha256 ${result.codeHash}\n`);
     });
 
@@ -190,10 +276,19 @@ export function registerFunctionCommands(program: Command): void {
       const { versions } = await withControlPlane(command, (cp) => cp.listFunctionVersions({ name }));
       if (flags.json) return printJson(versions);
       printTable(
-        ['VERSION', 'CODE SHA256', 'SIZE', 'CREATED'],
-        versions.map((v) => [String(v.version), v.codeHash, `${v.sizeBytes} B`, localTime(v.createdAt)]),
+        ['VERSION', 'HANDLER', 'CODE SHA256', 'SIZE', 'ALIASES', 'CREATED'],
+        versions.map((v) => [
+          String(v.version),
+          v.handler,
+          v.codeHash.slice(0, 12),
+          `${v.sizeBytes} B`,
+          v.aliases.join(', ') || '-',
+          localTime(v.createdAt),
+        ]),
       );
     });
+
+  registerAliasCommands(functions);
 
   functions
     .command('delete')

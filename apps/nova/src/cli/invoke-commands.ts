@@ -106,6 +106,13 @@ interface InvokeFlags {
   maxAttempts?: number;
   idempotencyKey?: string;
   raw?: boolean;
+  version?: number;
+  tail?: boolean;
+}
+
+/** What a call printed, after its output and on stderr (the output stays pipeable). */
+function writeTail(log: string): void {
+  process.stderr.write(`--- log ---\n${log}${log.endsWith('\n') || !log ? '' : '\n'}`);
 }
 
 /** Flags that make no sense together are refused before anything is sent. */
@@ -121,6 +128,7 @@ function checkInvokeFlags(flags: InvokeFlags): void {
   if (flags.async && flags.timeout !== undefined) {
     throw new Error('--timeout applies to calls that wait for the result; an async call runs to its function timeout');
   }
+  if (flags.async && flags.tail && !flags.wait) throw new Error('--tail with --async needs --wait');
 }
 
 async function invokeSync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
@@ -129,19 +137,23 @@ async function invokeSync(dp: DataPlaneClient, name: string, payload: Buffer, fl
     payload,
     timeoutS: flags.timeout ?? 0,
     metadata: {},
+    version: flags.version ?? 0,
+    includeLog: flags.tail === true,
   });
   if (flags.json) return printJson(response);
   if (flags.verbose) {
     process.stderr.write(
-      `request id: ${response.requestId}\nduration:   ${response.durationMs} ms\ncold start: ${response.coldStart}\n`,
+      `request id: ${response.requestId}\nversion:    ${response.version}\nduration:   ${response.durationMs} ms\n` +
+        `cold start: ${response.coldStart}\n`,
     );
   }
   if (response.error) {
     process.stderr.write(`function error: ${response.error}\n`);
     process.exitCode = 2;
-    return;
+  } else {
+    writeOutput(response.output);
   }
-  writeOutput(response.output);
+  if (flags.tail) writeTail(response.log);
 }
 
 async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
@@ -152,6 +164,7 @@ async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, f
     backoffBaseMs: 0,
     backoffMaxMs: 0,
     idempotencyKey: flags.idempotencyKey ?? '',
+    version: flags.version ?? 0,
   });
   if (!flags.wait) {
     if (flags.json) return printJson(queued);
@@ -163,9 +176,10 @@ async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, f
   if (finished.status !== 'succeeded') {
     process.stderr.write(`dead letter after ${finished.attempts} attempts: ${finished.error}\n`);
     process.exitCode = 2;
-    return;
+  } else {
+    writeOutput(finished.output);
   }
-  writeOutput(finished.output);
+  if (flags.tail) writeTail(finished.log);
 }
 
 async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
@@ -174,6 +188,8 @@ async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, 
     payload,
     timeoutS: flags.timeout ?? 0,
     metadata: {},
+    version: flags.version ?? 0,
+    includeLog: flags.tail === true,
   });
   for await (const chunk of stream) {
     if (chunk.final) {
@@ -181,6 +197,7 @@ async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, 
         process.stderr.write(`function error: ${chunk.error}\n`);
         process.exitCode = 2;
       }
+      if (flags.tail) writeTail(chunk.log);
       return;
     }
     writeOutput(chunk.data);
@@ -191,8 +208,10 @@ export function registerInvokeCommands(program: Command): void {
   program
     .command('invoke')
     .description('run a function and print its output')
-    .argument('<name>')
+    .argument('<name>', 'NAME, or NAME:VERSION, NAME:ALIAS, NAME:latest')
     .argument('[payload]', 'the event as JSON; @file reads a file, - reads stdin (at most 6 MiB)', '')
+    .option('--version <n>', 'run this version (`nova functions versions NAME` lists them)', integer('--version', 1))
+    .option('--tail', 'print what the call printed after its output (on stderr), like Lambda --log-type Tail')
     .option('--raw', 'send the payload as it is, without checking that it is JSON')
     .option('--timeout <s>', 'seconds, at most the function timeout', integer('--timeout', 1))
     .option('-v, --verbose', 'also print request id, duration and cold start (on stderr)')

@@ -9,7 +9,8 @@ let reply: UnpackReply;
 try {
   const files: [string, Uint8Array][] = [];
   const bytes = unpackZip(Buffer.from(request.archive), (path, content) => {
-    if (request.keepContents) files.push([path, new Uint8Array(content)]);
+    // Without contents the names still tell whether the handler's module is there.
+    files.push([path, request.keepContents ? new Uint8Array(content) : new Uint8Array(0)]);
   });
   reply = { ok: true, files, bytes };
 } catch (error) {

@@ -1,14 +1,18 @@
 import { DomainError, type ErrorKind } from './domain-error.js';
 
-/** Errors that every plane raises: a bad request field, a function that does not exist. */
+/** Errors that every plane raises: a bad request field, a function (version, alias) that does not exist. */
 export enum CommonErrorCode {
   InvalidArgument = 'INVALID_ARGUMENT',
   FunctionNotFound = 'FUNCTION_NOT_FOUND',
+  VersionNotFound = 'VERSION_NOT_FOUND',
+  AliasNotFound = 'ALIAS_NOT_FOUND',
 }
 
 const kinds = {
   [CommonErrorCode.InvalidArgument]: 'invalid_argument',
   [CommonErrorCode.FunctionNotFound]: 'not_found',
+  [CommonErrorCode.VersionNotFound]: 'not_found',
+  [CommonErrorCode.AliasNotFound]: 'not_found',
 } as const satisfies Record<CommonErrorCode, ErrorKind>;
 
 /** A rule about one request field was broken; the message names the field. */
@@ -24,6 +28,26 @@ export class InvalidArgumentError extends DomainError<CommonErrorCode> {
 export class FunctionNotFoundError extends DomainError<CommonErrorCode> {
   constructor(name: string) {
     super(kinds[CommonErrorCode.FunctionNotFound], `function "${name}" not found`, CommonErrorCode.FunctionNotFound);
+  }
+}
+
+export class VersionNotFoundError extends DomainError<CommonErrorCode> {
+  constructor(name: string, version: number) {
+    super(
+      kinds[CommonErrorCode.VersionNotFound],
+      `function "${name}" has no version ${version} (\`nova functions versions ${name}\` lists them)`,
+      CommonErrorCode.VersionNotFound,
+    );
+  }
+}
+
+export class AliasNotFoundError extends DomainError<CommonErrorCode> {
+  constructor(name: string, alias: string) {
+    super(
+      kinds[CommonErrorCode.AliasNotFound],
+      `function "${name}" has no alias "${alias}" (\`nova functions alias ls ${name}\` lists them)`,
+      CommonErrorCode.AliasNotFound,
+    );
   }
 }
 

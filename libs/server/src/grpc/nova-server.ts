@@ -15,6 +15,7 @@ import {
 import { Database, StorageModule } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
+import { ServerStopping } from './server-stopping.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
 import { setRequestContextEnabled } from '../logging/request-context.js';
 import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
@@ -126,6 +127,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
       stopping ??= (async () => {
         logger.info('shutting down: draining calls', { reason });
         health.setServing(false);
+        nestApp.get(ServerStopping).begin();
         const force = setTimeout(() => {
           logger.warn('drain timed out; cancelling the remaining calls', { afterMs: DRAIN_TIMEOUT_MS });
           grpcServer?.forceShutdown();

@@ -9,12 +9,14 @@ export const notifyChannels = {
   apiKeys: 'nova_api_keys',
   /** Payload: the function name of a newly queued asynchronous invocation. */
   asyncInvocations: 'nova_async',
+  /** Payload: comma-separated ids of invocations (or async attempts) that just finished. */
+  invocationsFinished: 'nova_invocations',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];
 
 export interface FunctionChange {
-  op: 'created' | 'updated' | 'code_updated' | 'deleted';
+  op: 'created' | 'updated' | 'code_updated' | 'deleted' | 'alias_set' | 'alias_deleted';
   name: string;
   version: number;
 }

@@ -1,5 +1,6 @@
 import { storableText, type Sql } from '../database/sql.js';
 import { notifyChannels } from '../database/notify-channels.js';
+import { notifyingFinished } from './finished-notify.js';
 import type { AttemptResult, ClaimedInvocation, InvocationStatus, NewAsyncInvocation } from './invocation-record.js';
 
 const IDEMPOTENCY_WINDOW = "interval '24 hours'";
@@ -27,7 +28,7 @@ export class AsyncQueueRepository {
     if (!invocation.idempotencyKey) {
       // One statement is atomic on its own: one round trip instead of four.
       await this.sql.run(
-        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($9, function_name) FROM stored`,
+        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($10, function_name) FROM stored`,
         [...insertParams(invocation), notifyChannels.asyncInvocations],
       );
       return { id: invocation.id, status: 'queued', duplicate: false };
@@ -82,12 +83,14 @@ export class AsyncQueueRepository {
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED) picked
         WHERE i.id = picked.id
-       RETURNING i.id, i.function_name, i.payload, i.attempts, i.max_attempts, i.backoff_base_ms, i.backoff_max_ms`,
+       RETURNING i.id, i.function_name, i.pinned_version, i.payload, i.attempts, i.max_attempts, i.backoff_base_ms,
+                 i.backoff_max_ms`,
       [owner, limit, this.leaseMarginS],
     );
     return claimed.map((row) => ({
       id: row.id,
       functionName: row.function_name,
+      ...(row.pinned_version === null ? {} : { pinnedVersion: row.pinned_version }),
       payload: row.payload ?? Buffer.alloc(0),
       attempt: row.attempts,
       maxAttempts: row.max_attempts,
@@ -98,22 +101,28 @@ export class AsyncQueueRepository {
 
   /** Invocations whose runner died on their last allowed attempt go to dead letter. */
   async deadLetterExpired(): Promise<number> {
-    const { rowCount } = await this.sql.run(
-      `UPDATE invocations
-          SET status = 'dead_letter', success = false, lease_owner = NULL, lease_until = NULL, next_run_at = NULL,
-              updated_at = now(),
-              error = 'LeaseExpired: the data-plane process running the last attempt stopped',
-              attempt_history = attempt_history || ${LEASE_EXPIRED_ATTEMPT}
-        WHERE is_async AND status = 'running' AND next_run_at < now() AND attempts >= max_attempts`,
+    const row = await this.sql.one<{ done: number }>(
+      notifyingFinished(
+        `UPDATE invocations
+            SET status = 'dead_letter', success = false, lease_owner = NULL, lease_until = NULL, next_run_at = NULL,
+                updated_at = now(),
+                error = 'LeaseExpired: the data-plane process running the last attempt stopped',
+                attempt_history = attempt_history || ${LEASE_EXPIRED_ATTEMPT}
+          WHERE is_async AND status = 'running' AND next_run_at < now() AND attempts >= max_attempts`,
+        'id',
+        '$1',
+      ),
+      [notifyChannels.invocationsFinished],
     );
-    return rowCount;
+    return row?.done ?? 0;
   }
 
   /** Writes attempts back, each only if `owner` still holds its lease. Returns how many were written. */
   async complete(owner: string, results: readonly AttemptResult[]): Promise<number> {
     if (results.length === 0) return 0;
-    const { rowCount } = await this.sql.run(
-      `UPDATE invocations i
+    const row = await this.sql.one<{ done: number }>(
+      notifyingFinished(
+        `UPDATE invocations i
           SET status = u.status,
               success = u.status = 'succeeded',
               function_version = u.version,
@@ -133,6 +142,9 @@ export class AsyncQueueRepository {
                      $9::int[], $10::bool[], $11::text[], $12::timestamptz[])
            AS u(id, attempt, status, version, output, error, log, duration_ms, cold_start, started_at, next_run_at)
         WHERE i.id = u.id AND i.lease_owner = $1 AND i.attempts = u.attempt`,
+        'i.id',
+        '$13',
+      ),
       [
         owner,
         results.map((r) => r.id),
@@ -146,9 +158,10 @@ export class AsyncQueueRepository {
         results.map((r) => r.coldStart),
         results.map((r) => r.startedAt.toISOString()),
         results.map((r) => r.nextRunAt ?? null),
+        notifyChannels.invocationsFinished,
       ],
     );
-    return rowCount;
+    return row?.done ?? 0;
   }
 }
 
@@ -163,8 +176,8 @@ const LEASE_EXPIRED_ATTEMPT = `jsonb_build_object(
 const INSERT_QUEUED = `INSERT INTO invocations
     (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
      status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at,
-     kind, correlation_id)
-  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now(), 'async', $8)`;
+     kind, correlation_id, pinned_version)
+  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now(), 'async', $8, $9)`;
 
 function insertParams(invocation: NewAsyncInvocation): unknown[] {
   return [
@@ -176,12 +189,14 @@ function insertParams(invocation: NewAsyncInvocation): unknown[] {
     invocation.backoffMaxMs,
     invocation.payload,
     invocation.correlationId,
+    invocation.pinnedVersion ?? null,
   ];
 }
 
 interface ClaimRow {
   id: string;
   function_name: string;
+  pinned_version: number | null;
   payload: Buffer | null;
   attempts: number;
   max_attempts: number;

@@ -61,6 +61,8 @@ export interface NewAsyncInvocation {
   correlationId: string;
   functionName: string;
   version: number;
+  /** The version every attempt runs, when the call chose one; otherwise each runs the latest. */
+  pinnedVersion?: number;
   payload: Buffer;
   maxAttempts: number;
   backoffBaseMs: number;
@@ -73,6 +75,8 @@ export interface NewAsyncInvocation {
 export interface ClaimedInvocation {
   id: string;
   functionName: string;
+  /** Set when the call chose a version. */
+  pinnedVersion?: number;
   payload: Buffer;
   /** This attempt's number, 1-based. */
   attempt: number;

@@ -1,4 +1,6 @@
 import { countOf, storableText, type Sql } from '../database/sql.js';
+import { notifyChannels } from '../database/notify-channels.js';
+import { notifyingFinished } from './finished-notify.js';
 import type {
   AttemptRecord,
   InvocationDetail,
@@ -19,8 +21,9 @@ export class InvocationsRepository {
    */
   async insertBatch(records: readonly InvocationRecord[]): Promise<number> {
     if (records.length === 0) return 0;
-    const { rowCount } = await this.sql.run(
-      `INSERT INTO invocations
+    const row = await this.sql.one<{ done: number }>(
+      notifyingFinished(
+        `INSERT INTO invocations
          (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
           kind, correlation_id, status)
        SELECT u.*, CASE WHEN u.success THEN 'succeeded' ELSE 'failed' END
@@ -29,6 +32,9 @@ export class InvocationsRepository {
            AS u(id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
                 kind, correlation_id)
        ON CONFLICT (id) DO NOTHING`,
+        'id',
+        '$12',
+      ),
       [
         records.map((r) => r.id),
         records.map((r) => r.functionName),
@@ -41,9 +47,10 @@ export class InvocationsRepository {
         records.map((r) => r.createdAt),
         records.map((r) => r.kind),
         records.map((r) => r.correlationId),
+        notifyChannels.invocationsFinished,
       ],
     );
-    return rowCount;
+    return row?.done ?? 0;
   }
 
   /** Newest first; total counts every match. Filters are optional. */
@@ -82,6 +89,17 @@ export class InvocationsRepository {
       [id],
     );
     return row && toInvocationDetail(row);
+  }
+
+  /** Several invocations by id, in the order given (ids not found are left out). */
+  async findMany(ids: readonly string[]): Promise<InvocationDetail[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.rows<InvocationRow>(
+      `SELECT ${LIST_COLUMNS}, log, output, attempt_history
+         FROM invocations WHERE id = ANY($1::text[]) ORDER BY array_position($1::text[], id::text)`,
+      [ids],
+    );
+    return rows.map(toInvocationDetail);
   }
 
   /** Totals and duration percentiles over the last rangeSeconds; every function when name is undefined. */

@@ -3,6 +3,7 @@ import { Invocations1795400000000 } from './1795400000000-Invocations.js';
 import { AsyncInvocations1795410000000 } from './1795410000000-AsyncInvocations.js';
 import { FunctionSandbox1795420000000 } from './1795420000000-FunctionSandbox.js';
 import { InvocationKinds1795430000000 } from './1795430000000-InvocationKinds.js';
+import { VersionsAndAliases1795440000000 } from './1795440000000-VersionsAndAliases.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AsyncInvocations1795410000000,
   FunctionSandbox1795420000000,
   InvocationKinds1795430000000,
+  VersionsAndAliases1795440000000,
 ];

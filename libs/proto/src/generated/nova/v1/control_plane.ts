@@ -122,6 +122,11 @@ export interface UpdateFunctionRequest {
   updateMask: string[];
   /** "none" or "egress"; empty leaves it as it is. */
   network: string;
+  /**
+   * A new handler (same rules as at create): makes a new version with the
+   * latest code; its module must be in that code.
+   */
+  handler: string;
 }
 
 export interface UpdateFunctionRequest_EnvVarsEntry {
@@ -141,14 +146,18 @@ export interface UpdateFunctionCodeRequest {
   name: string;
   /** At most 10 MiB. */
   code: Uint8Array;
+  /** Empty keeps the latest version's handler. */
+  handler: string;
 }
 
 export interface UpdateFunctionCodeResponse {
   success: boolean;
   /** Hex sha256 of the code. */
   codeHash: string;
-  /** The new version number. */
+  /** The new version number; the latest one when unchanged. */
   version: number;
+  /** True when code and handler equal the latest version's: no version was made. */
+  unchanged: boolean;
 }
 
 export interface ListRuntimesRequest {
@@ -185,6 +194,61 @@ export interface FunctionVersionInfo {
   sizeBytes: number;
   /** RFC 3339, UTC. */
   createdAt: string;
+  /** The handler this version runs. */
+  handler: string;
+  /** Aliases pointing at this version (a canary's second version included). */
+  aliases: string[];
+}
+
+export interface SetAliasRequest {
+  function: string;
+  /**
+   * Letters, digits, '-' and '_', 1 to 64 characters, starting with a
+   * letter; "latest" is reserved (it always means the latest version).
+   */
+  name: string;
+  /** The version the alias serves; it must exist. */
+  version: number;
+  /** Optional canary: this version gets canary_weight percent of the calls. */
+  canaryVersion: number;
+  /** 1 to 99 with canary_version; 0 without. */
+  canaryWeight: number;
+  /** At most 256 characters; empty keeps the alias's current description. */
+  description: string;
+}
+
+export interface AliasInfo {
+  function: string;
+  name: string;
+  version: number;
+  canaryVersion: number;
+  canaryWeight: number;
+  description: string;
+  /** RFC 3339, UTC. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GetAliasRequest {
+  function: string;
+  name: string;
+}
+
+export interface ListAliasesRequest {
+  function: string;
+}
+
+export interface ListAliasesResponse {
+  aliases: AliasInfo[];
+}
+
+export interface DeleteAliasRequest {
+  function: string;
+  name: string;
+}
+
+export interface DeleteAliasResponse {
+  success: boolean;
 }
 
 export const NOVA_V1_PACKAGE_NAME = "nova.v1";
@@ -212,7 +276,10 @@ export interface ControlPlaneClient {
 
   listFunctions(request: ListFunctionsRequest, metadata: Metadata, ...rest: any): Observable<ListFunctionsResponse>;
 
-  /** Changes a function's configuration without making a new code version. */
+  /**
+   * Changes a function's configuration. Settings apply to every version; a
+   * new handler makes a new version (the latest code with that handler).
+   */
 
   updateFunction(request: UpdateFunctionRequest, metadata: Metadata, ...rest: any): Observable<FunctionInfo>;
 
@@ -220,7 +287,11 @@ export interface ControlPlaneClient {
 
   deleteFunction(request: DeleteFunctionRequest, metadata: Metadata, ...rest: any): Observable<DeleteFunctionResponse>;
 
-  /** Stores new code as a new immutable version; earlier versions stay stored. */
+  /**
+   * Stores new code as a new immutable version; earlier versions stay stored.
+   * Code and handler identical to the latest version's make no new version:
+   * the answer names the latest one and says unchanged.
+   */
 
   updateFunctionCode(
     request: UpdateFunctionCodeRequest,
@@ -239,6 +310,28 @@ export interface ControlPlaneClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<ListFunctionVersionsResponse>;
+
+  /**
+   * Points an alias (e.g. "prod") at a version, optionally sending a share
+   * of its calls to a second version (a canary). Creates or moves it:
+   * rollback is moving it back. Invoke it as "NAME:ALIAS".
+   * INVALID_ARGUMENT for a bad name, weight or version pair; NOT_FOUND for
+   * an unknown function or version.
+   */
+
+  setAlias(request: SetAliasRequest, metadata: Metadata, ...rest: any): Observable<AliasInfo>;
+
+  /** NOT_FOUND when the function or the alias does not exist. */
+
+  getAlias(request: GetAliasRequest, metadata: Metadata, ...rest: any): Observable<AliasInfo>;
+
+  /** A function's aliases ordered by name. */
+
+  listAliases(request: ListAliasesRequest, metadata: Metadata, ...rest: any): Observable<ListAliasesResponse>;
+
+  /** NOT_FOUND when the function or the alias does not exist. */
+
+  deleteAlias(request: DeleteAliasRequest, metadata: Metadata, ...rest: any): Observable<DeleteAliasResponse>;
 }
 
 /**
@@ -276,7 +369,10 @@ export interface ControlPlaneController {
     ...rest: any
   ): Promise<ListFunctionsResponse> | Observable<ListFunctionsResponse> | ListFunctionsResponse;
 
-  /** Changes a function's configuration without making a new code version. */
+  /**
+   * Changes a function's configuration. Settings apply to every version; a
+   * new handler makes a new version (the latest code with that handler).
+   */
 
   updateFunction(
     request: UpdateFunctionRequest,
@@ -292,7 +388,11 @@ export interface ControlPlaneController {
     ...rest: any
   ): Promise<DeleteFunctionResponse> | Observable<DeleteFunctionResponse> | DeleteFunctionResponse;
 
-  /** Stores new code as a new immutable version; earlier versions stay stored. */
+  /**
+   * Stores new code as a new immutable version; earlier versions stay stored.
+   * Code and handler identical to the latest version's make no new version:
+   * the answer names the latest one and says unchanged.
+   */
 
   updateFunctionCode(
     request: UpdateFunctionCodeRequest,
@@ -315,6 +415,44 @@ export interface ControlPlaneController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListFunctionVersionsResponse> | Observable<ListFunctionVersionsResponse> | ListFunctionVersionsResponse;
+
+  /**
+   * Points an alias (e.g. "prod") at a version, optionally sending a share
+   * of its calls to a second version (a canary). Creates or moves it:
+   * rollback is moving it back. Invoke it as "NAME:ALIAS".
+   * INVALID_ARGUMENT for a bad name, weight or version pair; NOT_FOUND for
+   * an unknown function or version.
+   */
+
+  setAlias(
+    request: SetAliasRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<AliasInfo> | Observable<AliasInfo> | AliasInfo;
+
+  /** NOT_FOUND when the function or the alias does not exist. */
+
+  getAlias(
+    request: GetAliasRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<AliasInfo> | Observable<AliasInfo> | AliasInfo;
+
+  /** A function's aliases ordered by name. */
+
+  listAliases(
+    request: ListAliasesRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListAliasesResponse> | Observable<ListAliasesResponse> | ListAliasesResponse;
+
+  /** NOT_FOUND when the function or the alias does not exist. */
+
+  deleteAlias(
+    request: DeleteAliasRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteAliasResponse> | Observable<DeleteAliasResponse> | DeleteAliasResponse;
 }
 
 export function ControlPlaneControllerMethods() {
@@ -328,6 +466,10 @@ export function ControlPlaneControllerMethods() {
       "updateFunctionCode",
       "listRuntimes",
       "listFunctionVersions",
+      "setAlias",
+      "getAlias",
+      "listAliases",
+      "deleteAlias",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

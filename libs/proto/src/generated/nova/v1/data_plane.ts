@@ -21,6 +21,17 @@ export interface InvokeRequest {
   timeoutS: number;
   /** Handed to the handler in its context. */
   metadata: { [key: string]: string };
+  /**
+   * A version to run instead of the one `function` names; 0 means that one.
+   * `function` may also name one itself: "NAME:3", "NAME:ALIAS" or
+   * "NAME:latest".
+   */
+  version: number;
+  /**
+   * Return what the call printed in InvokeResponse.log (the final chunk's
+   * log for InvokeStream), like Lambda's LogType Tail.
+   */
+  includeLog: boolean;
 }
 
 export interface InvokeRequest_MetadataEntry {
@@ -41,6 +52,10 @@ export interface InvokeResponse {
   durationMs: number;
   /** True when this call had to prepare an instance for the function version. */
   coldStart: boolean;
+  /** The version that ran (an alias with a canary picks one per call). */
+  version: number;
+  /** What the call printed, when include_log was set (at most 64 KiB). */
+  log: string;
 }
 
 export interface InvokeAsyncRequest {
@@ -58,6 +73,8 @@ export interface InvokeAsyncRequest {
    * returns the first invocation instead of queueing another.
    */
   idempotencyKey: string;
+  /** As in InvokeRequest: the version is chosen when the call is queued. */
+  version: number;
 }
 
 export interface InvokeAsyncResponse {
@@ -75,6 +92,15 @@ export interface InvokeStreamChunk {
   final: boolean;
   /** On the final chunk: the handler's error, "ExceptionType: message". */
   error: string;
+  /** On the final chunk, when include_log was set: what the call printed. */
+  log: string;
+  /** On the final chunk: the version that ran. */
+  version: number;
+}
+
+export interface TailLogsRequest {
+  /** One function's invocations; empty for all. */
+  function: string;
 }
 
 export interface HealthRequest {
@@ -226,6 +252,14 @@ export interface DataPlaneClient {
   /** One invocation with its log; NOT_FOUND when no invocation has that id. */
 
   getInvocation(request: GetInvocationRequest, metadata: Metadata, ...rest: any): Observable<InvocationLog>;
+
+  /**
+   * Invocations as they finish, with their logs, until the client cancels:
+   * every node's, fed by PostgreSQL NOTIFY (no polling). Nothing from
+   * before the call; ListInvocations has the past.
+   */
+
+  tailLogs(request: TailLogsRequest, metadata: Metadata, ...rest: any): Observable<InvocationLog>;
 }
 
 /** DataPlane invokes functions and reports on their invocations. */
@@ -298,6 +332,14 @@ export interface DataPlaneController {
     metadata: Metadata,
     ...rest: any
   ): Promise<InvocationLog> | Observable<InvocationLog> | InvocationLog;
+
+  /**
+   * Invocations as they finish, with their logs, until the client cancels:
+   * every node's, fed by PostgreSQL NOTIFY (no polling). Nothing from
+   * before the call; ListInvocations has the past.
+   */
+
+  tailLogs(request: TailLogsRequest, metadata: Metadata, ...rest: any): Observable<InvocationLog>;
 }
 
 export function DataPlaneControllerMethods() {
@@ -310,6 +352,7 @@ export function DataPlaneControllerMethods() {
       "getMetrics",
       "listInvocations",
       "getInvocation",
+      "tailLogs",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
