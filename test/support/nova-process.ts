@@ -170,6 +170,41 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
   });
 }
 
+/** A CLI command that keeps running (`nova logs -f`): its output so far, and a way to stop it. */
+export interface RunningCli {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [entries.nova, ...args], {
+    cwd: repoRoot,
+    env: baseEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    stop(signal = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
 /**
  * A database reachable by URL, as a deployment with its own PostgreSQL has:
  * a fresh database on DATABASE_URL when set, otherwise an embedded server

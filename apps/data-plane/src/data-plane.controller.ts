@@ -1,5 +1,10 @@
 import { Controller } from '@nestjs/common';
-import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import {
+  Metadata as GrpcMetadata,
+  type Metadata,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { dataPlane } from '#proto';
 import { JsonLogger, RequiredScope, ServerStopping, requestIdOf } from '#server';
@@ -111,8 +116,10 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
         })
         .then(
           (unfollow) => {
-            if (subscriber.closed) unfollow();
-            else stop = unfollow;
+            if (subscriber.closed) return unfollow();
+            stop = unfollow;
+            // Headers now tell the client it is following: nothing that finishes from here on is missed.
+            call.sendMetadata(new GrpcMetadata());
             if (this.stopping.signal.aborted) end();
           },
           (error: unknown) => subscriber.error(error),

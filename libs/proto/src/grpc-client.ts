@@ -4,7 +4,13 @@ import type { Observable } from 'rxjs';
 import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
-import type { DataPlaneClient, InvokeRequest, InvokeStreamChunk } from './generated/nova/v1/data_plane.js';
+import type {
+  DataPlaneClient,
+  InvocationLog,
+  InvokeRequest,
+  InvokeStreamChunk,
+  TailLogsRequest,
+} from './generated/nova/v1/data_plane.js';
 import { apiLimits } from './limits.js';
 
 /**
@@ -57,6 +63,8 @@ export interface ClosableClient {
 /** A server stream as an async iterable; cancel() ends it from the client side. */
 export interface ServerStream<T> extends AsyncIterable<T> {
   cancel(): void;
+  /** Settles when the server has sent its headers: the call is being served. */
+  readonly started: Promise<void>;
 }
 
 type StreamMethod = (
@@ -92,8 +100,14 @@ function createPromiseClient<T>(serviceName: string, options: NovaClientOptions)
       const open = (client as unknown as Record<string, StreamMethod>)[name]!.bind(client);
       wrapped[camelName] = (request: unknown, callOptions: UnaryCallOptions = {}): ServerStream<unknown> => {
         const stream = open(request, ...callMetadata(options, callOptions));
+        const started = new Promise<void>((resolve, reject) => {
+          stream.once('metadata', () => resolve());
+          stream.once('error', reject);
+        });
+        started.catch(() => undefined); // the iterator reports the error
         return {
           cancel: () => stream.cancel(),
+          started,
           [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() as AsyncIterator<unknown>,
         };
       };
@@ -115,9 +129,10 @@ export function createControlPlaneClient(
   return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
 }
 
-export type DataPlanePromiseClient = PromiseClient<Omit<DataPlaneClient, 'invokeStream'>> &
+export type DataPlanePromiseClient = PromiseClient<Omit<DataPlaneClient, 'invokeStream' | 'tailLogs'>> &
   ClosableClient & {
     invokeStream(request: InvokeRequest, options?: UnaryCallOptions): ServerStream<InvokeStreamChunk>;
+    tailLogs(request: TailLogsRequest, options?: UnaryCallOptions): ServerStream<InvocationLog>;
   };
 
 export function createDataPlaneClient(options: NovaClientOptions): DataPlanePromiseClient {

@@ -1,7 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
 import { integer, withClient } from './client-options.js';
-import { localTime, printJson, printRecord, printTable } from './output.js';
+import { localTime, printJson, printRecord, printTable, toJsonShape } from './output.js';
 import { readPayload } from './payload.js';
 
 type DataPlaneClient = ReturnType<typeof createDataPlaneClient>;
@@ -204,6 +205,37 @@ async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, 
   }
 }
 
+/** `nova logs -f`: a header line per finished invocation, then its log indented, as they arrive. */
+async function followLogs(dp: DataPlaneClient, functionName: string, json: boolean): Promise<void> {
+  const stream = dp.tailLogs({ function: functionName });
+  const cancel = (): void => stream.cancel();
+  process.once('SIGINT', cancel);
+  try {
+    await stream.started;
+    process.stderr.write(`following ${functionName ? `the logs of ${functionName}` : 'all logs'} (Ctrl-C to stop)\n`);
+    for await (const invocation of stream) {
+      if (json) {
+        process.stdout.write(`${JSON.stringify(toJsonShape(invocation))}\n`);
+        continue;
+      }
+      const outcome = invocation.error ? `${invocation.status}: ${invocation.error.split('\n')[0]}` : invocation.status;
+      const cold = invocation.coldStart ? ' cold' : '';
+      const attempt = invocation.async ? ` attempt ${invocation.attempts} of ${invocation.maxAttempts}` : '';
+      process.stdout.write(
+        `${localTime(invocation.createdAt)} ${invocation.functionName} v${invocation.version} ${invocation.id} ` +
+          `${invocation.kind}${attempt} ${invocation.durationMs} ms${cold} ${outcome}\n`,
+      );
+      for (const line of invocation.log.split('\n')) if (line !== '') process.stdout.write(`    ${line}\n`);
+    }
+  } catch (error) {
+    if ((error as { code?: number }).code === status.CANCELLED) return; // Ctrl-C
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', cancel);
+  }
+  throw new Error('the server ended the log stream (it is shutting down)');
+}
+
 export function registerInvokeCommands(program: Command): void {
   program
     .command('invoke')
@@ -275,11 +307,14 @@ export function registerInvokeCommands(program: Command): void {
 
   program
     .command('logs')
-    .description('show one invocation and what its handler printed')
-    .argument('<request-id>')
-    .option('--json', 'print JSON')
-    .action(async (id: string, flags: { json?: boolean }, command: Command) => {
-      const invocation = await withDataPlane(command, (dp) => dp.getInvocation({ id }));
+    .description("show an invocation and what it printed; -f follows every call's as it finishes")
+    .argument('[target]', 'the invocation id; with -f, a function name (all functions when omitted)')
+    .option('-f, --follow', 'stream invocations and their logs as they finish, on every node, until Ctrl-C')
+    .option('--json', 'print JSON (one object per line with -f)')
+    .action(async (target: string | undefined, flags: { json?: boolean; follow?: boolean }, command: Command) => {
+      if (flags.follow) return withDataPlane(command, (dp) => followLogs(dp, target ?? '', flags.json === true));
+      if (!target) throw new Error('give an invocation id, or -f [NAME] to follow logs as they come');
+      const invocation = await withDataPlane(command, (dp) => dp.getInvocation({ id: target }));
       if (flags.json) return printJson(invocation);
       printInvocation(invocation);
     });
