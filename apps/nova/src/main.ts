@@ -7,6 +7,7 @@ import { findUpward } from '#proto';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
+import { registerProjectCommands } from './cli/project-commands.js';
 import { describeError } from './cli/output.js';
 import { clientOptions } from './cli/client-options.js';
 
@@ -33,6 +34,7 @@ const program = new Command('nova')
 registerServerCommands(program);
 registerFunctionCommands(program);
 registerInvokeCommands(program);
+registerProjectCommands(program);
 acceptClientFlagsAnywhere(program);
 
 let running: Command = program;

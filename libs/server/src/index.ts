@@ -1,4 +1,5 @@
 export { loadConfig, ConfigError, type ConfigSources } from './config/load-config.js';
+export { readCheckedYaml, type CheckedYaml } from './config/yaml-keys.js';
 export { NOVA_CONFIG, type NovaConfig } from './config/nova-config.js';
 export {
   settings,

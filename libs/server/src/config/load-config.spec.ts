@@ -96,6 +96,23 @@ describe('loadConfig', () => {
     assert.match(problemsOf(() => loadConfig({ configFile: yamlFile('grpc: [unclosed') }))[0] ?? '', /not valid YAML/);
   });
 
+  it('refuses unknown keys in the file with their line, and names the keys known there', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ configFile: yamlFile('grpc:\n  adr: ":9090"\n  mode: unified\nlog_levle: debug\n') }),
+    );
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0] ?? '', /nova\.yaml, line 2: unknown key "grpc\.adr"; known here: .*\baddr, mode\b/);
+    assert.match(problems[1] ?? '', /line 4: unknown key "log_levle"; known here: .*log_level/);
+    assert.match(
+      problemsOf(() => loadConfig({ configFile: yamlFile('grpc: 9090\n') }))[0] ?? '',
+      /line 1: "grpc" holds keys, not a value/,
+    );
+    assert.match(
+      problemsOf(() => loadConfig({ configFile: yamlFile('grpc:\n  mode: unified\n  mode: router\n') }))[0] ?? '',
+      /line 3: not valid YAML: Map keys must be unique/,
+    );
+  });
+
   it('refuses a non-loopback address without auth, naming both ways out', () => {
     const problems = problemsOf(() => loadConfig({ env: {}, flags: { grpcAddr: ':9090' } }));
     assert.match(problems[0] ?? '', /NOVA_AUTH=required/);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { NovaConfig } from './nova-config.js';
+import { readCheckedYaml } from './yaml-keys.js';
 import { flagKeyOf, isLoopbackHost, settings, type SettingKey, type SettingValues } from './settings.js';
 
 export class ConfigError extends Error {
@@ -38,12 +38,12 @@ function readYaml(file: string, problems: string[]): unknown {
     problems.push(`config file ${file}: ${(error as Error).message}`);
     return undefined;
   }
-  try {
-    return parseYaml(text) ?? {};
-  } catch (error) {
-    problems.push(`config file ${file}: not valid YAML: ${(error as Error).message}`);
-    return undefined;
-  }
+  const checked = readCheckedYaml(
+    text,
+    Object.values(settings).map((setting) => setting.yaml),
+  );
+  problems.push(...checked.problems.map((problem) => `config file ${file}, ${problem}`));
+  return checked.problems.length > 0 ? undefined : checked.value;
 }
 
 /**

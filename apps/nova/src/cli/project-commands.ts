@@ -1,0 +1,246 @@
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { Command } from 'commander';
+import { zipSync, type Zippable } from 'fflate';
+import { createControlPlaneClient, type controlPlane } from '#proto';
+import { readCheckedYaml } from '#server';
+import { withClient } from './client-options.js';
+import { readEnvFile } from './env-file.js';
+import { printJson } from './output.js';
+
+/** The file `nova init` writes and `nova apply` reads. */
+const MANIFEST = 'nova.yaml';
+
+/** What one function of a manifest may say; absent settings take their defaults. */
+interface ManifestFunction {
+  runtime?: string;
+  handler?: string;
+  code?: string;
+  memory_mb?: number;
+  timeout_s?: number;
+  env?: Record<string, string | number | boolean>;
+  env_file?: string;
+  min_replicas?: number;
+  max_replicas?: number;
+  network?: string;
+}
+
+const manifestKeys = [
+  'runtime',
+  'handler',
+  'code',
+  'memory_mb',
+  'timeout_s',
+  'env',
+  'env_file',
+  'min_replicas',
+  'max_replicas',
+  'network',
+].map((key) => `functions.*.${key}`);
+
+const templates = {
+  python: {
+    file: 'handler.py',
+    handler: 'handler.handler',
+    source: `def handler(event, context):
+    """Called once per invocation: event is the JSON payload, context names the call."""
+    name = event.get("name", "world") if isinstance(event, dict) else "world"
+    print(f"greeting {name} in request {context.request_id}")
+    return {"message": f"Hello, {name}!"}
+`,
+  },
+  node: {
+    file: 'index.mjs',
+    handler: 'index.handler',
+    source: `// Called once per invocation: event is the JSON payload, context names the call.
+export async function handler(event, context) {
+  const name = event?.name ?? 'world';
+  console.log(\`greeting \${name} in request \${context.requestId}\`);
+  return { message: \`Hello, \${name}!\` };
+}
+`,
+  },
+} as const;
+
+function manifestFor(name: string, runtime: keyof typeof templates): string {
+  const { file, handler } = templates[runtime];
+  return `# Nova functions of this folder: \`nova apply\` creates them, or updates them to match.
+# Keys: runtime, handler, code, memory_mb, timeout_s, env, env_file, min_replicas,
+# max_replicas, network (README, "Projects").
+functions:
+  ${name}:
+    runtime: ${runtime}
+    handler: ${handler}   # function ${handler.split('.')[1]} of ${file}
+    code: .                # this folder, zipped (hidden files and ${MANIFEST} left out)
+    memory_mb: 128
+    timeout_s: 30
+    env:
+      LOG_LEVEL: info
+`;
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') throw new Error(`${path} already exists; nova init never overwrites`);
+    throw error;
+  });
+}
+
+/** A folder as a zip, byte for byte the same for the same files, so unchanged code is no new version. */
+async function zipFolder(root: string): Promise<Buffer> {
+  const files: Zippable = {};
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || (dir === root && entry.name === MANIFEST)) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) files[relative(root, path)] = [await readFile(path), { mtime: new Date(1980, 0, 1) }];
+    }
+  };
+  await walk(root);
+  if (Object.keys(files).length === 0) throw new Error(`${root} holds no files to deploy`);
+  return Buffer.from(zipSync(files, { level: 6 }));
+}
+
+async function codeOf(path: string): Promise<Buffer> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new Error(`code ${path} does not exist`);
+  return info.isDirectory() ? zipFolder(path) : readFile(path);
+}
+
+function checkedManifest(text: string, file: string): Record<string, ManifestFunction> {
+  const { value, problems } = readCheckedYaml(text, manifestKeys);
+  if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
+  const functions = (value as { functions?: Record<string, ManifestFunction | null> } | undefined)?.functions;
+  if (!functions || Object.keys(functions).length === 0)
+    throw new Error(`${file}: no functions (expected functions: NAME: ...)`);
+  const checked: Record<string, ManifestFunction> = {};
+  for (const [name, spec] of Object.entries(functions)) {
+    if (!spec?.runtime || !spec.handler) throw new Error(`${file}: function ${name} needs runtime and handler`);
+    checked[name] = spec;
+  }
+  return checked;
+}
+
+type ApplyResult = { function: string; action: 'created' | 'updated' | 'unchanged'; version: number };
+
+async function applyOne(
+  cp: ReturnType<typeof createControlPlaneClient>,
+  name: string,
+  spec: ManifestFunction,
+  base: string,
+): Promise<ApplyResult> {
+  const code = await codeOf(resolve(base, spec.code ?? '.'));
+  const envVars = {
+    ...(spec.env_file ? await readEnvFile(resolve(base, spec.env_file)) : {}),
+    ...Object.fromEntries(Object.entries(spec.env ?? {}).map(([key, value]) => [key, String(value)])),
+  };
+  const settings = {
+    memoryMb: spec.memory_mb ?? 0,
+    timeoutS: spec.timeout_s ?? 0,
+    minReplicas: spec.min_replicas ?? 0,
+    maxReplicas: spec.max_replicas ?? 0,
+    network: spec.network ?? '',
+    envVars,
+  };
+  let current: controlPlane.FunctionInfo | undefined;
+  try {
+    current = await cp.getFunction({ name });
+  } catch (error) {
+    if ((error as { code?: number }).code !== status.NOT_FOUND) throw error;
+  }
+  if (!current) {
+    const created = await cp.createFunction({
+      name,
+      runtime: spec.runtime!,
+      handler: spec.handler!,
+      code,
+      mode: '',
+      ...settings,
+    });
+    return { function: name, action: 'created', version: created.version };
+  }
+  if (current.runtime !== spec.runtime) {
+    throw new Error(
+      `${name}: the runtime cannot change (${current.runtime} to ${spec.runtime}); delete the function first`,
+    );
+  }
+  // Declarative: what the manifest leaves out goes back to its default.
+  const updated = await cp.updateFunction({
+    name,
+    handler: '',
+    ...settings,
+    updateMask: ['memory_mb', 'timeout_s', 'min_replicas', 'max_replicas', 'network', 'env_vars'],
+  });
+  const stored = await cp.updateFunctionCode({ name, code, handler: spec.handler! });
+  const settingsOf = (fn: controlPlane.FunctionInfo): string =>
+    JSON.stringify([
+      fn.memoryMb,
+      fn.timeoutS,
+      fn.minReplicas,
+      fn.maxReplicas,
+      fn.network,
+      Object.entries(fn.envVars).sort(),
+    ]);
+  const settingsChanged = settingsOf(updated) !== settingsOf(current);
+  return {
+    function: name,
+    action: stored.unchanged && !settingsChanged ? 'unchanged' : 'updated',
+    version: stored.version,
+  };
+}
+
+export function registerProjectCommands(program: Command): void {
+  program
+    .command('init')
+    .description(`start a function in a new folder: a handler, a ${MANIFEST} for \`nova apply\`, a test event`)
+    .argument('<name>', 'the function name (lowercase letters, digits and -)')
+    .requiredOption('--runtime <runtime>', 'python or node')
+    .option('--dir <folder>', 'where to write it (default ./NAME)')
+    .action(async (name: string, flags: { runtime: string; dir?: string }) => {
+      if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+        throw new Error(`"${name}" is not a function name: lowercase letters, digits and '-', starting with a letter`);
+      }
+      if (!(flags.runtime in templates)) {
+        throw new Error(`--runtime must be one of ${Object.keys(templates).join(', ')} (got "${flags.runtime}")`);
+      }
+      const runtime = flags.runtime as keyof typeof templates;
+      const dir = resolve(flags.dir ?? name);
+      await mkdir(dir, { recursive: true });
+      const template = templates[runtime];
+      await writeNew(join(dir, template.file), template.source);
+      await writeNew(join(dir, MANIFEST), manifestFor(name, runtime));
+      await writeNew(join(dir, 'event.json'), '{"name": "Nova"}\n');
+      const shown = relative(process.cwd(), dir) || '.';
+      process.stdout.write(
+        `wrote ${join(shown, template.file)}, ${join(shown, MANIFEST)} and ${join(shown, 'event.json')}\n` +
+          `next: cd ${shown} && nova apply && nova invoke ${name} @event.json\n`,
+      );
+    });
+
+  program
+    .command('apply')
+    .description(`create or update the functions of a ${MANIFEST} to match it (unchanged code makes no version)`)
+    .argument('[path]', `a folder holding ${MANIFEST}, or the manifest itself`, '.')
+    .option('--json', 'print JSON')
+    .action(async (path: string, flags: { json?: boolean }, command: Command) => {
+      const info = await stat(path).catch(() => undefined);
+      if (!info) throw new Error(`${path} does not exist`);
+      const file = info.isDirectory() ? join(path, MANIFEST) : path;
+      const text = await readFile(file, 'utf8').catch(() => {
+        throw new Error(`${file} not found; \`nova init NAME --runtime python\` writes one`);
+      });
+      const manifest = checkedManifest(text, file);
+      const results: ApplyResult[] = [];
+      await withClient(command, createControlPlaneClient, async (cp) => {
+        for (const [name, spec] of Object.entries(manifest)) {
+          const result = await applyOne(cp, name, spec, dirname(resolve(file)));
+          results.push(result);
+          if (!flags.json) process.stdout.write(`${result.action} ${name} (version ${result.version})\n`);
+        }
+      });
+      if (flags.json) printJson(results);
+    });
+}
