@@ -1,31 +1,43 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createControlPlaneClient, createDataPlaneClient } from '#proto';
-import { runCli, type TestDatabase } from './support/nova-process.js';
+import { createControlPlaneClient, createDataPlaneClient, createKeyAdminClient } from '#proto';
+import { createTestDatabase, createUrlDatabase, runCli, startNova } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
 import { checkHealth, reflect } from './support/raw-grpc.js';
 import { createRequest } from './support/requests.js';
-import { codeOf } from './support/grpc-status.js';
+import { codeOf, statusOf } from './support/grpc-status.js';
 
-async function createKey(database: TestDatabase, scope: string): Promise<{ key: string; id: string }> {
-  const result = await runCli(
-    ['keys', 'create', '--scope', scope, '--description', `e2e ${scope}`, '--json'],
-    database.env,
-  );
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as { key: string; id: string };
+/** The admin key a server with auth on and no key prints at its first start. */
+function bootstrapKeyIn(output: string): string | undefined {
+  return /^ {4}(nova_[\w-]+)$/m.exec(output)?.[1];
 }
 
 describe('auth (NOVA_AUTH=required)', () => {
   const fx = useNova({ NOVA_AUTH: 'required' });
+  let bootstrapKey: string;
   let adminKey: { key: string; id: string };
   let invokeKey: { key: string; id: string };
 
+  /** `nova keys create` over nova.v1.KeyAdmin, with the first admin key. */
+  async function createKey(scope: string): Promise<{ key: string; id: string }> {
+    const result = await runCli(['keys', 'create', '--scope', scope, '--description', `e2e ${scope}`, '--json'], {
+      NOVA_ADDR: fx.nova.address,
+      NOVA_API_KEY: bootstrapKey,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as { key: string; id: string };
+  }
+  const asAdmin = (): Record<string, string> => ({ NOVA_ADDR: fx.nova.address, NOVA_API_KEY: bootstrapKey });
+
   before(async () => {
-    // The CLI works on the database directly, beside the running server.
-    adminKey = await createKey(fx.database, 'admin');
-    invokeKey = await createKey(fx.database, 'invoke');
+    bootstrapKey = bootstrapKeyIn(fx.nova.output()) ?? '';
+    assert.ok(bootstrapKey, `the first start printed an admin key:\n${fx.nova.output()}`);
+    adminKey = await createKey('admin');
+    invokeKey = await createKey('invoke');
   });
 
   const controlPlane = (apiKey?: string): ReturnType<typeof createControlPlaneClient> =>
@@ -70,19 +82,49 @@ describe('auth (NOVA_AUTH=required)', () => {
     assert.ok(services.listServicesResponse?.service.some((service) => service.name === 'nova.v1.ControlPlane'));
   });
 
-  it('lists keys without their secrets', async () => {
-    const result = await runCli(['keys', 'list', '--json'], fx.database.env);
+  it('prints the first admin key once, at the first start, and never logs its secret', () => {
+    const output = fx.nova.output();
+    assert.equal(output.split(bootstrapKey).length - 1, 2, 'on the key line and the export line, nowhere else');
+    const line = fx.nova
+      .logLines()
+      .find((entry) => entry['msg'] === 'made the first admin key and printed it on stderr');
+    assert.ok(line, 'a log line says it was made');
+    assert.equal(line['prefix'], bootstrapKey.slice(0, 12));
+  });
+
+  it('lists keys over KeyAdmin without their secrets', async () => {
+    const result = await runCli(['keys', 'list', '--json'], asAdmin());
     assert.equal(result.code, 0, result.stderr);
     assert.ok(!result.stdout.includes(adminKey.key), 'the secret is never shown again');
     const keys = JSON.parse(result.stdout) as { id: string; scope: string; prefix: string }[];
-    assert.deepEqual(keys.map((key) => key.scope).sort(), ['admin', 'invoke']);
+    assert.deepEqual(keys.map((key) => key.scope).sort(), ['admin', 'admin', 'invoke']);
     assert.ok(adminKey.key.startsWith(keys.find((key) => key.id === adminKey.id)?.prefix ?? '-'));
+    const table = await runCli(['keys', 'list'], asAdmin());
+    assert.match(table.stdout, /^ID +PREFIX +SCOPE +CREATED +REVOKED +DESCRIPTION$/m);
+  });
+
+  it('lets only admin keys manage keys', async () => {
+    const withKey = (apiKey?: string) =>
+      createKeyAdminClient({ address: fx.nova.address, ...(apiKey ? { apiKey } : {}) });
+    assert.equal(await codeOf(withKey().listKeys({})), status.UNAUTHENTICATED);
+    assert.equal(await codeOf(withKey(invokeKey.key).listKeys({})), status.PERMISSION_DENIED);
+    assert.equal(
+      await codeOf(withKey(invokeKey.key).createKey({ scope: 'admin', description: '' })),
+      status.PERMISSION_DENIED,
+    );
+    const refused = await statusOf(withKey(adminKey.key).createKey({ scope: 'root', description: '' }));
+    assert.equal(refused.code, status.INVALID_ARGUMENT);
+    assert.match(refused.details, /scope: "root" is not a scope; one of admin, invoke/);
+    const missing = await statusOf(withKey(adminKey.key).revokeKey({ idOrPrefix: 'nova_nothing' }));
+    assert.equal(missing.code, status.NOT_FOUND);
+    const cli = await runCli(['keys', 'list'], { NOVA_ADDR: fx.nova.address });
+    assert.match(cli.stderr, /^error: UNAUTHENTICATED: .*; set NOVA_API_KEY or pass --api-key$/m);
   });
 
   it('stops accepting a revoked key at once, through NOTIFY', async () => {
-    const temporary = await createKey(fx.database, 'admin');
+    const temporary = await createKey('admin');
     assert.equal(await codeOf(controlPlane(temporary.key).listRuntimes({})), status.OK, 'accepted and now cached');
-    const revoked = await runCli(['keys', 'revoke', temporary.id], fx.database.env);
+    const revoked = await runCli(['keys', 'revoke', temporary.id], asAdmin());
     assert.equal(revoked.code, 0, revoked.stderr);
     const deadline = Date.now() + 3000;
     let code = status.OK;
@@ -91,14 +133,89 @@ describe('auth (NOVA_AUTH=required)', () => {
       if (code === status.OK) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(code, status.UNAUTHENTICATED);
-    const again = await runCli(['keys', 'revoke', temporary.id], fx.database.env);
+    const again = await runCli(['keys', 'revoke', temporary.id], asAdmin());
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: no single live key matches/);
+    assert.match(again.stderr, /^error: NOT_FOUND: no single live key has the id or prefix/);
   });
 
   it('refuses a key scope it does not know', async () => {
-    const result = await runCli(['keys', 'create', '--scope', 'root'], fx.database.env);
+    const result = await runCli(['keys', 'create', '--scope', 'root'], asAdmin());
     assert.equal(result.code, 1);
     assert.match(result.stderr, /--scope must be one of admin, invoke/);
+  });
+
+  it('bootstraps a key into the running server’s database when its data dir or URL is named', async () => {
+    const target = fx.database.env['DATABASE_URL']
+      ? ['--database-url', fx.database.env['DATABASE_URL']]
+      : ['--data-dir', fx.database.dataDir];
+    const result = await runCli(['keys', 'create', '--scope', 'admin', ...target, '--json'], {});
+    assert.equal(result.code, 0, result.stderr);
+    const { key } = JSON.parse(result.stdout) as { key: string };
+    assert.equal(await codeOf(controlPlane(key).listRuntimes({})), status.OK, 'the server accepts it');
+  });
+
+  it('never makes a database from a client command', async () => {
+    const elsewhere = await mkdtemp(join(tmpdir(), 'nova-elsewhere-'));
+    try {
+      // From another folder, no flags: a gRPC call, refused without a key; nothing written there.
+      const plain = await runCli(
+        ['keys', 'create', '--scope', 'admin'],
+        { NOVA_ADDR: fx.nova.address },
+        undefined,
+        elsewhere,
+      );
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, /UNAUTHENTICATED/);
+      const empty = join(elsewhere, 'data');
+      const noCluster = await runCli(
+        ['keys', 'create', '--scope', 'admin', '--data-dir', empty],
+        {},
+        undefined,
+        elsewhere,
+      );
+      assert.equal(noCluster.code, 1);
+      assert.match(noCluster.stderr, /holds no Nova database; give the --data-dir of a Nova that has run/);
+      assert.deepEqual(await readdir(elsewhere), [], 'no database, no folder');
+
+      const blank = await createUrlDatabase();
+      try {
+        const noSchema = await runCli(['keys', 'create', '--scope', 'admin', '--database-url', blank.url], {});
+        assert.equal(noSchema.code, 1);
+        assert.match(noSchema.stderr, /does not hold Nova's current schema; run `nova migrate` against it first/);
+      } finally {
+        await blank.dispose();
+      }
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the first admin key', () => {
+  it('is made only when no key exists: a restart prints none', async () => {
+    const database = await createTestDatabase();
+    try {
+      const env = { ...database.env, NOVA_AUTH: 'required' };
+      const first = await startNova({ env });
+      assert.ok(bootstrapKeyIn(first.output()));
+      assert.equal(await first.stop(), 0);
+      const second = await startNova({ env });
+      try {
+        assert.equal(bootstrapKeyIn(second.output()), undefined);
+      } finally {
+        await second.stop();
+      }
+      // With auth off nothing is made.
+      const open = await createTestDatabase();
+      const off = await startNova({ env: open.env });
+      try {
+        assert.equal(bootstrapKeyIn(off.output()), undefined);
+      } finally {
+        await off.stop();
+        await open.dispose();
+      }
+    } finally {
+      await database.dispose();
+    }
   });
 });

@@ -154,10 +154,15 @@ export interface CliResult {
 }
 
 /** Runs the `nova` CLI as a real process. */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string | Buffer): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string | Buffer,
+  cwd: string = repoRoot,
+): Promise<CliResult> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [entries.nova, ...args], {
-      cwd: repoRoot,
+    const child = spawn(process.execPath, [join(repoRoot, entries.nova), ...args], {
+      cwd,
       env: baseEnv(env),
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });

@@ -5,8 +5,8 @@ import { ControlPlaneModule } from './control-plane.module.js';
 export const controlPlaneDefinition: PlaneDefinition = {
   name: 'control-plane',
   module: ControlPlaneModule,
-  protoFiles: [protoFiles.controlPlane],
+  protoFiles: [protoFiles.controlPlane, protoFiles.keyAdmin],
   packages: ['nova.v1'],
   usesDatabase: true,
-  services: [serviceNames.controlPlane],
+  services: [serviceNames.controlPlane, serviceNames.keyAdmin],
 };

@@ -4,6 +4,7 @@ import type { Observable } from 'rxjs';
 import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
+import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
 import type {
   DataPlaneClient,
   InvocationLog,
@@ -127,6 +128,10 @@ export function createControlPlaneClient(
   options: NovaClientOptions,
 ): PromiseClient<ControlPlaneClient> & ClosableClient {
   return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
+}
+
+export function createKeyAdminClient(options: NovaClientOptions): PromiseClient<KeyAdminClient> & ClosableClient {
+  return createPromiseClient<KeyAdminClient>(serviceNames.keyAdmin, options);
 }
 
 export type DataPlanePromiseClient = PromiseClient<Omit<DataPlaneClient, 'invokeStream' | 'tailLogs'>> &

@@ -6,6 +6,7 @@ export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } 
 export {
   createControlPlaneClient,
   createDataPlaneClient,
+  createKeyAdminClient,
   MAX_MESSAGE_BYTES,
   type PromiseClient,
   type UnaryCallOptions,
@@ -16,3 +17,4 @@ export {
 } from './grpc-client.js';
 export * as controlPlane from './generated/nova/v1/control_plane.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';
+export * as keyAdmin from './generated/nova/v1/key_admin.js';

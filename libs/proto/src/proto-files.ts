@@ -7,6 +7,7 @@ export const protoRoot = join(findUpward(import.meta.url, 'libs/proto/proto'), '
 export const protoFiles = {
   controlPlane: 'nova/v1/control_plane.proto',
   dataPlane: 'nova/v1/data_plane.proto',
+  keyAdmin: 'nova/v1/key_admin.proto',
 } as const;
 
 export type ProtoFile = (typeof protoFiles)[keyof typeof protoFiles] | typeof healthProtoFile;
@@ -18,5 +19,6 @@ export const healthProtoFile = 'grpc/health/v1/health.proto';
 export const serviceNames = {
   controlPlane: 'nova.v1.ControlPlane',
   dataPlane: 'nova.v1.DataPlane',
+  keyAdmin: 'nova.v1.KeyAdmin',
   health: 'grpc.health.v1.Health',
 } as const;

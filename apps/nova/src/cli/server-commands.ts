@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { apiKeyScopes, ApiKeysRepository, Database, type ApiKeyScope } from '#storage';
+import { apiKeyScopes, ApiKeysRepository, Database, EmbeddedPostgres, type ApiKeyScope } from '#storage';
+import { createKeyAdminClient, type keyAdmin } from '#proto';
 import {
   JsonLogger,
   loadConfig,
@@ -13,6 +14,7 @@ import {
 } from '#server';
 import { planesFor } from '../planes.js';
 import { localTime, printJson, printTable } from './output.js';
+import { withClient } from './client-options.js';
 
 interface ServerFlags {
   config?: string;
@@ -80,52 +82,102 @@ export function registerServerCommands(program: Command): void {
       process.stdout.write(ran.length ? `applied: ${ran.join(', ')}\n` : 'database is up to date\n');
     });
 
-  const keys = program.command('keys').description('manage API keys (works on the database directly)');
-  addServerFlags(keys.command('create'))
+  registerKeyCommands(program);
+}
+
+/**
+ * The bootstrap of `nova keys create`: straight into a database that a Nova
+ * daemon (or `nova migrate`) has already made, named explicitly. It never
+ * creates one: a key in a database the server does not use is worthless.
+ */
+async function createKeyInDatabase(flags: ServerFlags, scope: ApiKeyScope, description: string) {
+  const config = configFrom({ logLevel: 'warn', ...flags });
+  if (!config.databaseUrl && !EmbeddedPostgres.hasCluster(config.dataDir)) {
+    throw new Error(
+      `${config.dataDir} holds no Nova database; give the --data-dir of a Nova that has run (\`nova daemon\` makes it there)`,
+    );
+  }
+  return withDatabase(flags, async (database) => {
+    if (await database.hasPendingMigrations()) {
+      throw new Error(
+        `the database at ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir} does not hold Nova's current schema; ` +
+          'run `nova migrate` against it first',
+      );
+    }
+    return new ApiKeysRepository(database.sql).create(scope, description);
+  });
+}
+
+function printKeys(keys: keyAdmin.KeyInfo[]): void {
+  printTable(
+    ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'REVOKED', 'DESCRIPTION'],
+    keys.map((key) => [
+      key.id,
+      key.prefix,
+      key.scope,
+      localTime(key.createdAt),
+      key.revokedAt ? localTime(key.revokedAt) : '-',
+      key.description || '-',
+    ]),
+  );
+}
+
+/** API keys over nova.v1.KeyAdmin (an admin key); `create` alone also bootstraps the first one into a database. */
+function registerKeyCommands(program: Command): void {
+  const keys = program.command('keys').description('manage API keys (nova.v1.KeyAdmin; needs an admin key)');
+
+  keys
+    .command('create')
     .description('create an API key; it is printed once and stored only as a hash')
     .requiredOption('--scope <scope>', `one of ${apiKeyScopes.join(', ')}`)
     .option('--description <text>', 'what the key is for', '')
+    .option('--data-dir <dir>', "bootstrap: write the key into this data dir's existing Nova database, not over gRPC")
+    .option('--database-url <url>', 'bootstrap: write the key into this existing Nova database, not over gRPC')
     .option('--json', 'print JSON')
-    .action(async (flags: ServerFlags & { scope: string; description: string; json?: boolean }) => {
-      if (!(apiKeyScopes as readonly string[]).includes(flags.scope)) {
-        throw new Error(`--scope must be one of ${apiKeyScopes.join(', ')} (got "${flags.scope}")`);
-      }
-      const created = await withDatabase(flags, async (database) => {
-        await database.migrate();
-        return new ApiKeysRepository(database.sql).create(flags.scope as ApiKeyScope, flags.description);
-      });
-      if (flags.json) printJson({ key: created.key, id: created.record.id, scope: created.record.scope });
-      else {
+    .action(
+      async (
+        flags: { scope: string; description: string; json?: boolean; dataDir?: string; databaseUrl?: string },
+        command: Command,
+      ) => {
+        if (!(apiKeyScopes as readonly string[]).includes(flags.scope)) {
+          throw new Error(`--scope must be one of ${apiKeyScopes.join(', ')} (got "${flags.scope}")`);
+        }
+        const direct = flags.dataDir !== undefined || flags.databaseUrl !== undefined;
+        const created = direct
+          ? await createKeyInDatabase(
+              {
+                ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+                ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
+              },
+              flags.scope as ApiKeyScope,
+              flags.description,
+            ).then(({ key, record }) => ({ key, id: record.id, scope: record.scope }))
+          : await withClient(command, createKeyAdminClient, (admin) =>
+              admin.createKey({ scope: flags.scope, description: flags.description }),
+            ).then(({ key, info }) => ({ key, id: info?.id ?? '', scope: info?.scope ?? flags.scope }));
+        if (flags.json) return printJson(created);
         process.stdout.write(`${created.key}\n`);
-        process.stderr.write(`key ${created.record.id} (scope ${created.record.scope}); it is shown only this once\n`);
-      }
-    });
+        process.stderr.write(`key ${created.id} (scope ${created.scope}); it is shown only this once\n`);
+      },
+    );
 
-  addServerFlags(keys.command('list'))
+  keys
+    .command('list')
+    .alias('ls')
     .description('list API keys (never their secrets)')
     .option('--json', 'print JSON')
-    .action(async (flags: ServerFlags & { json?: boolean }) => {
-      const list = await withDatabase(flags, (database) => new ApiKeysRepository(database.sql).list());
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const { keys: list } = await withClient(command, createKeyAdminClient, (admin) => admin.listKeys({}));
       if (flags.json) return printJson(list);
-      printTable(
-        ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'REVOKED', 'DESCRIPTION'],
-        list.map((key) => [
-          key.id,
-          key.prefix,
-          key.scope,
-          localTime(key.createdAt.toISOString()),
-          key.revokedAt?.toISOString() ?? '-',
-          key.description,
-        ]),
-      );
+      printKeys(list);
     });
 
-  addServerFlags(keys.command('revoke'))
+  keys
+    .command('revoke')
     .description('revoke an API key by id or prefix')
     .argument('<id-or-prefix>')
-    .action(async (idOrPrefix: string, flags: ServerFlags) => {
-      const revoked = await withDatabase(flags, (database) => new ApiKeysRepository(database.sql).revoke(idOrPrefix));
-      if (!revoked) throw new Error(`no single live key matches "${idOrPrefix}"`);
+    .action(async (idOrPrefix: string, _flags: unknown, command: Command) => {
+      await withClient(command, createKeyAdminClient, (admin) => admin.revokeKey({ idOrPrefix }));
       process.stdout.write(`revoked ${idOrPrefix}\n`);
     });
 }

@@ -32,6 +32,15 @@ describe('ApiKeysRepository (integration)', () => {
     await db.dispose();
   });
 
+  it('makes the first admin key once, however many processes ask at once, and none once any key exists', async () => {
+    const attempts = await Promise.all(Array.from({ length: 4 }, () => keys.createFirstAdmin('bootstrap')));
+    const made = attempts.filter((attempt) => attempt !== undefined);
+    assert.equal(made.length, 1);
+    assert.equal(made[0]?.record.scope, 'admin');
+    assert.deepEqual(await keys.findActiveByKey(made[0]!.key), made[0]!.record);
+    assert.equal(await keys.createFirstAdmin('again'), undefined);
+  });
+
   it('stores only the hash of a new key, finds it by its secret, and lists it', async () => {
     const { key, record } = await keys.create('invoke', 'ci');
     assert.match(key, /^nova_/);
@@ -49,11 +58,13 @@ describe('ApiKeysRepository (integration)', () => {
   it('revokes by id or by prefix, once, and only an unambiguous live key', async () => {
     const byId = await keys.create('admin', '');
     const byPrefix = await keys.create('admin', '');
-    assert.equal(await keys.revoke(byId.record.id), true);
-    assert.equal(await keys.revoke(byId.record.id), false, 'already revoked');
-    assert.equal(await keys.revoke(byPrefix.record.prefix), true);
+    const revoked = await keys.revoke(byId.record.id);
+    assert.equal(revoked?.id, byId.record.id);
+    assert.ok(revoked?.revokedAt instanceof Date);
+    assert.equal(await keys.revoke(byId.record.id), undefined, 'already revoked');
+    assert.equal((await keys.revoke(byPrefix.record.prefix))?.id, byPrefix.record.id);
     assert.equal(await keys.findActiveByKey(byId.key), undefined);
-    assert.equal(await keys.revoke('nova_nothing'), false);
+    assert.equal(await keys.revoke('nova_nothing'), undefined);
     const listed = (await keys.list()).find((record) => record.id === byId.record.id);
     assert.ok(listed?.revokedAt instanceof Date);
     await waitUntil('the revoked notification', () =>

@@ -39,18 +39,33 @@ export class ApiKeysRepository {
     return rows.map(toApiKeyRecord);
   }
 
-  /** Revokes by id or by prefix. Returns false when no live key matched. */
-  async revoke(idOrPrefix: string): Promise<boolean> {
+  /**
+   * The bootstrap: an admin key, made only while no key exists at all, so
+   * processes starting together on one database make one between them.
+   */
+  async createFirstAdmin(description: string): Promise<{ key: string; record: ApiKeyRecord } | undefined> {
+    return this.sql.transaction(async (tx) => {
+      await tx.run("SELECT pg_advisory_xact_lock(hashtext('nova_first_admin_key'))");
+      const any = await tx.one<{ id: string }>('SELECT id FROM api_keys LIMIT 1');
+      if (any) return undefined;
+      return new ApiKeysRepository(tx).create('admin', description);
+    });
+  }
+
+  /** Revokes by id or by prefix. Returns the revoked key; undefined when no single live key matched. */
+  async revoke(idOrPrefix: string): Promise<ApiKeyRecord | undefined> {
     return this.sql.transaction(async (tx) => {
       const matches = await tx.rows<{ id: string }>(
         `SELECT id FROM api_keys WHERE revoked_at IS NULL AND (id::text = $1 OR prefix = $1) FOR UPDATE`,
         [idOrPrefix],
       );
-      if (matches.length !== 1) return false;
+      if (matches.length !== 1) return undefined;
       const id = matches[0]!.id;
-      await tx.run('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+      const row = await tx.one<ApiKeyRow>(`UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [
+        id,
+      ]);
       await notify(tx, { op: 'revoked', id });
-      return true;
+      return toApiKeyRecord(row!);
     });
   }
 }

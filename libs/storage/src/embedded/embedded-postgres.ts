@@ -109,6 +109,12 @@ export class EmbeddedPostgres {
     });
   }
 
+  /** Whether a Nova daemon has made its embedded cluster under this data directory (running or not). */
+  static hasCluster(dataDir: string): boolean {
+    if (!existsSync(join(dataDir, 'postgres-credentials.json'))) return false;
+    return [join(dataDir, 'postgres'), fallbackClusterDir(dataDir)].some((dir) => existsSync(join(dir, 'PG_VERSION')));
+  }
+
   /**
    * The URL Nova uses for the embedded server running on a data directory,
    * for tools and tests beside a running Nova; undefined when none runs.
