@@ -37,7 +37,7 @@ describe('ApiKeysRepository (integration)', () => {
     const made = attempts.filter((attempt) => attempt !== undefined);
     assert.equal(made.length, 1);
     assert.equal(made[0]?.record.scope, 'admin');
-    assert.deepEqual(await keys.findActiveByKey(made[0]!.key), made[0]!.record);
+    assert.deepEqual(await keys.findActiveByKey(made[0].key), made[0].record);
     assert.equal(await keys.createFirstAdmin('again'), undefined);
   });
 
