@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
@@ -14,6 +15,7 @@ import {
 } from '#proto';
 import { Database, StorageModule } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
+import { ConfigError } from '../config/load-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
 import { ServerStopping } from './server-stopping.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
@@ -35,6 +37,29 @@ export interface RunningNovaServer {
   stop(reason: string): Promise<void>;
 }
 
+/** Binds the listen address for a moment; a taken or forbidden port is a ConfigError naming the setting. */
+async function checkListenAddress(config: NovaConfig): Promise<void> {
+  const { host, port } = config.grpc.listen;
+  const problem = await new Promise<string | undefined>((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  if (problem === undefined) return;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why =
+    problem === 'EADDRINUSE'
+      ? `${where} is already in use (another nova daemon?)`
+      : problem === 'EACCES'
+        ? `${where} needs privileges to listen on`
+        : problem === 'EADDRNOTAVAIL'
+          ? `${where} is not an address of this machine`
+          : `cannot listen on ${where} (${problem})`;
+  throw new ConfigError([
+    `${why}; choose another with --grpc-addr, NOVA_GRPC_ADDR or grpc.addr in the config file (e.g. 127.0.0.1:9091)`,
+  ]);
+}
+
 function grpcUrl(config: NovaConfig): string {
   const { host, port } = config.grpc.listen;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -50,6 +75,9 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   setLogLevel(config.logLevel);
   setRequestContextEnabled(config.logCallContext);
   const logger = new JsonLogger('server');
+  // Before the database starts or migrates: a taken port is the commonest
+  // mistake, and it should cost a second, not a PostgreSQL start.
+  await checkListenAddress(config);
   const database = planes.some((plane) => plane.usesDatabase) ? await openDatabase(config, logger) : undefined;
   const services = planes.flatMap((plane) => plane.services);
   const health = new GrpcHealth(services);

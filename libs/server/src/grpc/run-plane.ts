@@ -25,9 +25,11 @@ export async function runNovaProcess(
     const server = await startNovaServer(config, planes(config.grpc.mode));
     stopOnSignals(server);
   } catch (error) {
-    // A configuration mistake is for a person to read: plain text on stderr.
-    if (error instanceof ConfigError) process.stderr.write(`nova: ${error.message}\n`);
-    else logger.error('start failed', { error: error instanceof Error ? error.message : String(error) });
+    // Why it did not start is for a person to read: plain text on stderr,
+    // as every CLI error is ("error: ..."), and a log line for collectors.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${message}\n`);
+    if (!(error instanceof ConfigError)) logger.error('start failed', { error: message });
     process.exitCode = 1;
     // Let the log line flush; exit explicitly because handles (pg pools) may linger.
     setImmediate(() => process.exit(1));

@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -51,10 +52,16 @@ const RESTART_MAX_MS = 30_000;
 
 /**
  * A PostgreSQL server of Nova's own, for a machine with nothing installed.
- * It listens on a free loopback port with password auth and no Unix socket.
- * A second Nova process on the same data directory (the CLI beside a running
- * daemon, say) finds the running server through postmaster.pid and uses it
- * instead of starting another.
+ * It listens on a loopback port with password auth and no Unix socket.
+ *
+ * One process owns it at a time: the one that spawned it, recorded in
+ * postgres.owner and stopping it on a clean exit. Other Nova processes on
+ * the same data directory (the CLI, more daemons) find it through
+ * postmaster.pid and are its clients. The port is kept in postgres.port, so
+ * that when the owner restarts, the server comes back where its clients
+ * look for it and they reconnect. A server whose owner died (kill -9) is
+ * adopted by the next process to start: stopped and started again as its
+ * own.
  */
 export class EmbeddedPostgres {
   private process: ChildProcess | undefined;
@@ -86,24 +93,32 @@ export class EmbeddedPostgres {
         await initialiseCluster(clusterDir, credentials.admin, runAs, options);
       }
 
-      const runningPort = await runningServerPort(clusterDir);
-      if (runningPort !== undefined) {
-        options.log(`using the embedded PostgreSQL already running on port ${runningPort}`);
-        const server = new EmbeddedPostgres(
-          connectionUrl(credentials.app, runningPort),
-          options,
-          credentials,
-          runningPort,
+      const running = await runningPostmaster(clusterDir);
+      if (running) {
+        const owner = await ownerOf(options.dataDir, running.pid);
+        if (owner !== undefined) {
+          options.log(`using the embedded PostgreSQL on port ${running.port}, owned by process ${owner}`);
+          const server = new EmbeddedPostgres(
+            connectionUrl(credentials.app, running.port),
+            options,
+            credentials,
+            running.port,
+          );
+          await server.ensureDatabase();
+          return server;
+        }
+        options.log(
+          `adopting the embedded PostgreSQL on port ${running.port} left by a process that died: restarting it as this one's`,
         );
-        await server.ensureDatabase();
-        return server;
+        await stopOrphan(running.pid);
       }
 
       const binaries = await loadBinaries();
-      const port = options.port ?? (await freeLoopbackPort());
+      const port = options.port ?? (await keptPort(options.dataDir, running?.port));
       const server = new EmbeddedPostgres(connectionUrl(credentials.app, port), options, credentials, port);
       const launch = (): Promise<void> => server.spawn(binaries.postgres, clusterDir, port, runAs, launch);
       await launch();
+      await writeFile(join(options.dataDir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
       await server.ensureDatabase();
       return server;
     });
@@ -307,6 +322,7 @@ export class EmbeddedPostgres {
     await this.exited;
     clearTimeout(timeout);
     this.process = undefined;
+    await rm(join(this.options.dataDir, OWNER_FILE), { force: true });
     this.options.log('embedded PostgreSQL stopped');
   }
 }
@@ -342,8 +358,13 @@ async function initialiseCluster(
   }
 }
 
-/** The port of a live server on this cluster, read from postmaster.pid. */
-async function runningServerPort(clusterDir: string): Promise<number | undefined> {
+/** The process that owns the server (postgres.owner), recorded by the one that spawned it. */
+const OWNER_FILE = 'postgres.owner';
+/** The server's port, kept across restarts so that clients find it again. */
+const PORT_FILE = 'postgres.port';
+
+/** The live server on this cluster, read from postmaster.pid. */
+async function runningPostmaster(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
   let lines: string[];
   try {
     lines = (await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n');
@@ -353,7 +374,66 @@ async function runningServerPort(clusterDir: string): Promise<number | undefined
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(port) || !isProcessAlive(pid)) return undefined;
+  return { pid, port };
+}
+
+async function runningServerPort(clusterDir: string): Promise<number | undefined> {
+  return (await runningPostmaster(clusterDir))?.port;
+}
+
+/** The parent of a process, from /proc; undefined when it is gone. */
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/**
+ * The live Nova process that owns the server, or undefined when the server
+ * is an orphan. The owner spawned it, so it is the postmaster's parent: a
+ * recorded owner that is no longer the parent has died (the server was
+ * re-parented), whatever process now has its pid.
+ */
+async function ownerOf(dataDir: string, postmasterPid: number): Promise<number | undefined> {
+  const parent = await parentOf(postmasterPid);
+  if (parent === undefined || parent <= 1) return undefined;
+  const recorded = Number((await readFile(join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim());
+  if (!recorded) return parent; // a server started before owners were recorded
+  return recorded === parent ? parent : undefined;
+}
+
+/** Stops a server nobody owns: a fast shutdown, then an immediate one if it lingers. */
+async function stopOrphan(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  for (let waited = 0; isProcessAlive(pid); waited += 100) {
+    if (waited === 15_000) signal('SIGQUIT');
+    if (waited >= 30_000) throw new Error(`the orphaned embedded PostgreSQL (pid ${pid}) did not stop`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The port the server had last time when it is free again, else a new one; kept for next time. */
+async function keptPort(dataDir: string, previous: number | undefined): Promise<number> {
+  const file = join(dataDir, PORT_FILE);
+  const kept = previous ?? Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  const port = kept && (await loopbackPortIsFree(kept)) ? kept : await freeLoopbackPort();
+  if (port !== kept) await writeFile(file, `${port}\n`, { mode: 0o600 });
   return port;
+}
+
+function loopbackPortIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
 }
 
 function connectionUrl(credentials: RoleCredentials, port: number, database = DATABASE): string {
