@@ -85,6 +85,7 @@ describe('nova CLI against a running server', () => {
       { memoryMb: 256, envVars: {} },
     );
 
+    await writeFile(codeFile, "def handler(event): return {'message': 'hello again'}\n");
     const code = await runCli(['functions', 'code', 'hello', '--code', codeFile], env);
     assert.match(code.stdout, /^hello: version 2, code sha256 [0-9a-f]{64}$/m);
     const versions = await runCli(['functions', 'versions', 'hello', '--json'], env);
@@ -148,7 +149,7 @@ describe('nova CLI: invoking', () => {
     const first = await runCli(['invoke', 'greet', '{"name": "Ada"}', '--verbose'], env);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, '{"greeting": "hi Ada"}\n');
-    assert.match(first.stderr, /^request id: ([0-9a-f-]{36})\nduration: +\d+ ms\ncold start: true\n$/);
+    assert.match(first.stderr, /^request id: ([0-9a-f-]{36})\nversion: +1\nduration: +\d+ ms\ncold start: true\n$/);
     const requestId = /request id: (\S+)/.exec(first.stderr)?.[1] ?? '';
 
     const failed = await runCli(['invoke', 'greet', '{"name": "nobody"}'], env);

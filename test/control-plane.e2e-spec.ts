@@ -244,10 +244,12 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       );
       await rejectsWith(fx.cp.updateFunction(update({ maxReplicas: 5000 })), status.INVALID_ARGUMENT, 'max_replicas');
       await rejectsWith(
-        fx.cp.updateFunction(update({ updateMask: ['handler'] })),
+        fx.cp.updateFunction(update({ updateMask: ['runtime'] })),
         status.INVALID_ARGUMENT,
         'update_mask',
       );
+      await rejectsWith(fx.cp.updateFunction(update({ handler: 'not a handler' })), status.INVALID_ARGUMENT, 'handler');
+      await rejectsWith(fx.cp.updateFunction(update({ updateMask: ['handler'] })), status.INVALID_ARGUMENT, 'handler');
     });
 
     it('refuses min_replicas above max_replicas, set now or already stored', async () => {
@@ -278,7 +280,12 @@ describe('nova.v1.ControlPlane (unified server, real Postgres)', () => {
       const code2 = Buffer.from('def handler(event): return 2\n');
       const code3 = Buffer.from('def handler(event): return 3\n');
       const r2 = await fx.cp.updateFunctionCode({ name: 'versions', code: code2, handler: '' });
-      assert.deepEqual(r2, { success: true, codeHash: createHash('sha256').update(code2).digest('hex'), version: 2 });
+      assert.deepEqual(r2, {
+        success: true,
+        codeHash: createHash('sha256').update(code2).digest('hex'),
+        version: 2,
+        unchanged: false,
+      });
       const r3 = await fx.cp.updateFunctionCode({ name: 'versions', code: code3, handler: '' });
       assert.equal(r3.version, 3);
       const info = await fx.cp.getFunction({ name: 'versions' });

@@ -45,7 +45,16 @@ describe('migrations', () => {
       );
       assert.deepEqual(
         tables.rows.map((row) => row.tablename),
-        ['api_keys', 'code_blobs', 'function_versions', 'functions', 'idempotency_keys', 'invocations', 'migrations'],
+        [
+          'api_keys',
+          'code_blobs',
+          'function_aliases',
+          'function_versions',
+          'functions',
+          'idempotency_keys',
+          'invocations',
+          'migrations',
+        ],
       );
     } finally {
       await client.end();

@@ -23,7 +23,11 @@ describe('each plane on its own composition root', () => {
       assert.equal(info.version, 1);
       assert.equal((await cp.listFunctions({ limit: 0, offset: 0 })).total, 1);
       cp.close();
-      assert.deepEqual(await servicesOf(plane.address), ['grpc.health.v1.Health', 'nova.v1.ControlPlane']);
+      assert.deepEqual(await servicesOf(plane.address), [
+        'grpc.health.v1.Health',
+        'nova.v1.ControlPlane',
+        'nova.v1.KeyAdmin',
+      ]);
       const dataPlaneCall = await rawUnary(plane.address, '/nova.v1.DataPlane/Health', Buffer.alloc(0));
       assert.equal(dataPlaneCall.error?.code, status.UNIMPLEMENTED);
       assert.ok(plane.logLines().some((line) => line['msg'] === 'nova listening' && line['mode'] === 'controlplane'));
@@ -70,7 +74,11 @@ describe('each plane on its own composition root', () => {
     const database = await createTestDatabase();
     const plane = await startNova({ env: database.env, args: ['--mode', 'controlplane'] });
     try {
-      assert.deepEqual(await servicesOf(plane.address), ['grpc.health.v1.Health', 'nova.v1.ControlPlane']);
+      assert.deepEqual(await servicesOf(plane.address), [
+        'grpc.health.v1.Health',
+        'nova.v1.ControlPlane',
+        'nova.v1.KeyAdmin',
+      ]);
     } finally {
       await plane.stop();
       await database.dispose();

@@ -20,10 +20,19 @@ export async function runNovaProcess(
       error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
     });
   });
+  // A signal while starting (right after "nova listening", say) must not
+  // kill the process with the database half-owned: note it, and stop
+  // properly once started.
+  let early: NodeJS.Signals | undefined;
+  const noteEarly = (signal: NodeJS.Signals): void => {
+    early ??= signal;
+  };
+  process.on('SIGINT', noteEarly).on('SIGTERM', noteEarly);
   try {
     const config = loadConfig(sources);
     const server = await startNovaServer(config, planes(config.grpc.mode));
     stopOnSignals(server);
+    if (early) process.kill(process.pid, early);
   } catch (error) {
     // Why it did not start is for a person to read: plain text on stderr,
     // as every CLI error is ("error: ..."), and a log line for collectors.
@@ -33,5 +42,7 @@ export async function runNovaProcess(
     process.exitCode = 1;
     // Let the log line flush; exit explicitly because handles (pg pools) may linger.
     setImmediate(() => process.exit(1));
+  } finally {
+    process.off('SIGINT', noteEarly).off('SIGTERM', noteEarly);
   }
 }
