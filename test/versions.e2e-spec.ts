@@ -265,6 +265,24 @@ describe('versions, aliases and handlers', () => {
     assert.equal((await invokeJson('canary:live')).output, 'next');
   });
 
+  it('counts every version’s instances against the function’s max_replicas', async () => {
+    const timed = (tag: string): Buffer =>
+      Buffer.from(
+        `import time\ndef handler(event):\n    start = time.time()\n    time.sleep(0.4)\n    return ["${tag}", start, time.time()]\n`,
+      );
+    await fx.cp.createFunction(createRequest({ name: 'capped', code: timed('v1'), maxReplicas: 2 }));
+    await fx.cp.updateFunctionCode({ name: 'capped', code: timed('v2'), handler: '' });
+    const calls = ['capped:1', 'capped', 'capped:1', 'capped', 'capped:1', 'capped'].map((target) =>
+      fx.dp.invoke(invokeRequest(target, Buffer.from('{}'))),
+    );
+    const spans = (await Promise.all(calls)).map((response) => outputJson(response) as [string, number, number]);
+    assert.deepEqual(spans.map(([tag]) => tag).sort(), ['v1', 'v1', 'v1', 'v2', 'v2', 'v2']);
+    const mostAtOnce = Math.max(
+      ...spans.map(([, start]) => spans.filter(([, s, e]) => s <= start && start < e).length),
+    );
+    assert.ok(mostAtOnce <= 2, `${mostAtOnce} instances ran at once; max_replicas is 2 across versions`);
+  });
+
   it('validates alias calls like every control-plane call', async () => {
     await fx.cp.createFunction(createRequest({ name: 'alias-rules' }));
     const setAlias = (overrides: Partial<Parameters<typeof fx.cp.setAlias>[0]>) =>

@@ -18,6 +18,13 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+const noSiblings: FunctionSiblings = {
+  instances: () => 0,
+  evictIdle: () => false,
+  waiting: () => false,
+  wake: () => undefined,
+};
+
 /** Settings that need a new instance when they change; replica counts and the timeout do not. */
 export function revisionOf(record: FunctionRecord): string {
   const env = createHash('sha256')
@@ -28,6 +35,18 @@ export function revisionOf(record: FunctionRecord): string {
 
 export interface InstanceStarter {
   start(record: FunctionRecord, revision: string): Promise<{ instance: Instance; loadLog: string }>;
+}
+
+/** The function's other pools (older versions a call pinned): they share its max_replicas. */
+export interface FunctionSiblings {
+  /** Instances the function's other pools hold, live or starting. */
+  instances(): number;
+  /** Stops one idle instance of another pool; false when none is idle. */
+  evictIdle(): boolean;
+  /** Whether another pool has calls waiting for an instance. */
+  waiting(): boolean;
+  /** Lets the other pools' waiters try again (room was freed). */
+  wake(): void;
 }
 
 /**
@@ -50,6 +69,7 @@ export class FunctionPool {
     record: FunctionRecord,
     private readonly starter: InstanceStarter,
     private readonly queueLimit: number,
+    private readonly siblings: FunctionSiblings = noSiblings,
   ) {
     this.record = record;
     this.revision = revisionOf(record);
@@ -96,7 +116,7 @@ export class FunctionPool {
     if (this.closed) throw poolErrors.functionDeleted(this.name);
     const warm = this.takeIdle();
     if (warm) return { instance: warm, cold: false, loadLog: '' };
-    if (this.current() + this.starting < this.record.maxReplicas) return this.startFor();
+    if (this.hasRoom()) return this.startFor();
     if (this.waiters.length >= this.queueLimit) {
       throw poolErrors.queueFull(this.name, this.record.maxReplicas, this.queueLimit);
     }
@@ -135,6 +155,12 @@ export class FunctionPool {
       clearTimeout(waiter.timer);
       instance.state = 'busy';
       waiter.resolve({ instance, cold: false, loadLog: '' });
+      return;
+    }
+    // Another version of the function waits for room under max_replicas: this idle instance gives way.
+    if (this.siblings.waiting()) {
+      this.retire(instance);
+      this.siblings.wake();
       return;
     }
     this.idle.push(instance);
@@ -240,8 +266,28 @@ export class FunctionPool {
     }
   }
 
-  /** A waiter whose instance died (or whose capacity freed up) gets a new one. */
-  private serveWaiters(): void {
+  /** Whether calls wait here for an instance. */
+  get waiting(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** Instances of this pool, live or starting: what it counts against the function's max_replicas. */
+  get size(): number {
+    return this.instances.size + this.starting;
+  }
+
+  /**
+   * Whether one more instance fits max_replicas, counted over the function's
+   * every version on this node; an idle instance of another version gives
+   * way when it does not.
+   */
+  private hasRoom(): boolean {
+    if (this.current() + this.starting + this.siblings.instances() < this.record.maxReplicas) return true;
+    return this.current() + this.starting < this.record.maxReplicas && this.siblings.evictIdle();
+  }
+
+  /** A waiter whose instance died (or whose capacity freed up, here or in a sibling pool) gets a new one. */
+  serveWaiters(): void {
     while (this.waiters.length > 0 && !this.closed) {
       const warm = this.takeIdle();
       if (warm) {
@@ -250,7 +296,7 @@ export class FunctionPool {
         waiter.resolve({ instance: warm, cold: false, loadLog: '' });
         continue;
       }
-      if (this.current() + this.starting >= this.record.maxReplicas) return;
+      if (!this.hasRoom()) return;
       const waiter = this.waiters.shift()!;
       clearTimeout(waiter.timer);
       this.startFor().then(waiter.resolve, waiter.reject);

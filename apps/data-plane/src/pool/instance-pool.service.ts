@@ -10,7 +10,7 @@ import { RuntimeCatalog, type RuntimeDescriptor } from '#runtimes';
 import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { NodeSandbox } from '../sandbox/node-sandbox.js';
-import { FunctionPool, type Acquired, type InstanceStarter } from './function-pool.js';
+import { FunctionPool, type Acquired, type FunctionSiblings, type InstanceStarter } from './function-pool.js';
 import type { Instance, InvokeOutcome } from './instance.js';
 import { InstanceLauncher } from './instance-launcher.js';
 import { profileFor } from './launch.js';
@@ -35,6 +35,8 @@ export class InstancePoolService
   /** Instances counted against the node's caps, with the memory each reserves. */
   private readonly reserved = new Map<Instance | symbol, number>();
   private readonly pools = new Map<string, FunctionPool>();
+  /** Each function's pools by name: its latest version's and its pinned versions'. */
+  private readonly families = new Map<string, Set<FunctionPool>>();
 
   constructor(
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
@@ -79,7 +81,36 @@ export class InstancePoolService
 
   /** Drops the pools of pinned versions that have nothing left running (after the reaper). */
   pruneEmpty(): void {
-    for (const [key, pool] of this.pools) if (key !== pool.name && pool.empty) this.pools.delete(key);
+    for (const [key, pool] of this.pools) if (key !== pool.name && pool.empty) this.forget(key, pool);
+  }
+
+  /** The other pools of the pool's function, seen from it; cheap when it has none (the usual case). */
+  private siblingsOf(name: string, self: () => FunctionPool | undefined): FunctionSiblings {
+    const others = (): FunctionPool[] => {
+      const family = this.families.get(name);
+      return family && family.size > 1 ? [...family].filter((pool) => pool !== self()) : [];
+    };
+    return {
+      instances: () => others().reduce((sum, other) => sum + other.size, 0),
+      evictIdle: () => {
+        for (const other of others()) {
+          const idle = other.idleInstances()[0];
+          if (idle) {
+            other.evict(idle);
+            return true;
+          }
+        }
+        return false;
+      },
+      waiting: () => others().some((other) => other.waiting),
+      wake: () => {
+        for (const other of others()) other.serveWaiters();
+      },
+    };
+  }
+
+  private familyOf(name: string): FunctionPool[] {
+    return [...(this.families.get(name) ?? [])];
   }
 
   /** Prepares one instance of the function, counted against the node's caps while it lives. */
@@ -90,7 +121,11 @@ export class InstancePoolService
       const started = await this.launcher.launch(record, revision, runtime);
       this.reserved.delete(reservation);
       this.reserved.set(started.instance, record.memoryMb);
-      started.instance.onExitOnce(() => this.reserved.delete(started.instance));
+      started.instance.onExitOnce(() => {
+        this.reserved.delete(started.instance);
+        // Room freed in one version's pool may be what another's waiters wait for.
+        for (const pool of this.familyOf(record.name)) pool.serveWaiters();
+      });
       return started;
     } catch (error) {
       this.reserved.delete(reservation);
@@ -151,6 +186,13 @@ export class InstancePoolService
     return oldest;
   }
 
+  private forget(key: string, pool: FunctionPool): void {
+    this.pools.delete(key);
+    const family = this.families.get(pool.name);
+    family?.delete(pool);
+    if (family?.size === 0) this.families.delete(pool.name);
+  }
+
   /** The latest version's pool is the function's name; an older pinned version's is "name@version". */
   private keyOf(record: FunctionRecord): string {
     const latest = this.catalog.peek(record.name);
@@ -161,8 +203,13 @@ export class InstancePoolService
     const key = this.keyOf(record);
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new FunctionPool(record, this, this.config.instances.queueLimit);
+      let created: FunctionPool | undefined;
+      const siblings = this.siblingsOf(record.name, () => created);
+      pool = created = new FunctionPool(record, this, this.config.instances.queueLimit, siblings);
       this.pools.set(key, pool);
+      const family = this.families.get(record.name) ?? new Set<FunctionPool>();
+      family.add(pool);
+      this.families.set(record.name, family);
     }
     return pool;
   }
@@ -173,7 +220,7 @@ export class InstancePoolService
     if (!record || (latest && latest.functionId !== record.id)) {
       const removedId = latest?.functionId ?? pinned[0]?.[1].functionId;
       const closing = [...(latest ? [[name, latest] as const] : []), ...pinned].map(([key, pool]) => {
-        this.pools.delete(key);
+        this.forget(key, pool);
         return pool.close();
       });
       if (removedId) void Promise.all(closing).then(() => this.node.sandbox.removeFunction(removedId));
