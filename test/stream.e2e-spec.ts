@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { dataPlane } from '#proto';
 import { useNova } from './support/fixture.js';
+import { waitUntil } from './support/wait.js';
 import { createRequest } from './support/requests.js';
 import { hostPidOf, pythonInstanceMarker } from './support/instances.js';
 
@@ -127,8 +128,13 @@ describe('InvokeStream', () => {
       }
     }
     assert.equal(alive, false, 'the instance running the cancelled stream was stopped');
-    const recorded = await fx.dp.getInvocation({ id: requestId });
-    assert.equal(recorded.error, 'Cancelled: the client cancelled the stream');
+    // The record is written once the attempt has wound down, a moment after the process is gone.
+    let recorded: dataPlane.InvocationLog | undefined;
+    await waitUntil('the cancelled stream recorded', async () => {
+      recorded = await fx.dp.getInvocation({ id: requestId }).catch(() => undefined);
+      return recorded !== undefined;
+    });
+    assert.equal(recorded?.error, 'Cancelled: the client cancelled the stream');
     const next = fx.dp.invokeStream(request('endless'));
     for await (const chunk of next) {
       assert.notEqual(JSON.parse(Buffer.from(chunk.data).toString()), marker, 'a new instance serves the next call');
