@@ -54,6 +54,12 @@ describe('migrations', () => {
           'idempotency_keys',
           'invocations',
           'migrations',
+          'state_clock',
+          'state_events',
+          'state_latest',
+          'state_staged',
+          'state_txns',
+          'state_versions',
         ],
       );
     } finally {

@@ -44,3 +44,15 @@ export type {
   ClaimedInvocation,
   AttemptResult,
 } from './invocations/invocation-record.js';
+export { StateRepository } from './state/state.repository.js';
+export type {
+  JsonObject,
+  JsonValue,
+  StateKey,
+  StagedOperation,
+  StateValue,
+  StateEntryRecord,
+  StateEvent,
+  TransactionProblem,
+  CommitConflict,
+} from './state/state-record.js';

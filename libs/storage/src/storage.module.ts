@@ -5,6 +5,7 @@ import { NotificationListener } from './database/notification-listener.js';
 import { FunctionsRepository } from './functions/functions.repository.js';
 import { InvocationsRepository } from './invocations/invocations.repository.js';
 import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
+import { StateRepository } from './state/state.repository.js';
 
 /**
  * Makes an opened Database available to Nest: the Database, the
@@ -23,6 +24,7 @@ export class StorageModule {
         { provide: ApiKeysRepository, useFactory: () => new ApiKeysRepository(database.sql) },
         { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.sql) },
         { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.sql) },
+        { provide: StateRepository, useFactory: () => new StateRepository(database.sql) },
         { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
@@ -31,6 +33,7 @@ export class StorageModule {
         ApiKeysRepository,
         InvocationsRepository,
         AsyncQueueRepository,
+        StateRepository,
         NotificationListener,
       ],
     };

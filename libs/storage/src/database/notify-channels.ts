@@ -11,6 +11,8 @@ export const notifyChannels = {
   asyncInvocations: 'nova_async',
   /** Payload: comma-separated ids of invocations (or async attempts) that just finished. */
   invocationsFinished: 'nova_invocations',
+  /** Payload: the commit_ts of a state commit (statehouse.v1), for Replay's follow. */
+  stateCommits: 'nova_state',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];

@@ -4,6 +4,7 @@ import { AsyncInvocations1795410000000 } from './1795410000000-AsyncInvocations.
 import { FunctionSandbox1795420000000 } from './1795420000000-FunctionSandbox.js';
 import { InvocationKinds1795430000000 } from './1795430000000-InvocationKinds.js';
 import { VersionsAndAliases1795440000000 } from './1795440000000-VersionsAndAliases.js';
+import { State1795450000000 } from './1795450000000-State.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   FunctionSandbox1795420000000,
   InvocationKinds1795430000000,
   VersionsAndAliases1795440000000,
+  State1795450000000,
 ];
