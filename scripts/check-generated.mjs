@@ -22,6 +22,7 @@ try {
   buf(['lint']);
   // buf.gen.yaml writes to src/generated; --output moves that under the temp dir.
   buf(['generate', '--output', out]);
+  execFileSync(process.execPath, ['scripts/fix-generated.mjs', join(out, 'src', 'generated')], { stdio: 'inherit' });
   buf(['build', '-o', join(out, 'src', 'generated', 'descriptors.binpb')]);
   const fresh = join(out, 'src', 'generated');
   const expected = files(fresh);

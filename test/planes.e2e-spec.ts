@@ -44,7 +44,11 @@ describe('each plane on its own composition root', () => {
       const dp = createDataPlaneClient({ address: plane.address });
       assert.equal((await dp.health({})).status, 'healthy');
       dp.close();
-      assert.deepEqual(await servicesOf(plane.address), ['grpc.health.v1.Health', 'nova.v1.DataPlane']);
+      assert.deepEqual(await servicesOf(plane.address), [
+        'grpc.health.v1.Health',
+        'nova.v1.DataPlane',
+        'statehouse.v1.StatehouseService',
+      ]);
       const controlPlaneCall = await rawUnary(plane.address, '/nova.v1.ControlPlane/ListRuntimes', Buffer.alloc(0));
       assert.equal(controlPlaneCall.error?.code, status.UNIMPLEMENTED);
     } finally {

@@ -13,7 +13,13 @@ describe('server plumbing (unified mode)', () => {
   it('lists every service through reflection', async () => {
     const response = await reflect(fx.nova.address, { listServices: '' });
     const names = response.listServicesResponse?.service.map((service) => service.name).sort();
-    assert.deepEqual(names, ['grpc.health.v1.Health', 'nova.v1.ControlPlane', 'nova.v1.DataPlane', 'nova.v1.KeyAdmin']);
+    assert.deepEqual(names, [
+      'grpc.health.v1.Health',
+      'nova.v1.ControlPlane',
+      'nova.v1.DataPlane',
+      'nova.v1.KeyAdmin',
+      'statehouse.v1.StatehouseService',
+    ]);
   });
 
   it('describes services with the exact .proto files, so grpcurl and buf curl can call them', async () => {
@@ -62,7 +68,13 @@ describe('server plumbing (unified mode)', () => {
   });
 
   it('answers grpc.health.v1 Check with SERVING for the server and each service', async () => {
-    for (const service of ['', 'nova.v1.ControlPlane', 'nova.v1.DataPlane', 'nova.v1.KeyAdmin']) {
+    for (const service of [
+      '',
+      'nova.v1.ControlPlane',
+      'nova.v1.DataPlane',
+      'nova.v1.KeyAdmin',
+      'statehouse.v1.StatehouseService',
+    ]) {
       assert.deepEqual(await checkHealth(fx.nova.address, service), { code: 0, status: 'SERVING' }, service);
     }
     assert.equal((await checkHealth(fx.nova.address, 'no.such.Service')).code, status.NOT_FOUND);

@@ -5,10 +5,11 @@ import { DataPlaneController } from './data-plane.controller.js';
 import { HealthModule } from './health/health.module.js';
 import { InvocationsModule } from './invocations/invocations.module.js';
 import { InvokeModule } from './invoke/invoke.module.js';
+import { StateModule } from './state/state.module.js';
 
-/** nova.v1.DataPlane: invocation (sync, async, streaming), history, metrics, node health. */
+/** nova.v1.DataPlane (invocation, history, metrics, node health) and statehouse.v1 (state). */
 @Module({
-  imports: [RuntimesModule, InvokeModule, AsyncModule, InvocationsModule, HealthModule],
+  imports: [RuntimesModule, InvokeModule, AsyncModule, InvocationsModule, HealthModule, StateModule],
   controllers: [DataPlaneController],
 })
 export class DataPlaneModule {}

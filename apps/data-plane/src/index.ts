@@ -5,8 +5,8 @@ import { DataPlaneModule } from './data-plane.module.js';
 export const dataPlaneDefinition: PlaneDefinition = {
   name: 'data-plane',
   module: DataPlaneModule,
-  protoFiles: [protoFiles.dataPlane],
-  packages: ['nova.v1'],
+  protoFiles: [protoFiles.dataPlane, protoFiles.statehouse],
+  packages: ['nova.v1', 'statehouse.v1'],
   usesDatabase: true,
-  services: [serviceNames.dataPlane],
+  services: [serviceNames.dataPlane, serviceNames.statehouse],
 };

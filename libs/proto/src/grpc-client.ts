@@ -5,6 +5,7 @@ import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
+import type { ReplayEvent, ReplayRequest, StatehouseServiceClient } from './generated/statehouse/v1/statehouse.js';
 import type {
   DataPlaneClient,
   InvocationLog,
@@ -142,4 +143,16 @@ export type DataPlanePromiseClient = PromiseClient<Omit<DataPlaneClient, 'invoke
 
 export function createDataPlaneClient(options: NovaClientOptions): DataPlanePromiseClient {
   return createPromiseClient<DataPlaneClient>(serviceNames.dataPlane, options) as unknown as DataPlanePromiseClient;
+}
+
+export type StatehousePromiseClient = PromiseClient<Omit<StatehouseServiceClient, 'replay'>> &
+  ClosableClient & {
+    replay(request: ReplayRequest, options?: UnaryCallOptions): ServerStream<ReplayEvent>;
+  };
+
+export function createStatehouseClient(options: NovaClientOptions): StatehousePromiseClient {
+  return createPromiseClient<StatehouseServiceClient>(
+    serviceNames.statehouse,
+    options,
+  ) as unknown as StatehousePromiseClient;
 }

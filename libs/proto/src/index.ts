@@ -7,6 +7,8 @@ export {
   createControlPlaneClient,
   createDataPlaneClient,
   createKeyAdminClient,
+  createStatehouseClient,
+  type StatehousePromiseClient,
   MAX_MESSAGE_BYTES,
   type PromiseClient,
   type UnaryCallOptions,
@@ -18,3 +20,4 @@ export {
 export * as controlPlane from './generated/nova/v1/control_plane.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';
 export * as keyAdmin from './generated/nova/v1/key_admin.js';
+export * as statehouse from './generated/statehouse/v1/statehouse.js';

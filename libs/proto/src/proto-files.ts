@@ -8,6 +8,7 @@ export const protoFiles = {
   controlPlane: 'nova/v1/control_plane.proto',
   dataPlane: 'nova/v1/data_plane.proto',
   keyAdmin: 'nova/v1/key_admin.proto',
+  statehouse: 'statehouse/v1/statehouse.proto',
 } as const;
 
 export type ProtoFile = (typeof protoFiles)[keyof typeof protoFiles] | typeof healthProtoFile;
@@ -20,5 +21,6 @@ export const serviceNames = {
   controlPlane: 'nova.v1.ControlPlane',
   dataPlane: 'nova.v1.DataPlane',
   keyAdmin: 'nova.v1.KeyAdmin',
+  statehouse: 'statehouse.v1.StatehouseService',
   health: 'grpc.health.v1.Health',
 } as const;

@@ -35,3 +35,5 @@ export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/n
 export type { PlaneDefinition } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';
 export { ServerStopping } from './grpc/server-stopping.js';
+export { Periodic } from './periodic.js';
+export { buildInfo, type BuildInfo } from './build-info.js';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
+import { JsonLogger, Periodic, NOVA_CONFIG, type NovaConfig } from '#server';
 import { NodeSandbox } from '../sandbox/node-sandbox.js';
 import type { Instance } from './instance.js';
 import { InstancePoolService } from './instance-pool.service.js';
@@ -13,36 +13,6 @@ const MEMORY_CHECK_MS = 100;
  */
 const IDLE_CPU_CHECK_MS = 1000;
 const IDLE_CPU_SHARE = 0.2;
-
-/** Runs `check` every `ms`, never two at once, until stopped. */
-class Periodic {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-
-  constructor(
-    private readonly ms: number,
-    private readonly check: () => void | Promise<void>,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.ms);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.check();
-    } finally {
-      this.running = false;
-    }
-  }
-}
 
 /** Stops instances idle past NOVA_IDLE_TTL_S, and idle instances that burn CPU (cgroups count it). */
 @Injectable()

@@ -1,5 +1,5 @@
-/** What a key may do. admin covers everything invoke does. */
-export const apiKeyScopes = ['admin', 'invoke'] as const;
+/** What a key may do: invoke (the data plane), state (statehouse.v1); admin covers both and the rest. */
+export const apiKeyScopes = ['admin', 'invoke', 'state'] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export function scopeAllows(held: ApiKeyScope, required: ApiKeyScope): boolean {

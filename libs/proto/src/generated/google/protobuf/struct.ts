@@ -5,7 +5,8 @@
 // source: google/protobuf/struct.proto
 
 /* eslint-disable */
-import { wrappers } from "protobufjs";
+import protobufjs from "protobufjs";
+const { wrappers } = protobufjs;
 
 export const protobufPackage = "google.protobuf";
 

@@ -7,7 +7,8 @@
 /* eslint-disable */
 import type { Metadata } from "@grpc/grpc-js";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
-import { wrappers } from "protobufjs";
+import protobufjs from "protobufjs";
+const { wrappers } = protobufjs;
 import { Observable } from "rxjs";
 import { Struct } from "../../google/protobuf/struct.js";
 

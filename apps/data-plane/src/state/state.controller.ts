@@ -1,0 +1,98 @@
+import { Controller } from '@nestjs/common';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
+import { statehouse } from '#proto';
+import { RequiredScope, ServerStopping, buildInfo } from '#server';
+import { StateService } from './state.service.js';
+import { toDelete, toReplayEvent, toStateEntry, toStateResponse, toWrite } from './state.convert.js';
+
+/** statehouse.v1.StatehouseService; each RPC converts its request, makes one service call, converts the answer. */
+@Controller()
+@RequiredScope('state')
+@statehouse.StatehouseServiceControllerMethods()
+export class StatehouseController implements statehouse.StatehouseServiceController {
+  constructor(
+    private readonly state: StateService,
+    private readonly stopping: ServerStopping,
+  ) {}
+
+  health(): statehouse.HealthResponse {
+    return { status: 'ok' };
+  }
+
+  version(): statehouse.VersionResponse {
+    return buildInfo();
+  }
+
+  async beginTransaction(request: statehouse.BeginTransactionRequest): Promise<statehouse.BeginTransactionResponse> {
+    return { txnId: await this.state.begin(request.timeoutMs) };
+  }
+
+  async write(request: statehouse.WriteRequest): Promise<statehouse.WriteResponse> {
+    await this.state.stage(toWrite(request));
+    return {};
+  }
+
+  async delete(request: statehouse.DeleteRequest): Promise<statehouse.DeleteResponse> {
+    await this.state.stage(toDelete(request));
+    return {};
+  }
+
+  async commit(request: statehouse.CommitRequest): Promise<statehouse.CommitResponse> {
+    return { commitTs: await this.state.commit(request.txnId) };
+  }
+
+  async abort(request: statehouse.AbortRequest): Promise<statehouse.AbortResponse> {
+    await this.state.abort(request.txnId);
+    return {};
+  }
+
+  async getState(request: statehouse.GetStateRequest): Promise<statehouse.GetStateResponse> {
+    return toStateResponse(await this.state.get(request));
+  }
+
+  async getStateAtVersion(request: statehouse.GetStateAtVersionRequest): Promise<statehouse.GetStateAtVersionResponse> {
+    return toStateResponse(await this.state.getAtVersion(request, request.version));
+  }
+
+  async listKeys(request: statehouse.ListKeysRequest): Promise<statehouse.ListKeysResponse> {
+    return { keys: await this.state.listKeys(request.namespace, request.agentId) };
+  }
+
+  async scanPrefix(request: statehouse.ScanPrefixRequest): Promise<statehouse.ScanPrefixResponse> {
+    const entries = await this.state.scanPrefix(request.namespace, request.agentId, request.prefix);
+    return { entries: entries.map(toStateEntry) };
+  }
+
+  replay(
+    request: statehouse.ReplayRequest,
+    _metadata: unknown,
+    call: ServerWritableStream<statehouse.ReplayRequest, statehouse.ReplayEvent>,
+  ): Observable<statehouse.ReplayEvent> {
+    return new Observable((subscriber) => {
+      let cancelled = false;
+      const events = this.state.replay({
+        namespace: request.namespace,
+        agentId: request.agentId,
+        startTs: request.startTs,
+        endTs: request.endTs,
+      });
+      void (async () => {
+        try {
+          for await (const event of events) {
+            if (cancelled || this.stopping.signal.aborted) break;
+            subscriber.next(toReplayEvent(event));
+            // Flow control: read the next page only as fast as the client takes events.
+            if (call.writableNeedDrain) await new Promise<void>((resolve) => call.once('drain', resolve));
+          }
+          subscriber.complete();
+        } catch (error) {
+          subscriber.error(error);
+        }
+      })();
+      return () => {
+        cancelled = true;
+      };
+    });
+  }
+}

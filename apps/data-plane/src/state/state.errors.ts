@@ -1,0 +1,43 @@
+import { errorClassFor, type ErrorKind } from '#server';
+
+/** statehouse.v1's failures, with the status codes of seed 002's table. */
+export enum StateErrorCode {
+  TxnNotFound = 'TXN_NOT_FOUND',
+  TxnExpired = 'TXN_EXPIRED',
+  TxnAlreadyCommitted = 'TXN_ALREADY_COMMITTED',
+  TxnAborted = 'TXN_ABORTED',
+  TooManyOperations = 'TOO_MANY_OPERATIONS',
+  Conflict = 'VERSION_CONFLICT',
+  VersionNotFound = 'VERSION_NOT_FOUND',
+}
+
+const kinds = {
+  [StateErrorCode.TxnNotFound]: 'not_found',
+  [StateErrorCode.TxnExpired]: 'deadline_exceeded',
+  [StateErrorCode.TxnAlreadyCommitted]: 'failed_precondition',
+  [StateErrorCode.TxnAborted]: 'failed_precondition',
+  [StateErrorCode.TooManyOperations]: 'invalid_argument',
+  [StateErrorCode.Conflict]: 'aborted',
+  [StateErrorCode.VersionNotFound]: 'not_found',
+} as const satisfies Record<StateErrorCode, ErrorKind>;
+
+export class StateError extends errorClassFor(kinds) {}
+
+export const stateErrors = {
+  txnNotFound: (txnId: string) =>
+    new StateError(StateErrorCode.TxnNotFound, `transaction "${txnId.slice(0, 64)}" not found`),
+  txnExpired: (txnId: string) =>
+    new StateError(StateErrorCode.TxnExpired, `transaction "${txnId}" expired; begin a new one`),
+  txnCommitted: (txnId: string) =>
+    new StateError(StateErrorCode.TxnAlreadyCommitted, `transaction "${txnId}" is already committed`),
+  txnAborted: (txnId: string) => new StateError(StateErrorCode.TxnAborted, `transaction "${txnId}" was aborted`),
+  tooManyOperations: (limit: number) =>
+    new StateError(StateErrorCode.TooManyOperations, `operations: a transaction holds at most ${limit}`),
+  conflict: (key: string, expected: number, actual: number) =>
+    new StateError(
+      StateErrorCode.Conflict,
+      `key "${key.slice(0, 200)}" is at version ${actual}, not the expected ${expected}; nothing was applied`,
+    ),
+  versionNotFound: (key: string, version: number) =>
+    new StateError(StateErrorCode.VersionNotFound, `key "${key.slice(0, 200)}" never had version ${version}`),
+};
