@@ -11,7 +11,8 @@ export function toWrite(request: statehouse.WriteRequest): StateOperation {
     namespace: request.namespace,
     agentId: request.agentId,
     key: request.key,
-    value: (request.value ?? undefined),
+    kind: 'write',
+    value: request.value ?? undefined,
     expectedVersion: request.expectedVersion,
   };
 }
@@ -22,6 +23,7 @@ export function toDelete(request: statehouse.DeleteRequest): StateOperation {
     namespace: request.namespace,
     agentId: request.agentId,
     key: request.key,
+    kind: 'delete',
     value: undefined,
     expectedVersion: request.expectedVersion,
   };

@@ -28,7 +28,8 @@ const SWEEP_EVERY_MS = 10_000;
 /** A Write or Delete as a client asks for it. */
 export interface StateOperation extends StateKey {
   txnId: string;
-  /** Undefined for a delete. */
+  kind: 'write' | 'delete';
+  /** Required for a write; none for a delete. */
   value: JsonObject | undefined;
   expectedVersion: number | undefined;
 }
@@ -78,7 +79,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
   async stage(operation: StateOperation): Promise<void> {
     const txnId = checkTransactionId(operation.txnId);
     checkStateKey(operation);
-    const value = operation.value === undefined ? undefined : checkValue(operation.value);
+    const value = operation.kind === 'write' ? checkValue(operation.value) : undefined;
     const expected = operation.expectedVersion;
     if (expected !== undefined && (!Number.isInteger(expected) || expected < 0)) {
       throw new InvalidArgumentError('expected_version', `must be 0 or a version (got ${expected})`);

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { createStatehouseClient, type StatehousePromiseClient } from '#proto';
+import { useNova } from './support/fixture.js';
+import { statusOf } from './support/grpc-status.js';
+import { repoRoot } from './support/nova-process.js';
+
+// Issue 10, item 1: statehouse.v1 as Statehouse's clients use it.
+describe('statehouse.v1.StatehouseService', () => {
+  const fx = useNova();
+  let state: StatehousePromiseClient;
+
+  before(() => {
+    state = createStatehouseClient({ address: fx.nova.address });
+  });
+
+  const at = (agentId: string, key: string, namespace = 'default') => ({ namespace, agentId, key });
+  async function commit(
+    ops: ({ agentId: string; key: string; namespace?: string } & ({ value: object } | { remove: true }))[],
+  ): Promise<number> {
+    const { txnId } = await state.beginTransaction({});
+    for (const op of ops) {
+      const where = { txnId, ...at(op.agentId, op.key, op.namespace) };
+      if ('remove' in op) await state.delete(where);
+      else await state.write({ ...where, value: op.value });
+    }
+    return (await state.commit({ txnId })).commitTs;
+  }
+
+  it('answers Health "ok" and Version with Nova’s version', async () => {
+    assert.deepEqual(await state.health({}), { status: 'ok' });
+    const version = await state.version({});
+    const { version: expected } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(version.version, expected);
+    assert.match(version.gitSha, /^([0-9a-f]{40}|unknown)$/);
+  });
+
+  it('commits atomically, versions each key from 1, and reads latest, by version, keys and prefixes', async () => {
+    const first = await commit([
+      { agentId: 'rpc', key: 'profile', value: { name: 'Ada', tags: ['x', 1, true, null] } },
+      { agentId: 'rpc', key: 'pref/a', value: { on: true } },
+      { agentId: 'rpc', key: 'pref/b', value: { on: false } },
+    ]);
+    const second = await commit([
+      { agentId: 'rpc', key: 'profile', value: { name: 'Ada L.' } },
+      { agentId: 'rpc', key: 'pref/b', remove: true },
+    ]);
+    assert.ok(second > first);
+    const latest = await state.getState(at('rpc', 'profile'));
+    assert.deepEqual(
+      [latest.value, latest.version, latest.commitTs, latest.exists],
+      [{ name: 'Ada L.' }, 2, second, true],
+    );
+    const old = await state.getStateAtVersion({ ...at('rpc', 'profile'), version: 1 });
+    assert.deepEqual(old.value, { name: 'Ada', tags: ['x', 1, true, null] });
+    const deleted = await state.getState(at('rpc', 'pref/b'));
+    assert.equal(deleted.exists, false);
+    assert.equal(deleted.value, undefined);
+    const missing = await state.getState(at('rpc', 'never'));
+    assert.deepEqual([missing.exists, missing.version], [false, 0]);
+    assert.deepEqual((await state.listKeys({ namespace: 'default', agentId: 'rpc' })).keys, ['pref/a', 'profile']);
+    const scanned = await state.scanPrefix({ namespace: 'default', agentId: 'rpc', prefix: 'pref/' });
+    assert.deepEqual(
+      scanned.entries.map((entry) => [entry.key, entry.value, entry.version]),
+      [['pref/a', { on: true }, 1]],
+    );
+    // Namespaces are separate key spaces.
+    assert.equal((await state.getState(at('rpc', 'profile', 'other'))).exists, false);
+  });
+
+  it('replays an agent’s commits in commit_ts order, deletes without a value, within a range', async () => {
+    const stamps: number[] = [];
+    for (let i = 1; i <= 5; i++) stamps.push(await commit([{ agentId: 'replayed', key: `k${i % 2}`, value: { i } }]));
+    stamps.push(await commit([{ agentId: 'replayed', key: 'k1', remove: true }]));
+    const events = [];
+    for await (const event of state.replay({ namespace: 'default', agentId: 'replayed', follow: false }))
+      events.push(event);
+    assert.deepEqual(
+      events.map((event) => event.commitTs),
+      stamps,
+    );
+    const last = events.at(-1)!;
+    assert.deepEqual(last.operations, [{ key: 'k1', version: 4 }]);
+    const range = [];
+    for await (const event of state.replay({
+      namespace: 'default',
+      agentId: 'replayed',
+      startTs: stamps[1],
+      endTs: stamps[3],
+      follow: false,
+    })) {
+      range.push(event.commitTs);
+    }
+    assert.deepEqual(range, stamps.slice(1, 4));
+  });
+
+  it('answers each transaction misuse with the seed’s status code', async () => {
+    const unknown = await statusOf(state.commit({ txnId: '6f1c2a7e-0000-4000-8000-000000000000' }));
+    assert.equal(unknown.code, status.NOT_FOUND);
+    assert.equal(
+      (await statusOf(state.write({ txnId: 'not-a-txn', ...at('e', 'k'), value: {} }))).code,
+      status.NOT_FOUND,
+    );
+
+    const { txnId } = await state.beginTransaction({});
+    await state.commit({ txnId });
+    const again = await statusOf(state.commit({ txnId }));
+    assert.equal(again.code, status.FAILED_PRECONDITION);
+    assert.match(again.details, /already committed/);
+    assert.equal((await statusOf(state.write({ txnId, ...at('e', 'k'), value: {} }))).code, status.FAILED_PRECONDITION);
+
+    const aborted = (await state.beginTransaction({})).txnId;
+    await state.write({ txnId: aborted, ...at('e', 'dropped'), value: { x: 1 } });
+    await state.abort({ txnId: aborted });
+    await state.abort({ txnId: aborted });
+    assert.equal((await statusOf(state.commit({ txnId: aborted }))).code, status.FAILED_PRECONDITION);
+    assert.equal((await state.getState(at('e', 'dropped'))).exists, false);
+
+    const expiring = (await state.beginTransaction({ timeoutMs: 50 })).txnId;
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const expired = await statusOf(state.write({ txnId: expiring, ...at('e', 'k'), value: {} }));
+    assert.equal(expired.code, status.DEADLINE_EXCEEDED);
+    assert.equal((await statusOf(state.commit({ txnId: expiring }))).code, status.DEADLINE_EXCEEDED);
+
+    const never = await statusOf(state.getStateAtVersion({ ...at('e', 'nothing'), version: 1 }));
+    assert.equal(never.code, status.NOT_FOUND);
+  });
+
+  it('refuses bad input with INVALID_ARGUMENT naming the field', async () => {
+    const { txnId } = await state.beginTransaction({});
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => state.write({ txnId, ...at('', 'k'), value: {} }), /agent_id: is required/],
+      [() => state.write({ txnId, ...at('a', ''), value: {} }), /key: is required/],
+      [() => state.write({ txnId, ...at('a', 'k'.repeat(1025)), value: {} }), /key: is 1025 bytes; at most 1024/],
+      [
+        () => state.write({ txnId, ...at('a', 'k'), value: { big: 'x'.repeat(1024 * 1024) } }),
+        /value: is \d+ bytes as JSON; at most 1048576/,
+      ],
+      [() => state.write({ txnId, ...at('a', 'k') } as Parameters<typeof state.write>[0]), /value: is required/],
+      [() => state.beginTransaction({ timeoutMs: 600_001 }), /timeout_ms: must be 1 to 600000/],
+      [() => state.getState(at('', 'k')), /agent_id: is required/],
+      [() => state.listKeys({ namespace: '', agentId: '' }), /agent_id: is required/],
+      [() => state.getStateAtVersion({ ...at('a', 'k'), version: 0 }), /version: must be 1 or more/],
+    ];
+    for (const [call, message] of cases) {
+      const refused = await statusOf(call());
+      assert.equal(refused.code, status.INVALID_ARGUMENT, `${String(message)}: ${refused.details}`);
+      assert.match(refused.details, message);
+    }
+    const many = (await state.beginTransaction({})).txnId;
+    for (let i = 0; i < 1000; i++) await state.write({ txnId: many, ...at('many', `k${i}`), value: { i } });
+    const tooMany = await statusOf(state.write({ txnId: many, ...at('many', 'one-more'), value: {} }));
+    assert.equal(tooMany.code, status.INVALID_ARGUMENT);
+    assert.match(tooMany.details, /at most 1000/);
+    await state.commit({ txnId: many });
+    assert.equal((await state.listKeys({ namespace: 'default', agentId: 'many' })).keys.length, 1000);
+  });
+
+  it('loses no update with 8 concurrent writers on one key through expected_version', async () => {
+    const increments = 5;
+    const writer = async (): Promise<number> => {
+      let conflicts = 0;
+      for (let done = 0; done < increments;) {
+        const current = await state.getState(at('counter', 'n'));
+        const { txnId } = await state.beginTransaction({});
+        const n = current.exists ? (current.value!['n'] as number) : 0;
+        await state.write({ txnId, ...at('counter', 'n'), value: { n: n + 1 }, expectedVersion: current.version });
+        const committed = await statusOf(state.commit({ txnId }));
+        if (committed.code === status.OK) done++;
+        else {
+          assert.equal(committed.code, status.ABORTED, committed.details);
+          conflicts++;
+        }
+      }
+      return conflicts;
+    };
+    const conflicts = await Promise.all(Array.from({ length: 8 }, writer));
+    const final = await state.getState(at('counter', 'n'));
+    assert.deepEqual(final.value, { n: 8 * increments });
+    assert.equal(final.version, 8 * increments);
+    assert.ok(conflicts.reduce((a, b) => a + b, 0) > 0, 'the writers did collide');
+  });
+});
