@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createControlPlaneClient, createDataPlaneClient, createKeyAdminClient } from '#proto';
+import { createControlPlaneClient, createDataPlaneClient, createKeyAdminClient, createStatehouseClient } from '#proto';
 import { createTestDatabase, createUrlDatabase, runCli, startNova } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
 import { checkHealth, reflect } from './support/raw-grpc.js';
@@ -114,7 +114,7 @@ describe('auth (NOVA_AUTH=required)', () => {
     );
     const refused = await statusOf(withKey(adminKey.key).createKey({ scope: 'root', description: '' }));
     assert.equal(refused.code, status.INVALID_ARGUMENT);
-    assert.match(refused.details, /scope: "root" is not a scope; one of admin, invoke/);
+    assert.match(refused.details, /scope: "root" is not a scope; one of admin, invoke, state/);
     const missing = await statusOf(withKey(adminKey.key).revokeKey({ idOrPrefix: 'nova_nothing' }));
     assert.equal(missing.code, status.NOT_FOUND);
     const cli = await runCli(['keys', 'list'], { NOVA_ADDR: fx.nova.address });
@@ -138,10 +138,24 @@ describe('auth (NOVA_AUTH=required)', () => {
     assert.match(again.stderr, /^error: NOT_FOUND: no single live key has the id or prefix/);
   });
 
+  it('lets state and admin keys use statehouse.v1, and no other', async () => {
+    const stateKey = await createKey('state');
+    const statehouse = (apiKey?: string) =>
+      createStatehouseClient({ address: fx.nova.address, ...(apiKey ? { apiKey } : {}) });
+    const read = (apiKey?: string) =>
+      codeOf(statehouse(apiKey).getState({ namespace: 'default', agentId: 'auth', key: 'k' }));
+    assert.equal(await read(stateKey.key), status.OK);
+    assert.equal(await read(adminKey.key), status.OK);
+    assert.equal(await read(invokeKey.key), status.PERMISSION_DENIED);
+    assert.equal(await read(), status.UNAUTHENTICATED);
+    assert.equal(await codeOf(controlPlane(stateKey.key).listRuntimes({})), status.PERMISSION_DENIED);
+    assert.equal(await codeOf(dataPlane(stateKey.key).health({})), status.PERMISSION_DENIED);
+  });
+
   it('refuses a key scope it does not know', async () => {
     const result = await runCli(['keys', 'create', '--scope', 'root'], asAdmin());
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /--scope must be one of admin, invoke/);
+    assert.match(result.stderr, /--scope must be one of admin, invoke, state/);
   });
 
   it('bootstraps a key into the running server’s database when its data dir or URL is named', async () => {

@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { createStatehouseClient, type StatehousePromiseClient } from '#proto';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
-import { repoRoot } from './support/nova-process.js';
+import { createTestDatabase, repoRoot, startNova } from './support/nova-process.js';
 
 // Issue 10, item 1: statehouse.v1 as Statehouse's clients use it.
 describe('statehouse.v1.StatehouseService', () => {
@@ -184,5 +184,85 @@ describe('statehouse.v1.StatehouseService', () => {
     assert.deepEqual(final.value, { n: 8 * increments });
     assert.equal(final.version, 8 * increments);
     assert.ok(conflicts.reduce((a, b) => a + b, 0) > 0, 'the writers did collide');
+  });
+});
+
+describe('statehouse.v1 Replay with follow', () => {
+  const fx = useNova();
+
+  it('delivers the history, then every commit of 4 concurrent writers exactly once, in order', async () => {
+    const state = createStatehouseClient({ address: fx.nova.address });
+    const write = async (key: string, value: object): Promise<number> => {
+      const { txnId } = await state.beginTransaction({});
+      await state.write({ txnId, namespace: 'default', agentId: 'followed', key, value });
+      return (await state.commit({ txnId })).commitTs;
+    };
+    try {
+      const history = [await write('h', { i: 0 }), await write('h', { i: 1 })];
+      const stream = state.replay({ namespace: 'default', agentId: 'followed', follow: true });
+      const seen: number[] = [];
+      const reading = (async () => {
+        for await (const event of stream) {
+          seen.push(event.commitTs);
+          if (seen.length === history.length + 40) return;
+        }
+      })();
+      // Other agents' commits are not this stream's.
+      const writers = Array.from({ length: 4 }, async (_, w) => {
+        const stamps: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          stamps.push(await write(`w${w}`, { i }));
+        }
+        return stamps;
+      });
+      const noise = (async () => {
+        const { txnId } = await state.beginTransaction({});
+        await state.write({ txnId, namespace: 'default', agentId: 'someone-else', key: 'k', value: {} });
+        await state.commit({ txnId });
+      })();
+      const written = (await Promise.all(writers)).flat();
+      await noise;
+      await reading;
+      stream.cancel();
+      assert.deepEqual(seen, [...history, ...written.sort((a, b) => a - b)], 'every commit once, in commit_ts order');
+    } finally {
+      state.close();
+    }
+  });
+});
+
+describe('statehouse.v1 across processes', () => {
+  it('serves one transaction’s calls from two Nova processes on one database', async () => {
+    const database = await createTestDatabase();
+    const first = await startNova({ env: database.env });
+    const second = await startNova({ env: database.env, args: ['--mode', 'dataplane'] });
+    const a = createStatehouseClient({ address: first.address });
+    const b = createStatehouseClient({ address: second.address });
+    try {
+      const { txnId } = await a.beginTransaction({});
+      await b.write({ txnId, namespace: 'default', agentId: 'spread', key: 'one', value: { by: 'b' } });
+      await a.write({ txnId, namespace: 'default', agentId: 'spread', key: 'two', value: { by: 'a' } });
+      await b.delete({ txnId, namespace: 'default', agentId: 'spread', key: 'three' });
+      const { commitTs } = await b.commit({ txnId });
+      assert.equal((await statusOf(a.commit({ txnId }))).code, status.FAILED_PRECONDITION, 'the other process knows');
+      const one = await a.getState({ namespace: 'default', agentId: 'spread', key: 'one' });
+      assert.deepEqual([one.value, one.commitTs], [{ by: 'b' }, commitTs]);
+      assert.deepEqual((await b.listKeys({ namespace: 'default', agentId: 'spread' })).keys, ['one', 'two']);
+      // A restart keeps every committed value.
+      assert.equal(await first.stop(), 0);
+      const again = await startNova({ env: database.env, port: first.port });
+      try {
+        const two = await a.getState({ namespace: 'default', agentId: 'spread', key: 'two' });
+        assert.deepEqual(two.value, { by: 'a' });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      a.close();
+      b.close();
+      await second.stop();
+      await first.stop();
+      await database.dispose();
+    }
   });
 });

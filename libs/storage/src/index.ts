@@ -44,7 +44,7 @@ export type {
   ClaimedInvocation,
   AttemptResult,
 } from './invocations/invocation-record.js';
-export { StateRepository } from './state/state.repository.js';
+export { StateRepository, type CommitNotice } from './state/state.repository.js';
 export type {
   JsonObject,
   JsonValue,

@@ -70,20 +70,32 @@ export class StatehouseController implements statehouse.StatehouseServiceControl
     call: ServerWritableStream<statehouse.ReplayRequest, statehouse.ReplayEvent>,
   ): Observable<statehouse.ReplayEvent> {
     return new Observable((subscriber) => {
-      let cancelled = false;
-      const events = this.state.replay({
-        namespace: request.namespace,
-        agentId: request.agentId,
-        startTs: request.startTs,
-        endTs: request.endTs,
-      });
+      // Cancelled by the client (unsubscribe) or ended by a draining server.
+      const done = new AbortController();
+      const onStopping = (): void => done.abort();
+      this.stopping.signal.addEventListener('abort', onStopping, { once: true });
+      const events = this.state.replay(
+        {
+          namespace: request.namespace,
+          agentId: request.agentId,
+          startTs: request.startTs,
+          endTs: request.endTs,
+          follow: request.follow,
+        },
+        done.signal,
+      );
       void (async () => {
         try {
           for await (const event of events) {
-            if (cancelled || this.stopping.signal.aborted) break;
             subscriber.next(toReplayEvent(event));
             // Flow control: read the next page only as fast as the client takes events.
-            if (call.writableNeedDrain) await new Promise<void>((resolve) => call.once('drain', resolve));
+            if (call.writableNeedDrain) {
+              await new Promise<void>((resolve) => {
+                call.once('drain', resolve);
+                done.signal.addEventListener('abort', () => resolve(), { once: true });
+              });
+            }
+            if (done.signal.aborted) break;
           }
           subscriber.complete();
         } catch (error) {
@@ -91,7 +103,8 @@ export class StatehouseController implements statehouse.StatehouseServiceControl
         }
       })();
       return () => {
-        cancelled = true;
+        done.abort();
+        this.stopping.signal.removeEventListener('abort', onStopping);
       };
     });
   }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
+  NotificationListener,
   StateRepository,
+  notifyChannels,
+  type CommitNotice,
   type JsonObject,
   type StateEntryRecord,
   type StateEvent,
@@ -39,6 +42,30 @@ export interface ReplayQuery {
   agentId: string;
   startTs: number | undefined;
   endTs: number | undefined;
+  /** After the history, wait for new commits until the signal aborts. */
+  follow: boolean;
+}
+
+/** A level-triggered bell: a ring while nobody waits is kept for the next wait. */
+class Bell {
+  private rung = false;
+  private waiting: (() => void) | undefined;
+
+  ring(): void {
+    this.rung = true;
+    this.waiting?.();
+  }
+
+  async wait(signal: AbortSignal): Promise<void> {
+    if (!this.rung && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.waiting = undefined;
+    }
+    this.rung = false;
+  }
 }
 
 /**
@@ -51,7 +78,10 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly logger = new JsonLogger('state');
   private readonly sweeper = new Periodic(SWEEP_EVERY_MS, () => this.sweep());
 
-  constructor(private readonly state: StateRepository) {}
+  constructor(
+    private readonly state: StateRepository,
+    private readonly listener: NotificationListener,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.sweeper.start();
@@ -143,16 +173,45 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
   /**
    * The agent's events from startTs to endTs (both included), read a page
    * at a time: the caller's pace (flow control) decides when the next page
-   * is read. Without endTs it stops at the end as of the call.
+   * is read. Without endTs it stops at the end as of the call, unless
+   * follow: then it waits for the agent's new commits until the signal
+   * aborts. It listens before reading the history and asks for everything
+   * after the last event it gave, so the seam has no gap and no duplicate
+   * (commit_ts follows commit order, so nothing can commit below it).
    */
-  async *replay(query: ReplayQuery): AsyncGenerator<StateEvent> {
+  async *replay(query: ReplayQuery, signal: AbortSignal): AsyncGenerator<StateEvent> {
     checkAgentId(query.agentId);
-    let after = Math.max(0, (query.startTs ?? 0) - 1);
-    for (;;) {
-      const page = await this.state.events(query.namespace, query.agentId, after, query.endTs, REPLAY_PAGE);
-      for (const event of page) yield event;
-      if (page.length < REPLAY_PAGE) return;
-      after = page.at(-1)!.commitTs;
+    const bell = new Bell();
+    const stops: (() => void)[] = [];
+    if (query.follow && query.endTs === undefined) {
+      stops.push(
+        await this.listener.subscribe(notifyChannels.stateCommits, (payload) => {
+          const { agents } = JSON.parse(payload) as CommitNotice;
+          const mine = agents?.some(([namespace, agent]) => namespace === query.namespace && agent === query.agentId);
+          if (agents === null || mine) bell.ring();
+        }),
+        // Notifications sent while the listener reconnected are lost: look again.
+        this.listener.onReconnect(() => bell.ring()),
+      );
+    }
+    try {
+      let after = Math.max(0, (query.startTs ?? 0) - 1);
+      for (;;) {
+        for (;;) {
+          const page = await this.state.events(query.namespace, query.agentId, after, query.endTs, REPLAY_PAGE);
+          for (const event of page) {
+            if (signal.aborted) return;
+            yield event;
+            after = event.commitTs;
+          }
+          if (page.length < REPLAY_PAGE) break;
+        }
+        if (stops.length === 0) return;
+        await bell.wait(signal);
+        if (signal.aborted) return;
+      }
+    } finally {
+      for (const stop of stops) stop();
     }
   }
 

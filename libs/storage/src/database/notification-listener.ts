@@ -65,8 +65,10 @@ export class NotificationListener {
     return () => set.delete(handler);
   }
 
-  onReconnect(handler: () => void): void {
+  /** Runs handler after every reconnect (notifications sent meanwhile were lost); the returned function stops it. */
+  onReconnect(handler: () => void): () => void {
     this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
   }
 
   /** Called with false the moment the connection is lost, and with true when it is back. */

@@ -36,7 +36,9 @@ describe('StateRepository (integration)', () => {
     db = await openIntegrationDatabase();
     module = await compileFeature(db.database, { imports: [] });
     state = module.get(StateRepository);
-    await module.get(NotificationListener).subscribe(notifyChannels.stateCommits, (ts) => commits.push(Number(ts)));
+    await module
+      .get(NotificationListener)
+      .subscribe(notifyChannels.stateCommits, (notice) => commits.push((JSON.parse(notice) as { ts: number }).ts));
   });
 
   after(async () => {

@@ -11,6 +11,20 @@ import type {
   TransactionProblem,
 } from './state-record.js';
 
+/** What nova_state carries: the commit_ts and the agents it touched (null when too many to list under NOTIFY's limit). */
+export interface CommitNotice {
+  ts: number;
+  agents: [string, string][] | null;
+}
+
+function commitNotice(ts: number, applied: { namespace: string; agent_id: string }[]): string {
+  const agents = [...new Set(applied.map((op) => JSON.stringify([op.namespace, op.agent_id])))].map(
+    (agent) => JSON.parse(agent) as [string, string],
+  );
+  const notice = JSON.stringify({ ts, agents } satisfies CommitNotice);
+  return notice.length < 7000 ? notice : JSON.stringify({ ts, agents: null } satisfies CommitNotice);
+}
+
 /** Finished transactions are remembered this long, so a late call learns "already committed" rather than "unknown". */
 const FINISHED_KEPT = "interval '1 hour'";
 
@@ -216,7 +230,7 @@ export class StateRepository {
         [txnId, commitTs],
       );
       await tx.run('DELETE FROM state_staged WHERE txn_id = $1', [txnId]);
-      await tx.notify(notifyChannels.stateCommits, String(commitTs));
+      await tx.notify(notifyChannels.stateCommits, commitNotice(commitTs, applied));
       return { commitTs };
     });
   }
