@@ -8,6 +8,7 @@ import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
 import { registerProjectCommands } from './cli/project-commands.js';
+import { registerStateCommands } from './cli/state-commands.js';
 import { describeError } from './cli/output.js';
 import { clientOptions } from './cli/client-options.js';
 
@@ -35,6 +36,7 @@ registerServerCommands(program);
 registerFunctionCommands(program);
 registerInvokeCommands(program);
 registerProjectCommands(program);
+registerStateCommands(program);
 acceptClientFlagsAnywhere(program);
 
 let running: Command = program;
