@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import pg from 'pg';
 import { createStatehouseClient, type StatehousePromiseClient } from '#proto';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
+import { databaseUrlOf } from './support/database-url.js';
 import { createTestDatabase, repoRoot, startNova } from './support/nova-process.js';
 
 // Issue 10, item 1: statehouse.v1 as Statehouse's clients use it.
@@ -263,6 +265,52 @@ describe('statehouse.v1 across processes', () => {
       await second.stop();
       await first.stop();
       await database.dispose();
+    }
+  });
+});
+
+describe('statehouse.v1 Replay of a long log', () => {
+  const fx = useNova();
+
+  it('streams 100 000 events in order, holding a page, not the log, while its reader is slow', async () => {
+    // 100 000 commits of about 1 KiB each, written straight into the log: ~100 MB that a
+    // replay holding its results would have to hold at once.
+    const db = new pg.Client({ connectionString: await databaseUrlOf(fx.database) });
+    await db.connect();
+    try {
+      await db.query(`
+        INSERT INTO state_events (namespace, agent_id, commit_ts, txn_id, operations)
+        SELECT 'default', 'long', g, gen_random_uuid(),
+               jsonb_build_array(jsonb_build_object('key', 'k', 'version', g,
+                 'value', jsonb_build_object('pad', repeat('x', 1000), 'g', g)))
+          FROM generate_series(1, 100000) AS g`);
+      await db.query('UPDATE state_clock SET ts = 100000');
+    } finally {
+      await db.end();
+    }
+    const rssMiB = (): number =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${fx.nova.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const state = createStatehouseClient({ address: fx.nova.address });
+    try {
+      const before = rssMiB();
+      let paused = before;
+      let count = 0;
+      let last = 0;
+      for await (const event of state.replay({ namespace: 'default', agentId: 'long', follow: false })) {
+        assert.equal(event.commitTs, last + 1);
+        last = event.commitTs;
+        count++;
+        if (count === 1000) {
+          // A slow reader: the server must wait for it (flow control) holding a page,
+          // not read the ~100 MB log ahead into memory.
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          paused = rssMiB();
+        }
+      }
+      assert.equal(count, 100_000);
+      assert.ok(paused - before < 40, `the server grew ${Math.round(paused - before)} MiB while its reader paused`);
+    } finally {
+      state.close();
     }
   });
 });
