@@ -7,7 +7,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * survive a crash), every version of every key, the latest version per key,
  * and the event log Replay reads. state_clock hands out commit_ts under its
  * row lock, held to the end of the committing transaction, so commit_ts
- * follows commit order exactly.
+ * follows commit order exactly. Keys sort bytewise (COLLATE "C"): key order
+ * is the same on every server, and prefix scans use the primary key.
  */
 export class State1795450000000 implements MigrationInterface {
   name = 'State1795450000000';
@@ -34,7 +35,7 @@ export class State1795450000000 implements MigrationInterface {
         seq serial,
         namespace text NOT NULL,
         agent_id text NOT NULL,
-        key text NOT NULL,
+        key text COLLATE "C" NOT NULL,
         value jsonb,
         expected_version bigint,
         PRIMARY KEY (txn_id, seq)
@@ -43,7 +44,7 @@ export class State1795450000000 implements MigrationInterface {
       CREATE TABLE state_versions (
         namespace text NOT NULL,
         agent_id text NOT NULL,
-        key text NOT NULL,
+        key text COLLATE "C" NOT NULL,
         version bigint NOT NULL,
         value jsonb,
         commit_ts bigint NOT NULL,
@@ -53,7 +54,7 @@ export class State1795450000000 implements MigrationInterface {
       CREATE TABLE state_latest (
         namespace text NOT NULL,
         agent_id text NOT NULL,
-        key text NOT NULL,
+        key text COLLATE "C" NOT NULL,
         version bigint NOT NULL,
         value jsonb,
         commit_ts bigint NOT NULL,

@@ -294,7 +294,7 @@ export class StateRepository {
   async listKeys(namespace: string, agentId: string): Promise<string[]> {
     const rows = await this.sql.rows<{ key: string }>(
       `SELECT key FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND value IS NOT NULL
-        ORDER BY key COLLATE "C"`,
+        ORDER BY key`,
       [namespace, agentId],
     );
     return rows.map((row) => row.key);
@@ -304,7 +304,7 @@ export class StateRepository {
     const rows = await this.sql.rows<VersionRow & { key: string }>(
       `SELECT key, value, version, commit_ts FROM state_latest
         WHERE namespace = $1 AND agent_id = $2 AND value IS NOT NULL AND starts_with(key, $3)
-        ORDER BY key COLLATE "C"`,
+        ORDER BY key`,
       [namespace, agentId, prefix],
     );
     return rows.map((row) => ({
