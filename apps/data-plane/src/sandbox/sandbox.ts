@@ -302,7 +302,7 @@ export class Sandbox {
 
   /** Removes this process's sandbox, once its instances have stopped. */
   async dispose(): Promise<void> {
-    if (this.root) await rm(this.root, { recursive: true, force: true });
+    if (this.root) await removeSandboxRoot(this.root);
   }
 
   /**
@@ -410,11 +410,24 @@ async function removeStaleSandboxes(): Promise<void> {
         await readFile(join(path, '.owner'), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW }),
       );
       if (isProcessAlive(owner)) continue;
-      await rm(path, { recursive: true, force: true });
+      await removeSandboxRoot(path);
     } catch {
       // raced with another process, or not ours to judge
     }
   }
+}
+
+/**
+ * Removes a sandbox root with its .owner last: a removal cut short (the
+ * process killed meanwhile) leaves a root that still names its owner, so
+ * the next Nova, or whoever reaps that process, finds and removes it.
+ */
+async function removeSandboxRoot(root: string): Promise<void> {
+  const entries = await readdir(root).catch((): string[] => []);
+  for (const entry of entries) {
+    if (entry !== '.owner') await rm(join(root, entry), { recursive: true, force: true });
+  }
+  await rm(root, { recursive: true, force: true });
 }
 
 interface CodeFiles {
