@@ -6,6 +6,19 @@ import { RequiredScope, ServerStopping, buildInfo } from '#server';
 import { StateService } from './state.service.js';
 import { toDelete, toReplayEvent, toStateEntry, toStateResponse, toWrite } from './state.convert.js';
 
+/** Resolves when the call's buffer drains or the signal aborts, leaving no listener behind either way. */
+function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** statehouse.v1.StatehouseService; each RPC converts its request, makes one service call, converts the answer. */
 @Controller()
 @RequiredScope('state')
@@ -89,12 +102,7 @@ export class StatehouseController implements statehouse.StatehouseServiceControl
           for await (const event of events) {
             subscriber.next(toReplayEvent(event));
             // Flow control: read the next page only as fast as the client takes events.
-            if (call.writableNeedDrain) {
-              await new Promise<void>((resolve) => {
-                call.once('drain', resolve);
-                done.signal.addEventListener('abort', () => resolve(), { once: true });
-              });
-            }
+            if (call.writableNeedDrain) await drained(call, done.signal);
             if (done.signal.aborted) break;
           }
           subscriber.complete();

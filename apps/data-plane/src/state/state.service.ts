@@ -59,8 +59,12 @@ class Bell {
   async wait(signal: AbortSignal): Promise<void> {
     if (!this.rung && !signal.aborted) {
       await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const wake = (): void => {
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.waiting = wake;
+        signal.addEventListener('abort', wake, { once: true });
       });
       this.waiting = undefined;
     }
