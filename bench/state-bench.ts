@@ -149,14 +149,15 @@ async function main(): Promise<void> {
     state.close();
     await db.end();
     const round = (value: number): number => Math.round(value * 10) / 10;
+    const ratio = (value: number): number => Math.round(value * 100) / 100;
     process.stdout.write(
       `${JSON.stringify(
         {
           settings: { durationS, concurrency },
           results: Object.fromEntries(Object.entries(results).map(([key, value]) => [key, round(value)])),
           ratios: {
-            getState: round(results['novaGetStatePerS']! / results['pgGetPerS']!),
-            beginWriteCommit: round(results['novaBeginWriteCommitPerS']! / results['pgTxnPerS']!),
+            getState: ratio(results['novaGetStatePerS'] / results['pgGetPerS']),
+            beginWriteCommit: ratio(results['novaBeginWriteCommitPerS'] / results['pgTxnPerS']),
           },
         },
         null,
