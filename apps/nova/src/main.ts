@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { findUpward } from '#proto';
+import { buildInfo } from '#server';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
@@ -18,9 +16,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const { version } = JSON.parse(
-  readFileSync(join(findUpward(import.meta.url, 'package.json'), 'package.json'), 'utf8'),
-) as { version: string };
+const { version } = buildInfo();
 
 const program = new Command('nova')
   .description('Nova: serverless functions and agents over gRPC')

@@ -2,7 +2,7 @@ export { Database, type DatabaseOptions } from './database/database.js';
 export { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 export { retryDelayMs } from './database/backoff.js';
 export { isProcessAlive } from './database/process-alive.js';
-export { freeLoopbackPort } from './database/free-port.js';
+export { freeLoopbackPort, listenProblem } from './database/free-port.js';
 export { Sql, storableText, type SqlResult } from './database/sql.js';
 export { withTimeout } from './database/with-timeout.js';
 export { isDatabaseUnavailable } from './database/unavailable.js';

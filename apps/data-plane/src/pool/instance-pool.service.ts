@@ -35,8 +35,8 @@ export class InstancePoolService
   /** Instances counted against the node's caps, with the memory each reserves. */
   private readonly reserved = new Map<Instance | symbol, number>();
   private readonly pools = new Map<string, FunctionPool>();
-  /** Each function's pools by name: its latest version's and its pinned versions'. */
-  private readonly families = new Map<string, Set<FunctionPool>>();
+  /** Each function's pools by key, by function name: its latest version's and its pinned versions'. */
+  private readonly families = new Map<string, Map<string, FunctionPool>>();
 
   constructor(
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
@@ -88,7 +88,7 @@ export class InstancePoolService
   private siblingsOf(name: string, self: () => FunctionPool | undefined): FunctionSiblings {
     const others = (): FunctionPool[] => {
       const family = this.families.get(name);
-      return family && family.size > 1 ? [...family].filter((pool) => pool !== self()) : [];
+      return family && family.size > 1 ? [...family.values()].filter((pool) => pool !== self()) : [];
     };
     return {
       instances: () => others().reduce((sum, other) => sum + other.size, 0),
@@ -110,7 +110,7 @@ export class InstancePoolService
   }
 
   private familyOf(name: string): FunctionPool[] {
-    return [...(this.families.get(name) ?? [])];
+    return [...(this.families.get(name)?.values() ?? [])];
   }
 
   /** Prepares one instance of the function, counted against the node's caps while it lives. */
@@ -189,7 +189,7 @@ export class InstancePoolService
   private forget(key: string, pool: FunctionPool): void {
     this.pools.delete(key);
     const family = this.families.get(pool.name);
-    family?.delete(pool);
+    family?.delete(key);
     if (family?.size === 0) this.families.delete(pool.name);
   }
 
@@ -207,15 +207,15 @@ export class InstancePoolService
       const siblings = this.siblingsOf(record.name, () => created);
       pool = created = new FunctionPool(record, this, this.config.instances.queueLimit, siblings);
       this.pools.set(key, pool);
-      const family = this.families.get(record.name) ?? new Set<FunctionPool>();
-      family.add(pool);
+      const family = this.families.get(record.name) ?? new Map<string, FunctionPool>();
+      family.set(key, pool);
       this.families.set(record.name, family);
     }
     return pool;
   }
 
   private onFunctionChange(name: string, record: FunctionRecord | undefined): void {
-    const pinned = [...this.pools].filter(([key]) => key.startsWith(`${name}@`));
+    const pinned = [...(this.families.get(name) ?? [])].filter(([key]) => key !== name);
     const latest = this.pools.get(name);
     if (!record || (latest && latest.functionId !== record.id)) {
       const removedId = latest?.functionId ?? pinned[0]?.[1].functionId;

@@ -18,6 +18,11 @@ function writeOutput(output: Uint8Array): void {
   if (output.length > 0 && output[output.length - 1] !== 0x0a) process.stdout.write('\n');
 }
 
+/** What a call printed, under a header, ending in a newline. */
+function logSection(log: string): string {
+  return `--- log ---\n${log}${log.endsWith('\n') || !log ? '' : '\n'}`;
+}
+
 function printInvocations(page: dataPlane.ListInvocationsResponse): void {
   printTable(
     [
@@ -80,7 +85,7 @@ function printInvocation(invocation: dataPlane.InvocationLog): void {
     process.stdout.write('--- output ---\n');
     writeOutput(invocation.output);
   }
-  process.stdout.write(`--- log ---\n${invocation.log}${invocation.log.endsWith('\n') || !invocation.log ? '' : '\n'}`);
+  process.stdout.write(logSection(invocation.log));
 }
 
 /** Polls an async invocation until it ends, writing a progress line on stderr whenever it changes. */
@@ -113,7 +118,7 @@ interface InvokeFlags {
 
 /** What a call printed, after its output and on stderr (the output stays pipeable). */
 function writeTail(log: string): void {
-  process.stderr.write(`--- log ---\n${log}${log.endsWith('\n') || !log ? '' : '\n'}`);
+  process.stderr.write(logSection(log));
 }
 
 /** Flags that make no sense together are refused before anything is sent. */

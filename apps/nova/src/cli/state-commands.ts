@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { createStatehouseClient, type StatehousePromiseClient, type statehouse } from '#proto';
 import { integer, withClient } from './client-options.js';
@@ -159,7 +160,7 @@ export function registerStateCommands(program: Command): void {
             else printEvent(event);
           }
         } catch (error) {
-          if ((error as { code?: number }).code !== 1) throw error; // 1: CANCELLED, by Ctrl-C
+          if ((error as { code?: number }).code !== status.CANCELLED) throw error; // Ctrl-C
         } finally {
           process.removeListener('SIGINT', cancel);
         }

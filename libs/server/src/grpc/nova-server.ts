@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
@@ -13,7 +12,7 @@ import {
   reflectionDescriptors,
   serviceNames,
 } from '#proto';
-import { Database, StorageModule } from '#storage';
+import { Database, StorageModule, listenProblem } from '#storage';
 import type { NovaConfig } from '../config/nova-config.js';
 import { ConfigError } from '../config/load-config.js';
 import { GrpcHealth } from '../health/grpc-health.js';
@@ -40,11 +39,7 @@ export interface RunningNovaServer {
 /** Binds the listen address for a moment; a taken or forbidden port is a ConfigError naming the setting. */
 async function checkListenAddress(config: NovaConfig): Promise<void> {
   const { host, port } = config.grpc.listen;
-  const problem = await new Promise<string | undefined>((resolve) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
-  });
+  const problem = await listenProblem(host, port);
   if (problem === undefined) return;
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const why =

@@ -2,7 +2,6 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { arch, platform } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -10,7 +9,7 @@ import { retryDelayMs } from '../database/backoff.js';
 import { isProcessAlive } from '../database/process-alive.js';
 import { readOrCreateCredentials, type ClusterCredentials, type RoleCredentials } from './cluster-credentials.js';
 import { withFileLock } from './file-lock.js';
-import { freeLoopbackPort } from '../database/free-port.js';
+import { freeLoopbackPort, listenProblem } from '../database/free-port.js';
 import { clusterDirFor, fallbackClusterDir, postgresUser, type PosixUser } from './os-user.js';
 
 const execFileAsync = promisify(execFile);
@@ -423,17 +422,9 @@ async function stopOrphan(pid: number): Promise<void> {
 async function keptPort(dataDir: string, previous: number | undefined): Promise<number> {
   const file = join(dataDir, PORT_FILE);
   const kept = previous ?? Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  const port = kept && (await loopbackPortIsFree(kept)) ? kept : await freeLoopbackPort();
+  const port = kept && (await listenProblem('127.0.0.1', kept)) === undefined ? kept : await freeLoopbackPort();
   if (port !== kept) await writeFile(file, `${port}\n`, { mode: 0o600 });
   return port;
-}
-
-function loopbackPortIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
 }
 
 function connectionUrl(credentials: RoleCredentials, port: number, database = DATABASE): string {

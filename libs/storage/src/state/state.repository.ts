@@ -89,10 +89,10 @@ export class StateRepository {
     return (await this.problemOf(txnId)) ?? 'too_many_operations';
   }
 
-  /** Why a transaction is not open, or undefined when it is. */
-  private async problemOf(txnId: string, sql: Sql = this.sql): Promise<TransactionProblem | undefined> {
+  /** Why a transaction is not open, or undefined when it is; with lock, its row is held to the end of `sql`'s transaction. */
+  private async problemOf(txnId: string, sql: Sql = this.sql, lock = false): Promise<TransactionProblem | undefined> {
     const row = await sql.one<{ status: string; expired: boolean }>(
-      'SELECT status, expires_at <= now() AS expired FROM state_txns WHERE txn_id = $1',
+      `SELECT status, expires_at <= now() AS expired FROM state_txns WHERE txn_id = $1${lock ? ' FOR UPDATE' : ''}`,
       [txnId],
     );
     if (!row) return 'unknown';
@@ -110,14 +110,8 @@ export class StateRepository {
    */
   async commit(txnId: string): Promise<{ commitTs: number } | TransactionProblem | CommitConflict> {
     return this.sql.transaction(async (tx) => {
-      const txn = await tx.one<{ status: string; expired: boolean }>(
-        'SELECT status, expires_at <= now() AS expired FROM state_txns WHERE txn_id = $1 FOR UPDATE',
-        [txnId],
-      );
-      if (!txn) return 'unknown';
-      if (txn.status === 'committed') return 'committed';
-      if (txn.status === 'aborted') return 'aborted';
-      if (txn.expired) return 'expired';
+      const problem = await this.problemOf(txnId, tx, true);
+      if (problem) return problem;
 
       const staged = await tx.rows<{
         namespace: string;
