@@ -3,7 +3,7 @@ export { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 export { retryDelayMs } from './database/backoff.js';
 export { isProcessAlive } from './database/process-alive.js';
 export { freeLoopbackPort, listenProblem } from './database/free-port.js';
-export { Sql, storableText, type SqlResult } from './database/sql.js';
+export { Sql, lockFailureOf, storableText, type SqlResult } from './database/sql.js';
 export { withTimeout } from './database/with-timeout.js';
 export { isDatabaseUnavailable } from './database/unavailable.js';
 export { NotificationListener } from './database/notification-listener.js';
@@ -44,7 +44,7 @@ export type {
   ClaimedInvocation,
   AttemptResult,
 } from './invocations/invocation-record.js';
-export { StateRepository, type CommitNotice } from './state/state.repository.js';
+export { OpenStateTransaction, StateRepository, type CommitNotice } from './state/state.repository.js';
 export type {
   JsonObject,
   JsonValue,
@@ -55,4 +55,5 @@ export type {
   StateEvent,
   TransactionProblem,
   CommitConflict,
+  AppliedOperation,
 } from './state/state-record.js';

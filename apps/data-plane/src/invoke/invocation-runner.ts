@@ -4,6 +4,7 @@ import { DomainError } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 import { LoadFailure, type ChunkConsumer, type InvokeOutcome } from '../pool/instance.js';
 import type { Acquired } from '../pool/function-pool.js';
+import { FunctionStateService } from '../state/function-state.js';
 
 /** How one attempt to run a function ended, whoever asked for it. */
 export type RunResult = { durationMs: number; startedAt: Date; version: number } & (
@@ -29,7 +30,10 @@ export interface RunOptions {
 /** Runs one attempt of a function on an instance of its pool: shared by Invoke, InvokeStream and the async workers. */
 @Injectable()
 export class InvocationRunner {
-  constructor(private readonly pools: InstancePoolService) {}
+  constructor(
+    private readonly pools: InstancePoolService,
+    private readonly functionState: FunctionStateService,
+  ) {}
 
   async run(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
     const started = performance.now();
@@ -50,6 +54,7 @@ export class InvocationRunner {
     const timeoutMs = Math.max(1, options.deadline - Date.now());
     const abort = (): void => acquired.instance.kill();
     options.signal?.addEventListener('abort', abort, { once: true });
+    const state = this.functionState.session(record.name, options.deadline);
     try {
       const outcome = await acquired.instance.invoke(
         options.requestId,
@@ -57,6 +62,7 @@ export class InvocationRunner {
         options.metadata,
         timeoutMs,
         options.onChunk,
+        state,
       );
       this.pools.release(
         record,
@@ -73,6 +79,8 @@ export class InvocationRunner {
       };
     } finally {
       options.signal?.removeEventListener('abort', abort);
+      // Whatever the code left open is rolled back: a call's transaction never outlives it.
+      void state.close();
     }
   }
 }

@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { FunctionsModule } from '../functions/functions.module.js';
 import { InvocationsModule } from '../invocations/invocations.module.js';
 import { PoolModule } from '../pool/pool.module.js';
+import { StateModule } from '../state/state.module.js';
 import { InvocationRunner } from './invocation-runner.js';
 import { InvokeService } from './invoke.service.js';
 
-/** Running a function: one attempt on an instance (the runner), and sync and streaming calls built on it. */
+/** Running a function: one attempt on an instance (the runner, which answers its state calls), and sync and streaming calls built on it. */
 @Module({
-  imports: [FunctionsModule, PoolModule, InvocationsModule],
+  imports: [FunctionsModule, PoolModule, InvocationsModule, StateModule],
   providers: [InvocationRunner, InvokeService],
   exports: [InvocationRunner, InvokeService],
 })

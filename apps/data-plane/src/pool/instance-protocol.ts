@@ -27,6 +27,7 @@ export type InstanceMessage =
   | { t: 'loaded'; log: string }
   | { t: 'load_error'; error: string; log: string }
   | { t: 'chunk'; requestId: string }
+  | StateRequest
   | {
       t: 'result';
       requestId: string;
@@ -36,6 +37,33 @@ export type InstanceMessage =
       log: string;
       logTruncated: boolean;
     };
+
+/** What function code may ask of state during its call (context.state); body: a commit's operations as JSON. */
+export const stateOps = ['get', 'keys', 'scan', 'tx_get', 'tx_commit', 'tx_abort'] as const;
+export type StateOp = (typeof stateOps)[number];
+
+/**
+ * A state call from the instance, answered by a `state_reply` frame with the
+ * same seq. Scope fields left out mean the function's default scope.
+ */
+export interface StateRequest {
+  t: 'state';
+  requestId: string;
+  seq: number;
+  op: StateOp;
+  namespace: string | undefined;
+  agentId: string | undefined;
+  key: string | undefined;
+  prefix: string | undefined;
+}
+
+/** The answer to a StateRequest: ok with what the op returns (body: JSON), or an error kind and message. */
+export type StateReply =
+  | { t: 'state_reply'; seq: number; ok: true; exists?: boolean; version?: number; commitTs?: number }
+  | { t: 'state_reply'; seq: number; ok: false; code: string; error: string };
+
+/** Scope and key fields: long enough for the state limits to be checked (and answered) by the state service. */
+const STATE_FIELD_CHARS = 4096;
 
 export interface Frame {
   header: InstanceMessage;
@@ -103,6 +131,27 @@ export function parseInstanceMessage(headerBytes: Buffer, body: Buffer): Instanc
       return { t: 'load_error', error: text(header, 'error', instanceLimits.errorChars), log: log() };
     case 'chunk':
       return { t: 'chunk', requestId: text(header, 'requestId', 256) };
+    case 'state': {
+      const seq = field(header, 'seq');
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+        throw new ProtocolViolation('"seq" must be a whole number');
+      }
+      const op = field(header, 'op');
+      if (typeof op !== 'string' || !(stateOps as readonly string[]).includes(op)) {
+        throw new ProtocolViolation(`"op" must be one of ${stateOps.join(', ')}`);
+      }
+      if (op !== 'tx_commit') noBody(body, `state ${op}`);
+      return {
+        t: 'state',
+        requestId: text(header, 'requestId', 256),
+        seq,
+        op: op as StateOp,
+        namespace: optionalText(header, 'namespace', STATE_FIELD_CHARS),
+        agentId: optionalText(header, 'agentId', STATE_FIELD_CHARS),
+        key: optionalText(header, 'key', STATE_FIELD_CHARS),
+        prefix: optionalText(header, 'prefix', STATE_FIELD_CHARS),
+      };
+    }
     case 'result': {
       const fatal = field(header, 'fatal');
       if (fatal !== undefined && (typeof fatal !== 'string' || !fatalKinds.has(fatal))) {

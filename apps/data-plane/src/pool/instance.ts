@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex, Readable } from 'node:stream';
 import { JsonLogger } from '#server';
 import { FrameChannel } from './frame-channel.js';
-import { instanceLimits, type Frame } from './instance-protocol.js';
+import { instanceLimits, type Frame, type StateReply, type StateRequest } from './instance-protocol.js';
 import type { LaunchProfile } from './launch.js';
 import type { LaunchCommand } from '../sandbox/sandbox.js';
 import type { InstanceCgroup } from '../sandbox/cgroups.js';
@@ -51,11 +51,27 @@ const STDERR_TAIL_BYTES = 4096;
 /** Takes one streamed item; a returned promise asks for no more until it settles (backpressure). */
 export type ChunkConsumer = (data: Buffer) => void | Promise<void>;
 
+/** A state reply frame: its header, and the value or list as JSON. */
+export interface StateAnswer {
+  header: StateReply;
+  body?: Buffer;
+}
+
+/** Answers the state calls function code makes during one invocation; never rejects. */
+export interface StateHandler {
+  handle(request: StateRequest, body: Buffer): Promise<StateAnswer>;
+}
+
+/** State calls one instance may have unanswered at once (Node code can issue many without waiting). */
+const STATE_CALLS_IN_FLIGHT = 16;
+
 interface PendingInvoke {
   requestId: string;
   settle: (outcome: InvokeOutcome) => void;
   onChunk: ChunkConsumer | undefined;
   timer: NodeJS.Timeout;
+  state: StateHandler | undefined;
+  stateCallsInFlight: number;
 }
 
 const logger = new JsonLogger('instance');
@@ -184,7 +200,8 @@ export class Instance {
   /**
    * Runs one invocation; on timeout the process is killed and the call
    * settles at once. With onChunk, each item the handler yields is handed
-   * over as it arrives and the outcome carries no output.
+   * over as it arrives and the outcome carries no output. With state, the
+   * function's state calls are answered; without it they fail.
    */
   invoke(
     requestId: string,
@@ -192,6 +209,7 @@ export class Instance {
     metadata: Record<string, string>,
     timeoutMs: number,
     onChunk?: ChunkConsumer,
+    state?: StateHandler,
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -199,7 +217,7 @@ export class Instance {
         this.settle({ kind: 'timeout', log: '' });
         this.kill();
       }, timeoutMs);
-      this.pending = { requestId, settle: resolve, onChunk, timer };
+      this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0 };
       this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined }, payload);
     });
   }
@@ -280,6 +298,25 @@ export class Instance {
           this.channel.pause();
           void wait.finally(() => this.channel.resume());
         }
+        return;
+      }
+      case 'state': {
+        const pending = this.pending;
+        if (!pending || pending.requestId !== header.requestId) {
+          return this.violate('a state call outside the call in flight');
+        }
+        const refuse = (code: string, error: string): void =>
+          this.channel.send({ t: 'state_reply', seq: header.seq, ok: false, code, error } satisfies StateReply);
+        if (!pending.state) return refuse('unavailable', 'state is not available to this call');
+        if (pending.stateCallsInFlight >= STATE_CALLS_IN_FLIGHT) {
+          return refuse('resource_exhausted', `at most ${STATE_CALLS_IN_FLIGHT} state calls at a time`);
+        }
+        pending.stateCallsInFlight++;
+        void pending.state.handle(header, frame.body).then((answer) => {
+          pending.stateCallsInFlight--;
+          // The answer to a call that has ended goes nowhere: the instance may serve another by now.
+          if (this.pending === pending) this.channel.send(answer.header, answer.body);
+        });
         return;
       }
       case 'result': {

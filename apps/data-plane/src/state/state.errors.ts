@@ -9,6 +9,14 @@ export enum StateErrorCode {
   TooManyOperations = 'TOO_MANY_OPERATIONS',
   Conflict = 'VERSION_CONFLICT',
   VersionNotFound = 'VERSION_NOT_FOUND',
+  /** Function code: too many state calls at once from one instance. */
+  TooManyStateCalls = 'TOO_MANY_STATE_CALLS',
+  /** Function code: a reply (keys, scan) larger than an instance may be sent. */
+  ReplyTooLarge = 'REPLY_TOO_LARGE',
+  /** Function code: the call's time ran out waiting for a key's lock or a transaction slot. */
+  LockWaitExpired = 'LOCK_WAIT_EXPIRED',
+  /** Function code: two transactions waited on each other's keys; PostgreSQL ended this one. */
+  Deadlock = 'DEADLOCK',
 }
 
 const kinds = {
@@ -19,6 +27,10 @@ const kinds = {
   [StateErrorCode.TooManyOperations]: 'invalid_argument',
   [StateErrorCode.Conflict]: 'aborted',
   [StateErrorCode.VersionNotFound]: 'not_found',
+  [StateErrorCode.TooManyStateCalls]: 'resource_exhausted',
+  [StateErrorCode.ReplyTooLarge]: 'resource_exhausted',
+  [StateErrorCode.LockWaitExpired]: 'deadline_exceeded',
+  [StateErrorCode.Deadlock]: 'aborted',
 } as const satisfies Record<StateErrorCode, ErrorKind>;
 
 export class StateError extends errorClassFor(kinds) {}
@@ -37,6 +49,20 @@ export const stateErrors = {
     new StateError(
       StateErrorCode.Conflict,
       `key "${key.slice(0, 200)}" is at version ${actual}, not the expected ${expected}; nothing was applied`,
+    ),
+  tooManyStateCalls: (limit: number) =>
+    new StateError(StateErrorCode.TooManyStateCalls, `at most ${limit} state calls of one instance at a time`),
+  replyTooLarge: (bytes: number, limit: number) =>
+    new StateError(
+      StateErrorCode.ReplyTooLarge,
+      `the answer is ${bytes} bytes; at most ${limit} reach function code (narrow the prefix)`,
+    ),
+  lockWaitExpired: (what: string) =>
+    new StateError(StateErrorCode.LockWaitExpired, `the call's time ran out waiting for ${what}`),
+  deadlock: () =>
+    new StateError(
+      StateErrorCode.Deadlock,
+      'two transactions waited on keys the other had read; this one was ended (re-run it)',
     ),
   versionNotFound: (key: string, version: number) =>
     new StateError(StateErrorCode.VersionNotFound, `key "${key.slice(0, 200)}" never had version ${version}`),

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { FunctionStateService } from './function-state.js';
 import { StatehouseController } from './state.controller.js';
 import { StateService } from './state.service.js';
 
-/** statehouse.v1: transactional, versioned state for agents, on PostgreSQL. */
+/** statehouse.v1: transactional, versioned state for agents, on PostgreSQL; and the same state for function code. */
 @Module({
   controllers: [StatehouseController],
-  providers: [StateService],
-  exports: [StateService],
+  providers: [StateService, FunctionStateService],
+  exports: [StateService, FunctionStateService],
 })
 export class StateModule {}

@@ -11,7 +11,7 @@ export const notifyChannels = {
   asyncInvocations: 'nova_async',
   /** Payload: comma-separated ids of invocations (or async attempts) that just finished. */
   invocationsFinished: 'nova_invocations',
-  /** Payload: a CommitNotice (commit_ts and agents) of a state commit, for Replay's follow. */
+  /** Payload: a CommitNotice (commit_ts and agents) of a state commit, for Replay's follow; sent by nova_state_apply (SQL). */
   stateCommits: 'nova_state',
 } as const;
 

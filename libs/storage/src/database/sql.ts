@@ -49,11 +49,47 @@ export class Sql {
     await this.run('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
+  /**
+   * Begins a transaction that stays open across calls until it is committed
+   * or rolled back, on a connection of its own meanwhile. Whoever holds it
+   * must end it: an open one keeps its connection and its locks.
+   */
+  async hold(): Promise<HeldTransaction> {
+    if (this.runner) throw new Error('a held transaction cannot be opened inside another transaction');
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    let ended = false;
+    const end = async (how: 'commit' | 'rollback'): Promise<void> => {
+      if (ended) return;
+      ended = true;
+      try {
+        if (how === 'commit') await runner.commitTransaction();
+        else await runner.rollbackTransaction();
+      } finally {
+        await runner.release();
+      }
+    };
+    return { sql: new Sql(this.dataSource, runner), commit: () => end('commit'), rollback: () => end('rollback') };
+  }
+
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     if (this.runner) return work(this);
     return this.dataSource.transaction((manager) => work(new Sql(this.dataSource, manager.queryRunner)));
   }
+}
+
+/** A transaction kept open across calls (Sql.hold). Ending it twice is harmless. */
+export interface HeldTransaction {
+  sql: Sql;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
 }
 
 /** Postgres text cannot hold NUL; it becomes U+FFFD. */
@@ -70,4 +106,13 @@ export function countOf(row: { total: string | number } | undefined): number {
 export function isUniqueViolation(error: unknown): boolean {
   const { code, driverError } = error as { code?: string; driverError?: { code?: string } };
   return code === '23505' || driverError?.code === '23505';
+}
+
+/** A lock was not granted: lock_timeout ran out (55P03) or PostgreSQL broke a deadlock (40P01). */
+export function lockFailureOf(error: unknown): 'lock_timeout' | 'deadlock' | undefined {
+  const { code, driverError } = error as { code?: string; driverError?: { code?: string } };
+  const sqlState = driverError?.code ?? code;
+  if (sqlState === '55P03') return 'lock_timeout';
+  if (sqlState === '40P01') return 'deadlock';
+  return undefined;
 }

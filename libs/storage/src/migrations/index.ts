@@ -5,6 +5,7 @@ import { FunctionSandbox1795420000000 } from './1795420000000-FunctionSandbox.js
 import { InvocationKinds1795430000000 } from './1795430000000-InvocationKinds.js';
 import { VersionsAndAliases1795440000000 } from './1795440000000-VersionsAndAliases.js';
 import { State1795450000000 } from './1795450000000-State.js';
+import { StateCommitFunctions1795460000000 } from './1795460000000-StateCommitFunctions.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   InvocationKinds1795430000000,
   VersionsAndAliases1795440000000,
   State1795450000000,
+  StateCommitFunctions1795460000000,
 ];

@@ -18,6 +18,14 @@ export interface StagedOperation extends StateKey {
   expectedVersion: number | undefined;
 }
 
+/** An operation applied by StateRepository.apply: a check writes nothing and only holds its key to a version. */
+export type AppliedOperation = StateKey &
+  (
+    | { kind: 'write'; value: JsonObject; expectedVersion?: number }
+    | { kind: 'delete'; expectedVersion?: number }
+    | { kind: 'check'; expectedVersion: number }
+  );
+
 /** A key as GetState shows it; exists=false for a key never written or deleted. */
 export interface StateValue {
   value: JsonObject | undefined;

@@ -195,4 +195,72 @@ describe('StateRepository (integration)', () => {
     assert.equal(left.length, 0);
     assert.equal(await state.commit(txn), 'expired', 'still known as expired');
   });
+  it('applies checks, writes and deletes in one statement; a broken check applies nothing', async () => {
+    await commitOf(write('a7', 'read', { n: 1 }));
+    const applied = await state.apply(randomUUID(), [
+      { ...at('a7', 'read'), kind: 'check', expectedVersion: 1 },
+      { ...at('a7', 'new'), kind: 'write', value: { n: 2 }, expectedVersion: 0 },
+      { ...at('a7', 'new'), kind: 'write', value: { n: 3 } },
+    ]);
+    assert.ok('commitTs' in applied);
+    assert.deepEqual(await state.get(at('a7', 'new')), {
+      value: { n: 3 },
+      version: 2,
+      commitTs: applied.commitTs,
+      exists: true,
+    });
+    assert.equal((await state.get(at('a7', 'read'))).version, 1, 'a check writes nothing');
+    const events = await state.events('default', 'a7', applied.commitTs - 1, undefined, 10);
+    assert.deepEqual(events[0]?.operations, [
+      { key: 'new', value: { n: 2 }, version: 1 },
+      { key: 'new', value: { n: 3 }, version: 2 },
+    ]);
+
+    const refused = await state.apply(randomUUID(), [
+      { ...at('a7', 'other'), kind: 'write', value: { n: 4 } },
+      { ...at('a7', 'read'), kind: 'check', expectedVersion: 0 },
+    ]);
+    assert.deepEqual(refused, { conflict: { ...at('a7', 'read'), expected: 0, actual: 1 } });
+    assert.equal((await state.get(at('a7', 'other'))).exists, false);
+  });
+
+  it('makes open transactions that read one key take turns, and checks their reads at commit', async () => {
+    await commitOf(write('a8', 'counter', { n: 0 }));
+    const increment = async (): Promise<void> => {
+      const txn = await state.open(10_000);
+      const read = await txn.lockedGet(at('a8', 'counter'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const result = await txn.commit(randomUUID(), [
+        {
+          ...at('a8', 'counter'),
+          kind: 'write',
+          value: { n: (read.value!['n'] as number) + 1 },
+          expectedVersion: read.version,
+        },
+      ]);
+      assert.ok('commitTs' in result, JSON.stringify(result));
+    };
+    await Promise.all(Array.from({ length: 5 }, increment));
+    assert.deepEqual((await state.get(at('a8', 'counter'))).value, { n: 5 });
+
+    // A writer from outside (statehouse.v1) is not held back by the lock, but the check catches it.
+    const txn = await state.open(10_000);
+    const read = await txn.lockedGet(at('a8', 'counter'));
+    await commitOf(write('a8', 'counter', { n: 100 }));
+    const refused = await txn.commit(randomUUID(), [
+      { ...at('a8', 'counter'), kind: 'check', expectedVersion: read.version },
+    ]);
+    assert.deepEqual(refused, { conflict: { ...at('a8', 'counter'), expected: 6, actual: 7 } });
+
+    // A lock not granted in time fails the read; rolling back releases it.
+    const holder = await state.open(10_000);
+    await holder.lockedGet(at('a8', 'counter'));
+    const waiter = await state.open(100);
+    await assert.rejects(waiter.lockedGet(at('a8', 'counter')), /lock timeout/);
+    await waiter.rollback();
+    await holder.rollback();
+    const after = await state.open(100);
+    assert.equal((await after.lockedGet(at('a8', 'counter'))).version, 7);
+    await after.rollback();
+  });
 });

@@ -1,6 +1,6 @@
-import { notifyChannels } from '../database/notify-channels.js';
-import type { Sql } from '../database/sql.js';
+import type { HeldTransaction, Sql } from '../database/sql.js';
 import type {
+  AppliedOperation,
   CommitConflict,
   JsonObject,
   StagedOperation,
@@ -15,14 +15,6 @@ import type {
 export interface CommitNotice {
   ts: number;
   agents: [string, string][] | null;
-}
-
-function commitNotice(ts: number, applied: { namespace: string; agent_id: string }[]): string {
-  const agents = [...new Set(applied.map((op) => JSON.stringify([op.namespace, op.agent_id])))].map(
-    (agent) => JSON.parse(agent) as [string, string],
-  );
-  const notice = JSON.stringify({ ts, agents } satisfies CommitNotice);
-  return notice.length < 7000 ? notice : JSON.stringify({ ts, agents: null } satisfies CommitNotice);
 }
 
 /** Finished transactions are remembered this long, so a late call learns "already committed" rather than "unknown". */
@@ -44,11 +36,89 @@ function toStateValue(row: VersionRow | undefined): StateValue {
   };
 }
 
+interface CommitRow {
+  applied_ts: string | null;
+  conflict_namespace: string | null;
+  conflict_agent: string | null;
+  conflict_key: string | null;
+  conflict_expected: string | null;
+  conflict_actual: string | null;
+}
+
+function toConflict(row: CommitRow): CommitConflict {
+  return {
+    conflict: {
+      namespace: row.conflict_namespace!,
+      agentId: row.conflict_agent!,
+      key: row.conflict_key!,
+      expected: Number(row.conflict_expected),
+      actual: Number(row.conflict_actual),
+    },
+  };
+}
+
+async function applyOperations(
+  sql: Sql,
+  txnId: string,
+  operations: readonly AppliedOperation[],
+): Promise<{ commitTs: number } | CommitConflict> {
+  const row = await sql.one<CommitRow>('SELECT * FROM nova_state_apply($1, $2, $3, $4, $5, $6::jsonb[], $7)', [
+    txnId,
+    operations.map((op) => op.kind),
+    operations.map((op) => op.namespace),
+    operations.map((op) => op.agentId),
+    operations.map((op) => op.key),
+    operations.map((op) => (op.kind === 'write' ? JSON.stringify(op.value) : null)),
+    operations.map((op) => op.expectedVersion ?? null),
+  ]);
+  if (row!.applied_ts === null) return toConflict(row!);
+  return { commitTs: Number(row!.applied_ts) };
+}
+
+/**
+ * A transaction function code holds open (StateRepository.open). End it
+ * with commit or rollback; either one releases its connection and locks.
+ */
+export class OpenStateTransaction {
+  constructor(private readonly held: HeldTransaction) {}
+
+  /** The key's value, its lock taken first and held to the end. */
+  async lockedGet(key: StateKey): Promise<StateValue> {
+    const row = await this.held.sql.one<{
+      found_value: JsonObject | null;
+      found_version: string;
+      found_commit_ts: string;
+    }>('SELECT * FROM nova_state_locked_get($1, $2, $3)', [key.namespace, key.agentId, key.key]);
+    return toStateValue(row && { value: row.found_value, version: row.found_version, commit_ts: row.found_commit_ts });
+  }
+
+  /** Applies the operations and commits; on a conflict, rolls back and applies nothing. */
+  async commit(txnId: string, operations: readonly AppliedOperation[]): Promise<{ commitTs: number } | CommitConflict> {
+    try {
+      const result = await applyOperations(this.held.sql, txnId, operations);
+      if ('conflict' in result) {
+        await this.held.rollback();
+        return result;
+      }
+      await this.held.commit();
+      return result;
+    } catch (error) {
+      await this.held.rollback().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  rollback(): Promise<void> {
+    return this.held.rollback();
+  }
+}
+
 /**
  * statehouse.v1's store (docs/adr/0007-state-on-postgres.md). Transactions
  * and their staged operations live in the database, so any process can
  * serve any call of one; Commit applies them in one PostgreSQL transaction
- * that takes the next commit_ts from state_clock under its row lock.
+ * that takes the next commit_ts from state_clock under its row lock
+ * (nova_state_apply, migration 1795460000000).
  */
 export class StateRepository {
   constructor(
@@ -103,130 +173,47 @@ export class StateRepository {
   }
 
   /**
-   * Applies the staged operations atomically: each write or delete makes the
-   * key's next version; one event per agent goes to the log; listeners of
-   * nova_state hear the commit_ts. A broken expected_version aborts the
-   * transaction and applies nothing.
+   * Applies the staged operations atomically (nova_state_commit, one round
+   * trip): each write or delete makes the key's next version; one event per
+   * agent goes to the log; listeners of nova_state hear the commit_ts. A
+   * broken expected_version aborts the transaction and applies nothing.
    */
   async commit(txnId: string): Promise<{ commitTs: number } | TransactionProblem | CommitConflict> {
-    return this.sql.transaction(async (tx) => {
-      const problem = await this.problemOf(txnId, tx, true);
-      if (problem) return problem;
+    const row = await this.sql.one<CommitRow & { problem: string | null }>('SELECT * FROM nova_state_commit($1)', [
+      txnId,
+    ]);
+    if (row?.problem === 'conflict') return toConflict(row);
+    if (row?.problem) return row.problem as TransactionProblem;
+    return { commitTs: Number(row!.applied_ts) };
+  }
 
-      const staged = await tx.rows<{
-        namespace: string;
-        agent_id: string;
-        key: string;
-        value: JsonObject | null;
-        expected_version: string | null;
-      }>('SELECT namespace, agent_id, key, value, expected_version FROM state_staged WHERE txn_id = $1 ORDER BY seq', [
-        txnId,
-      ]);
-      const keyOf = (k: { namespace: string; agent_id: string; key: string }): string =>
-        JSON.stringify([k.namespace, k.agent_id, k.key]);
-      const distinct = [...new Map(staged.map((op) => [keyOf(op), op])).values()];
-      // From here to COMMIT this transaction holds the clock, so commits are
-      // applied one at a time: versions read now cannot change under it (a
-      // key not yet written has no row to lock), and commit_ts follows commit
-      // order. A conflict below leaves a gap in commit_ts, nothing else.
-      const clock = await tx.one<{ ts: string }>('UPDATE state_clock SET ts = ts + 1 RETURNING ts');
-      const commitTs = Number(clock!.ts);
-      const current = await tx.rows<{
-        namespace: string;
-        agent_id: string;
-        key: string;
-        version: string;
-        live: boolean;
-      }>(
-        `SELECT l.namespace, l.agent_id, l.key, l.version, l.value IS NOT NULL AS live
-           FROM state_latest l
-           JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(namespace, agent_id, key)
-             ON l.namespace = k.namespace AND l.agent_id = k.agent_id AND l.key = k.key`,
-        [distinct.map((op) => op.namespace), distinct.map((op) => op.agent_id), distinct.map((op) => op.key)],
+  /**
+   * Opens a transaction for function code, held until it is committed or
+   * rolled back: its reads lock their keys (function transactions on a key
+   * take turns), and its commit checks them against writers from outside.
+   * A lock not granted within lockTimeoutMs fails the read.
+   */
+  async open(lockTimeoutMs: number): Promise<OpenStateTransaction> {
+    const held = await this.sql.hold();
+    try {
+      await held.sql.run(
+        "SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)",
+        [String(Math.max(1, Math.ceil(lockTimeoutMs))), String(Math.ceil(lockTimeoutMs) + 5_000)],
       );
-      const versions = new Map(current.map((row) => [keyOf(row), { version: Number(row.version), live: row.live }]));
+    } catch (error) {
+      await held.rollback().catch(() => undefined);
+      throw error;
+    }
+    return new OpenStateTransaction(held);
+  }
 
-      for (const op of staged) {
-        if (op.expected_version === null) continue;
-        const expected = Number(op.expected_version);
-        const now = versions.get(keyOf(op)) ?? { version: 0, live: false };
-        const holds = expected === now.version || (expected === 0 && !now.live);
-        if (!holds) {
-          await tx.run("UPDATE state_txns SET status = 'aborted', finished_at = now() WHERE txn_id = $1", [txnId]);
-          await tx.run('DELETE FROM state_staged WHERE txn_id = $1', [txnId]);
-          return {
-            conflict: { namespace: op.namespace, agentId: op.agent_id, key: op.key, expected, actual: now.version },
-          };
-        }
-      }
-
-      const applied = staged.map((op) => {
-        const key = keyOf(op);
-        const version = (versions.get(key)?.version ?? 0) + 1;
-        versions.set(key, { version, live: op.value !== null });
-        return { ...op, version };
-      });
-      if (applied.length > 0) {
-        await tx.run(
-          `INSERT INTO state_versions (namespace, agent_id, key, version, value, commit_ts)
-           SELECT u.namespace, u.agent_id, u.key, u.version, u.value, $6
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[])
-               AS u(namespace, agent_id, key, version, value)`,
-          [
-            applied.map((op) => op.namespace),
-            applied.map((op) => op.agent_id),
-            applied.map((op) => op.key),
-            applied.map((op) => op.version),
-            applied.map((op) => (op.value === null ? null : JSON.stringify(op.value))),
-            commitTs,
-          ],
-        );
-        const last = [...new Map(applied.map((op) => [keyOf(op), op])).values()];
-        await tx.run(
-          `INSERT INTO state_latest (namespace, agent_id, key, version, value, commit_ts)
-           SELECT u.namespace, u.agent_id, u.key, u.version, u.value, $6
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[])
-               AS u(namespace, agent_id, key, version, value)
-           ON CONFLICT (namespace, agent_id, key) DO UPDATE
-             SET version = EXCLUDED.version, value = EXCLUDED.value, commit_ts = EXCLUDED.commit_ts`,
-          [
-            last.map((op) => op.namespace),
-            last.map((op) => op.agent_id),
-            last.map((op) => op.key),
-            last.map((op) => op.version),
-            last.map((op) => (op.value === null ? null : JSON.stringify(op.value))),
-            commitTs,
-          ],
-        );
-        const byAgent = new Map<string, typeof applied>();
-        for (const op of applied) {
-          const agent = JSON.stringify([op.namespace, op.agent_id]);
-          byAgent.set(agent, [...(byAgent.get(agent) ?? []), op]);
-        }
-        const events = [...byAgent.values()];
-        await tx.run(
-          `INSERT INTO state_events (namespace, agent_id, commit_ts, txn_id, operations)
-           SELECT u.namespace, u.agent_id, $4, $5, u.operations
-             FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(namespace, agent_id, operations)`,
-          [
-            events.map((ops) => ops[0]!.namespace),
-            events.map((ops) => ops[0]!.agent_id),
-            events.map((ops) =>
-              JSON.stringify(ops.map((op) => ({ key: op.key, value: op.value, version: op.version }))),
-            ),
-            commitTs,
-            txnId,
-          ],
-        );
-      }
-      await tx.run(
-        "UPDATE state_txns SET status = 'committed', commit_ts = $2, finished_at = now() WHERE txn_id = $1",
-        [txnId, commitTs],
-      );
-      await tx.run('DELETE FROM state_staged WHERE txn_id = $1', [txnId]);
-      await tx.notify(notifyChannels.stateCommits, commitNotice(commitTs, applied));
-      return { commitTs };
-    });
+  /**
+   * Applies operations decided elsewhere (function code's transactions):
+   * checks are expected versions that apply nothing. One statement, so
+   * atomic on its own.
+   */
+  apply(txnId: string, operations: readonly AppliedOperation[]): Promise<{ commitTs: number } | CommitConflict> {
+    return applyOperations(this.sql, txnId, operations);
   }
 
   /** Discards a transaction; aborting an aborted or expired one again is fine. */

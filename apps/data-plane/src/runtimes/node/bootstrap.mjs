@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { captureOutput, decodeEvent, describe, encodeOutput, limits, serve, specialise } from './channel.mjs';
+import { createState, receiveStateReply } from './state.mjs';
 
 let handler;
 let fn;
@@ -35,7 +36,13 @@ async function load(message) {
 
 function context(header) {
   const deadline = performance.now() + header.timeoutMs;
+  let state;
   return {
+    /** Made on first use: most calls never touch state. */
+    get state() {
+      state ??= createState(channel, header.requestId);
+      return state;
+    },
     requestId: header.requestId,
     awsRequestId: header.requestId,
     functionName: fn.functionName,
@@ -100,4 +107,5 @@ const channel = serve({
     return fn.loadLog;
   },
   invoke,
+  stateReply: receiveStateReply,
 });

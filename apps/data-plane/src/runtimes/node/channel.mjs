@@ -127,8 +127,9 @@ export function encodeOutput(value) {
  * one invocation at a time. `load(header)` resolves with what importing
  * printed; `invoke(header, body)` with [result header, output]. A failed load
  * or a fatal result ends the process, which the data plane then replaces.
+ * `stateReply(header, body)` takes the answers to the function's state calls.
  */
-export function serve({ load, invoke }) {
+export function serve({ load, invoke, stateReply }) {
   const channel = openChannel((header, body) => {
     if (header.t === 'load') {
       applyLimits(header.limits);
@@ -143,6 +144,8 @@ export function serve({ load, invoke }) {
           setImmediate(() => process.exit(1));
         },
       );
+    } else if (header.t === 'state_reply') {
+      stateReply?.(header, body);
     } else if (header.t === 'invoke') {
       void invoke(header, body).then(([result, output]) => {
         channel.send(result, output);

@@ -11,8 +11,10 @@ header, then the body bytes (payload in, output out). stdout and stderr are
 captured per invocation and returned as its log.
 """
 
+import copy
 import ctypes
 import importlib
+import random
 import inspect
 import io
 import json
@@ -83,6 +85,177 @@ class CapturedOutput(io.TextIOBase):
         return "".join(self.parts)
 
 
+class StateError(Exception):
+    """A state call failed; code is the gRPC status name in lower case (invalid_argument, ...)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class ConflictError(StateError):
+    """A transaction's reads no longer held at commit; nothing was applied."""
+
+
+TRANSACTION_RERUNS = 5
+DEFAULT_NAMESPACE = "default"
+state_seq = 0
+
+
+def state_call(request_id, op, scope, key=None, prefix=None, body=b""):
+    """Sends one state request on fd 3 and waits for its reply (the only frames that come during a call)."""
+    global state_seq
+    state_seq += 1
+    header = {"t": "state", "requestId": request_id, "seq": state_seq, "op": op}
+    header.update(scope)
+    if key is not None:
+        header["key"] = key
+    if prefix is not None:
+        header["prefix"] = prefix
+    send(header, body)
+    while True:
+        reply, reply_body = receive()
+        if reply is None:
+            os._exit(0)
+        if reply.get("t") == "state_reply" and reply.get("seq") == state_seq:
+            break
+    if not reply["ok"]:
+        error_class = ConflictError if reply["code"] == "aborted" else StateError
+        raise error_class(reply["code"], reply["error"])
+    return reply, reply_body
+
+
+def check_key(key):
+    if not isinstance(key, str) or key == "":
+        raise TypeError("a state key is a non-empty str")
+    return key
+
+
+def encode_value(value):
+    if not isinstance(value, dict):
+        raise TypeError("a state value is a dict (a JSON object), not %s" % type(value).__name__)
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+class Transaction:
+    """Reads lock their keys until the end; writes and deletes are applied together at commit."""
+
+    def __init__(self, state):
+        self._state = state
+        self._reads = {}
+        self._writes = {}
+        self._opened = False
+
+    def get(self, key):
+        check_key(key)
+        if key in self._writes:
+            return copy.deepcopy(self._writes[key])
+        self._opened = True
+        reply, body = state_call(self._state._request_id, "tx_get", self._state._scope, key=key)
+        self._reads.setdefault(key, reply["version"])
+        return json.loads(body) if reply["exists"] else None
+
+    def write(self, key, value):
+        # A checked copy: what the handler changes afterwards is not written.
+        self._writes[check_key(key)] = json.loads(encode_value(value))
+
+    def delete(self, key):
+        self._writes[check_key(key)] = None
+
+    def _commit(self):
+        if not self._writes and not self._opened:
+            return
+        scope = self._state._scope
+        operations = {
+            "reads": [dict(scope, key=key, version=version) for key, version in self._reads.items()],
+            "writes": [dict(scope, key=key, value=value) for key, value in self._writes.items()],
+        }
+        body = json.dumps(operations, separators=(",", ":")).encode()
+        state_call(self._state._request_id, "tx_commit", {}, body=body)
+
+    def _abort(self):
+        if self._opened:
+            state_call(self._state._request_id, "tx_abort", {})
+
+
+class TransactionBlock:
+    """`with state.transaction() as tx:` commits on leaving the block and aborts on an exception."""
+
+    def __init__(self, state):
+        self._state = state
+        self._tx = None
+
+    def __enter__(self):
+        self._tx = self._state._begin()
+        return self._tx
+
+    def __exit__(self, kind, error, trace):
+        tx, self._tx = self._tx, None
+        try:
+            if kind is None:
+                tx._commit()
+            else:
+                tx._abort()
+        finally:
+            self._state._end()
+        return False
+
+
+class State:
+    """context.state: the function's own scope (namespace "default", agent = function name) or another."""
+
+    ConflictError = ConflictError
+    StateError = StateError
+
+    def __init__(self, request_id, scope, call):
+        self._request_id = request_id
+        self._scope = scope
+        self._call = call
+
+    def scope(self, agent_id=None, namespace=None):
+        scope = dict(self._scope)
+        if agent_id is not None:
+            scope["agentId"] = agent_id
+        if namespace is not None:
+            scope["namespace"] = namespace
+        return State(self._request_id, scope, self._call)
+
+    def get(self, key):
+        reply, body = state_call(self._request_id, "get", self._scope, key=check_key(key))
+        return json.loads(body) if reply["exists"] else None
+
+    def list_keys(self):
+        return json.loads(state_call(self._request_id, "keys", self._scope)[1])
+
+    def scan(self, prefix=""):
+        if not isinstance(prefix, str):
+            raise TypeError("a prefix is a str")
+        return json.loads(state_call(self._request_id, "scan", self._scope, prefix=prefix)[1])
+
+    def transaction(self, fn=None):
+        """`with state.transaction() as tx:`, or state.transaction(fn): fn(tx) re-run on a conflict."""
+        if fn is None:
+            return TransactionBlock(self)
+        for attempt in range(TRANSACTION_RERUNS + 1):
+            try:
+                with TransactionBlock(self) as tx:
+                    result = fn(tx)
+                return result
+            except ConflictError:
+                if attempt == TRANSACTION_RERUNS:
+                    raise
+                time.sleep(random.uniform(0.002, 0.01) * (attempt + 1))
+
+    def _begin(self):
+        if self._call["transaction"]:
+            raise RuntimeError("a transaction is already open in this call; end it before starting another")
+        self._call["transaction"] = True
+        return Transaction(self)
+
+    def _end(self):
+        self._call["transaction"] = False
+
+
 class Context:
     """What a handler learns about its invocation (names follow AWS Lambda's)."""
 
@@ -96,6 +269,13 @@ class Context:
         self.memory_limit_in_mb = self.memory_limit_mb
         self.metadata = header.get("metadata", {})
         self._deadline = time.monotonic() + header["timeoutMs"] / 1000.0
+        self._state = None
+
+    @property
+    def state(self):
+        if self._state is None:
+            self._state = State(self.request_id, {}, {"transaction": False})
+        return self._state
 
     @property
     def remaining_time_ms(self):
