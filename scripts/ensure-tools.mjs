@@ -4,22 +4,32 @@
 // Run by `npm start` and `npm test`; as root on a machine with apt-get it
 // installs them, otherwise it says what is missing and Nova reports the
 // weaker sandbox at start and in Health (docs/security.md).
-// `--bench` adds the load generator the benchmarks use (h2load).
+// `--bench` adds the load generator the benchmarks use (h2load); `--test`
+// adds grpcio and protobuf for Debian's python3, which the Python client
+// test of statehouse.v1 runs on (test/statehouse-python.e2e-spec.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+const onPath = (command) => () =>
+  ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'].some((dir) => existsSync(`${dir}/${command}`));
+const pythonHas = (module) => () =>
+  spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+
 const tools = [
-  { command: 'bwrap', pkg: 'bubblewrap' },
-  { command: 'slirp4netns', pkg: 'slirp4netns' },
-  { command: 'ip', pkg: 'iproute2' },
-  { command: 'nsenter', pkg: 'util-linux' },
-  ...(process.argv.includes('--bench') ? [{ command: 'h2load', pkg: 'nghttp2-client' }] : []),
+  { present: onPath('bwrap'), pkg: 'bubblewrap' },
+  { present: onPath('slirp4netns'), pkg: 'slirp4netns' },
+  { present: onPath('ip'), pkg: 'iproute2' },
+  { present: onPath('nsenter'), pkg: 'util-linux' },
+  ...(process.argv.includes('--bench') ? [{ present: onPath('h2load'), pkg: 'nghttp2-client' }] : []),
+  ...(process.argv.includes('--test')
+    ? [
+        { present: pythonHas('grpc'), pkg: 'python3-grpcio' },
+        { present: pythonHas('google.protobuf'), pkg: 'python3-protobuf' },
+      ]
+    : []),
 ];
 
-const onPath = (command) =>
-  ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'].some((dir) => existsSync(`${dir}/${command}`));
-
-const missing = tools.filter((tool) => !onPath(tool.command));
+const missing = tools.filter((tool) => !tool.present());
 if (missing.length === 0) process.exit(0);
 
 const packages = missing.map((tool) => tool.pkg);
