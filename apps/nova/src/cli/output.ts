@@ -1,4 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { NovaError } from '#client';
 
 /** Prints rows as a table whose columns line up. */
 export function printTable(headers: string[], rows: string[][]): void {
@@ -59,9 +60,20 @@ export function printRecord(record: Record<string, string | number | boolean>): 
 
 /** One clear line for any failure. */
 export function describeError(error: unknown, address: string): string {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number' && 'details' in error) {
-    const code = error.code as GrpcStatus;
-    const details = String(error.details);
+  // The SDK's errors carry the status by name; gRPC's by number.
+  const failure =
+    error instanceof NovaError
+      ? { code: GrpcStatus[error.code as keyof typeof GrpcStatus] ?? GrpcStatus.UNKNOWN, details: error.message }
+      : error;
+  if (
+    failure &&
+    typeof failure === 'object' &&
+    'code' in failure &&
+    typeof failure.code === 'number' &&
+    'details' in failure
+  ) {
+    const code = failure.code as GrpcStatus;
+    const details = String(failure.details);
     if (code === GrpcStatus.UNAVAILABLE) {
       const reason = /connect (E[A-Z]+)/.exec(details)?.[1] ?? details;
       return `cannot reach Nova at ${address} (${reason}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;

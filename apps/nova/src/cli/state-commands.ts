@@ -1,16 +1,25 @@
-import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { createStatehouseClient, type StatehousePromiseClient, type statehouse } from '#proto';
-import { integer, withClient } from './client-options.js';
+import { Statehouse, type JsonObject, type ReplayEvent, type StateResult } from '#client';
+import { clientOptions, integer, type ClientFlags } from './client-options.js';
 import { printJson, printTable } from './output.js';
 
 type StateFlags = { namespace?: string; json?: boolean };
 
-function withState<T>(command: Command, call: (state: StatehousePromiseClient) => Promise<T>): Promise<T> {
-  return withClient(command, createStatehouseClient, call);
+/** Runs one command's calls with the SDK's Statehouse client in the command's namespace, closed afterwards. */
+async function withState<T>(command: Command, call: (state: Statehouse) => Promise<T>): Promise<T> {
+  const flags = command.optsWithGlobals<ClientFlags & StateFlags>();
+  const state = new Statehouse({
+    ...clientOptions(flags, process.env),
+    namespace: flags.namespace ?? 'default',
+  });
+  try {
+    return await call(state);
+  } finally {
+    state.close();
+  }
 }
 
-function parseObject(text: string): Record<string, unknown> {
+function parseObject(text: string): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -20,11 +29,11 @@ function parseObject(text: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('the value must be a JSON object, e.g. \'{"name": "Ada"}\' (statehouse.v1 stores Structs)');
   }
-  return value as Record<string, unknown>;
+  return value as JsonObject;
 }
 
 /** One line per operation, as statehousectl prints a replay. */
-function printEvent(event: statehouse.ReplayEvent): void {
+function printEvent(event: ReplayEvent): void {
   for (const op of event.operations) {
     const what = op.value === undefined ? 'del' : 'put';
     const value = op.value === undefined ? '' : ` ${JSON.stringify(op.value)}`;
@@ -34,19 +43,16 @@ function printEvent(event: statehouse.ReplayEvent): void {
 
 /** Writes or deletes one key in a transaction of its own. */
 async function commitOne(
-  state: StatehousePromiseClient,
-  where: { namespace: string; agentId: string; key: string },
-  value: Record<string, unknown> | undefined,
+  state: Statehouse,
+  agentId: string,
+  key: string,
+  value: JsonObject | undefined,
 ): Promise<number> {
-  const { txnId } = await state.beginTransaction({});
-  try {
-    if (value) await state.write({ txnId, ...where, value });
-    else await state.delete({ txnId, ...where });
-    return (await state.commit({ txnId })).commitTs;
-  } catch (error) {
-    await state.abort({ txnId }).catch(() => undefined);
-    throw error;
-  }
+  const { commitTs } = await state.transaction(
+    async (tx) => (value ? tx.write(agentId, key, value) : tx.delete(agentId, key)),
+    { retries: 0 },
+  );
+  return commitTs;
 }
 
 /** `nova state`, like statehousectl: read, write and replay agents' state over statehouse.v1. */
@@ -57,8 +63,7 @@ export function registerStateCommands(program: Command): void {
 
   common(state.command('get').description("a key's latest value").argument('<agent>').argument('<key>')).action(
     async (agentId: string, key: string, flags: StateFlags, command: Command) => {
-      const namespace = flags.namespace ?? 'default';
-      const found = await withState(command, (client) => client.getState({ namespace, agentId, key }));
+      const found = await withState(command, (client) => client.getState(agentId, key));
       if (flags.json) return printJson(found);
       if (!found.exists) throw new Error(`${agentId}/${key} has no value${found.version ? ' (deleted)' : ''}`);
       process.stdout.write(`${JSON.stringify(found.value)}\n`);
@@ -73,18 +78,15 @@ export function registerStateCommands(program: Command): void {
       .argument('<agent>')
       .option('--prefix <prefix>', 'only keys that start with this, with their values'),
   ).action(async (agentId: string, flags: StateFlags & { prefix?: string }, command: Command) => {
-    const namespace = flags.namespace ?? 'default';
     if (flags.prefix !== undefined) {
-      const { entries } = await withState(command, (client) =>
-        client.scanPrefix({ namespace, agentId, prefix: flags.prefix! }),
-      );
+      const entries = await withState(command, (client) => client.scanPrefix(agentId, flags.prefix!));
       if (flags.json) return printJson(entries);
       return printTable(
         ['KEY', 'VERSION', 'COMMIT TS', 'VALUE'],
         entries.map((entry) => [entry.key, String(entry.version), String(entry.commitTs), JSON.stringify(entry.value)]),
       );
     }
-    const { keys } = await withState(command, (client) => client.listKeys({ namespace, agentId }));
+    const keys = await withState(command, (client) => client.listKeys(agentId));
     if (flags.json) return printJson(keys);
     for (const key of keys) process.stdout.write(`${key}\n`);
   });
@@ -98,8 +100,7 @@ export function registerStateCommands(program: Command): void {
       .argument('<json>'),
   ).action(async (agentId: string, key: string, json: string, flags: StateFlags, command: Command) => {
     const value = parseObject(json);
-    const namespace = flags.namespace ?? 'default';
-    const commitTs = await withState(command, (client) => commitOne(client, { namespace, agentId, key }, value));
+    const commitTs = await withState(command, (client) => commitOne(client, agentId, key, value));
     if (flags.json) return printJson({ commitTs });
     process.stdout.write(`wrote ${agentId}/${key} at commit_ts ${commitTs}\n`);
   });
@@ -107,20 +108,18 @@ export function registerStateCommands(program: Command): void {
   common(
     state.command('rm').description('delete a key (its own transaction)').argument('<agent>').argument('<key>'),
   ).action(async (agentId: string, key: string, flags: StateFlags, command: Command) => {
-    const namespace = flags.namespace ?? 'default';
-    const commitTs = await withState(command, (client) => commitOne(client, { namespace, agentId, key }, undefined));
+    const commitTs = await withState(command, (client) => commitOne(client, agentId, key, undefined));
     if (flags.json) return printJson({ commitTs });
     process.stdout.write(`deleted ${agentId}/${key} at commit_ts ${commitTs}\n`);
   });
 
   common(state.command('history').description('every version of a key').argument('<agent>').argument('<key>')).action(
     async (agentId: string, key: string, flags: StateFlags, command: Command) => {
-      const namespace = flags.namespace ?? 'default';
       const versions = await withState(command, async (client) => {
-        const latest = await client.getState({ namespace, agentId, key });
-        const all = [];
+        const latest = await client.getState(agentId, key);
+        const all: StateResult[] = [];
         for (let version = 1; version <= latest.version; version++) {
-          all.push(await client.getStateAtVersion({ namespace, agentId, key, version }));
+          all.push(await client.getStateAtVersion(agentId, key, version));
         }
         return all;
       });
@@ -145,22 +144,19 @@ export function registerStateCommands(program: Command): void {
     async (agentId: string, flags: StateFlags & { from?: number; to?: number; follow?: boolean }, command: Command) => {
       if (flags.follow && flags.to !== undefined) throw new Error('--follow and --to cannot go together');
       await withState(command, async (client) => {
-        const stream = client.replay({
-          namespace: flags.namespace ?? 'default',
-          agentId,
-          ...(flags.from !== undefined ? { startTs: flags.from } : {}),
-          ...(flags.to !== undefined ? { endTs: flags.to } : {}),
-          follow: flags.follow === true,
-        });
-        const cancel = (): void => stream.cancel();
+        const stop = new AbortController();
+        const cancel = (): void => stop.abort(); // Ctrl-C ends the stream quietly
         process.once('SIGINT', cancel);
         try {
-          for await (const event of stream) {
+          for await (const event of client.replay(agentId, {
+            ...(flags.from !== undefined ? { startTs: flags.from } : {}),
+            ...(flags.to !== undefined ? { endTs: flags.to } : {}),
+            follow: flags.follow === true,
+            signal: stop.signal,
+          })) {
             if (flags.json) process.stdout.write(`${JSON.stringify(event)}\n`);
             else printEvent(event);
           }
-        } catch (error) {
-          if ((error as { code?: number }).code !== status.CANCELLED) throw error; // Ctrl-C
         } finally {
           process.removeListener('SIGINT', cancel);
         }
