@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { captureOutput, decodeEvent, describe, encodeOutput, limits, serve, specialise } from './channel.mjs';
-import { createState, receiveStateReply } from './state.mjs';
+import { createState, forgetStateCalls, receiveStateReply } from './state.mjs';
 
 let handler;
 let fn;
@@ -61,6 +61,7 @@ function isStream(value) {
 }
 
 async function invoke(header, body) {
+  forgetStateCalls();
   const stop = captureOutput();
   let result = { t: 'result', requestId: header.requestId, ok: true };
   let output = Buffer.alloc(0);

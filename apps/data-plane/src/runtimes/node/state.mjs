@@ -32,6 +32,11 @@ export function receiveStateReply(header, body) {
   else call.reject(new (header.code === 'aborted' ? ConflictError : StateError)(header.code, header.error));
 }
 
+/** A new call begins: replies to the last one's state calls will never come (the data plane drops them). */
+export function forgetStateCalls() {
+  waiting.clear();
+}
+
 function checkKey(key) {
   if (typeof key !== 'string' || key === '') throw new TypeError('a state key is a non-empty string');
   return key;
