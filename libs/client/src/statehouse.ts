@@ -131,6 +131,11 @@ export class Transaction {
   }
 }
 
+/** Copies only the SDK's fields, so no wire type leaks out. */
+function toStateResult(found: Omit<StateResult, 'value'> & { value?: JsonObject | undefined }): StateResult {
+  return { value: found.value, version: found.version, commitTs: found.commitTs, exists: found.exists };
+}
+
 /** Times a transaction callback is run again after a ConflictError, unless `retries` says otherwise. */
 const DEFAULT_RETRIES = 5;
 
@@ -194,10 +199,9 @@ export class Statehouse {
   }
 
   async getState(agentId: string, key: string, options: { namespace?: string } = {}): Promise<StateResult> {
-    const found = await translated(() =>
-      this.client.getState({ namespace: options.namespace ?? this.namespace, agentId, key }),
+    return toStateResult(
+      await translated(() => this.client.getState({ namespace: options.namespace ?? this.namespace, agentId, key })),
     );
-    return { value: found.value, version: found.version, commitTs: found.commitTs, exists: found.exists };
   }
 
   /** The key as of one version; NotFoundError when it never had it. */
@@ -207,10 +211,11 @@ export class Statehouse {
     version: number,
     options: { namespace?: string } = {},
   ): Promise<StateResult> {
-    const found = await translated(() =>
-      this.client.getStateAtVersion({ namespace: options.namespace ?? this.namespace, agentId, key, version }),
+    return toStateResult(
+      await translated(() =>
+        this.client.getStateAtVersion({ namespace: options.namespace ?? this.namespace, agentId, key, version }),
+      ),
     );
-    return { value: found.value, version: found.version, commitTs: found.commitTs, exists: found.exists };
   }
 
   /** An agent's live keys, in key order. */

@@ -159,10 +159,10 @@ export class StateRepository {
     return (await this.problemOf(txnId)) ?? 'too_many_operations';
   }
 
-  /** Why a transaction is not open, or undefined when it is; with lock, its row is held to the end of `sql`'s transaction. */
-  private async problemOf(txnId: string, sql: Sql = this.sql, lock = false): Promise<TransactionProblem | undefined> {
+  /** Why a transaction is not open, or undefined when it is (Commit asks the same in nova_state_commit). */
+  private async problemOf(txnId: string, sql: Sql = this.sql): Promise<TransactionProblem | undefined> {
     const row = await sql.one<{ status: string; expired: boolean }>(
-      `SELECT status, expires_at <= now() AS expired FROM state_txns WHERE txn_id = $1${lock ? ' FOR UPDATE' : ''}`,
+      'SELECT status, expires_at <= now() AS expired FROM state_txns WHERE txn_id = $1',
       [txnId],
     );
     if (!row) return 'unknown';
