@@ -17,6 +17,9 @@ export class NovaError extends Error {
 /** What was asked for does not exist (a key's version, a function). */
 export class NotFoundError extends NovaError {}
 
+/** What was asked to be created exists already (a function's name). */
+export class AlreadyExistsError extends NovaError {}
+
 /** A transaction cannot go on: unknown, expired, already committed or aborted, or refused. */
 export class TransactionError extends NovaError {}
 
@@ -62,13 +65,14 @@ export function toNovaError(error: unknown, kind: CallKind = 'other'): unknown {
       return new AuthError(message, name);
     case status.NOT_FOUND:
       return kind === 'transaction' ? new TransactionError(message, name) : new NotFoundError(message, name);
+    case status.ALREADY_EXISTS:
+      return new AlreadyExistsError(message, name);
     case status.DEADLINE_EXCEEDED:
     case status.FAILED_PRECONDITION:
       return kind === 'transaction' ? new TransactionError(message, name) : new NovaError(message, name);
     case status.OK:
     case status.CANCELLED:
     case status.UNKNOWN:
-    case status.ALREADY_EXISTS:
     case status.RESOURCE_EXHAUSTED:
     case status.OUT_OF_RANGE:
     case status.UNIMPLEMENTED:

@@ -3,6 +3,7 @@
  * holds no gRPC types (errors carry the status name as a string).
  */
 export {
+  AlreadyExistsError,
   AuthError,
   ConflictError,
   ConnectionError,
@@ -25,3 +26,29 @@ export {
   type StatehouseOptions,
   type TransactionOptions,
 } from './statehouse.js';
+export {
+  Nova,
+  type AliasInfo,
+  type AliasSpec,
+  type CodeUpdate,
+  type FollowLogsOptions,
+  type FunctionChanges,
+  type FunctionInfo,
+  type FunctionMetrics,
+  type FunctionSettings,
+  type FunctionSpec,
+  type FunctionVersionInfo,
+  type Invocation,
+  type InvocationAttempt,
+  type InvocationFilter,
+  type InvocationPage,
+  type InvocationResult,
+  type InvokeAsyncOptions,
+  type InvokeOptions,
+  type Payload,
+  type QueuedInvocation,
+  type RuntimeInfo,
+  type StreamChunk,
+  type StreamOptions,
+  type WaitOptions,
+} from './nova.js';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { Nova } from '#client';
 import type { ClosableClient, NovaClientOptions } from '#proto';
 
 /** How the CLI reaches a Nova server: NOVA_ADDR and NOVA_API_KEY, overridden by flags. */
@@ -27,6 +28,16 @@ export async function withClient<C extends ClosableClient, T>(
     return await call(client);
   } finally {
     client.close();
+  }
+}
+
+/** Runs one command's calls with the SDK's Nova client, closed afterwards. */
+export async function withNova<T>(command: Command, call: (nova: Nova) => Promise<T>): Promise<T> {
+  const nova = new Nova(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
+  try {
+    return await call(nova);
+  } finally {
+    nova.close();
   }
 }
 

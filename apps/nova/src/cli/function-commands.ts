@@ -1,18 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { createControlPlaneClient, type controlPlane } from '#proto';
-import { integer, withClient, type ClientFlags } from './client-options.js';
+import type { AliasInfo, FunctionInfo } from '#client';
+import { integer, withNova, type ClientFlags } from './client-options.js';
 import { readEnvFile } from './env-file.js';
 import { localTime, printJson, printRecord, printTable } from './output.js';
 
 type Flags = ClientFlags & { json?: boolean };
-
-function withControlPlane<T>(
-  command: Command,
-  call: (cp: ReturnType<typeof createControlPlaneClient>) => Promise<T>,
-): Promise<T> {
-  return withClient(command, createControlPlaneClient, call);
-}
 
 function collectNames(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -24,7 +17,7 @@ function collectEnv(value: string, previous: Record<string, string> = {}): Recor
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 }
 
-function printFunction(info: controlPlane.FunctionInfo, json: boolean | undefined): void {
+function printFunction(info: FunctionInfo, json: boolean | undefined): void {
   if (json) return printJson(info);
   printRecord({
     name: info.name,
@@ -43,7 +36,7 @@ function printFunction(info: controlPlane.FunctionInfo, json: boolean | undefine
   });
 }
 
-function printAliases(aliases: controlPlane.AliasInfo[]): void {
+function printAliases(aliases: AliasInfo[]): void {
   printTable(
     ['ALIAS', 'VERSION', 'CANARY', 'DESCRIPTION', 'UPDATED'],
     aliases.map((alias) => [
@@ -85,8 +78,8 @@ function registerAliasCommands(functions: Command): void {
         command: Command,
       ) => {
         const canary = flags.canary ? parseCanary(flags.canary) : { canaryVersion: 0, canaryWeight: 0 };
-        const info = await withControlPlane(command, (cp) =>
-          cp.setAlias({ function: name, name: aliasName, version, ...canary, description: flags.description ?? '' }),
+        const info = await withNova(command, (nova) =>
+          nova.setAlias(name, aliasName, { version, ...canary, description: flags.description ?? '' }),
         );
         if (flags.json) return printJson(info);
         const split = info.canaryWeight > 0 ? `, ${info.canaryWeight}% to version ${info.canaryVersion}` : '';
@@ -101,7 +94,7 @@ function registerAliasCommands(functions: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags, command: Command) => {
-      const { aliases } = await withControlPlane(command, (cp) => cp.listAliases({ function: name }));
+      const aliases = await withNova(command, (nova) => nova.listAliases(name));
       if (flags.json) return printJson(aliases);
       printAliases(aliases);
     });
@@ -113,7 +106,7 @@ function registerAliasCommands(functions: Command): void {
     .argument('<name>')
     .argument('<alias>')
     .action(async (name: string, aliasName: string, _flags: Flags, command: Command) => {
-      await withControlPlane(command, (cp) => cp.deleteAlias({ function: name, name: aliasName }));
+      await withNova(command, (nova) => nova.deleteAlias(name, aliasName));
       process.stdout.write(`deleted ${name}:${aliasName}\n`);
     });
 }
@@ -139,19 +132,18 @@ export function registerFunctionCommands(program: Command): void {
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const code = await readFile(String(flags['code']));
       const fromFile = flags['envFile'] ? await readEnvFile(flags['envFile'] as string) : {};
-      const info = await withControlPlane(command, (cp) =>
-        cp.createFunction({
+      const info = await withNova(command, (nova) =>
+        nova.createFunction({
           name,
           runtime: String(flags['runtime']),
           handler: String(flags['handler']),
           code,
-          memoryMb: (flags['memory'] as number | undefined) ?? 0,
-          timeoutS: (flags['timeout'] as number | undefined) ?? 0,
+          memoryMb: flags['memory'] as number | undefined,
+          timeoutS: flags['timeout'] as number | undefined,
           envVars: { ...fromFile, ...((flags['env'] as Record<string, string> | undefined) ?? {}) },
-          mode: '',
-          minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
-          maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
-          network: (flags['network'] as string | undefined) ?? '',
+          minReplicas: flags['minReplicas'] as number | undefined,
+          maxReplicas: flags['maxReplicas'] as number | undefined,
+          network: flags['network'] as string | undefined,
         }),
       );
       printFunction(info, flags.json);
@@ -163,7 +155,7 @@ export function registerFunctionCommands(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags, command: Command) => {
-      printFunction(await withControlPlane(command, (cp) => cp.getFunction({ name })), flags.json);
+      printFunction(await withNova(command, (nova) => nova.getFunction(name)), flags.json);
     });
 
   functions
@@ -174,9 +166,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--offset <n>', 'skip this many', integer('--offset'))
     .option('--json', 'print JSON')
     .action(async (flags: Flags & { limit?: number; offset?: number }, command: Command) => {
-      const page = await withControlPlane(command, (cp) =>
-        cp.listFunctions({ limit: flags.limit ?? 0, offset: flags.offset ?? 0 }),
-      );
+      const page = await withNova(command, (nova) => nova.listFunctions({ limit: flags.limit, offset: flags.offset }));
       if (flags.json) return printJson(page);
       printTable(
         ['NAME', 'RUNTIME', 'HANDLER', 'VERSION', 'MEMORY', 'TIMEOUT', 'UPDATED'],
@@ -219,27 +209,20 @@ export function registerFunctionCommands(program: Command): void {
       // UpdateFunction replaces the whole map: merge with what is stored, as `lambda update-function-configuration` users expect.
       let envVars: Record<string, string> | undefined;
       if (envChanges.some((flag) => flags[flag] !== undefined)) {
-        const current = flags['clearEnv']
-          ? {}
-          : (await withControlPlane(command, (cp) => cp.getFunction({ name }))).envVars;
+        const current = flags['clearEnv'] ? {} : (await withNova(command, (nova) => nova.getFunction(name))).envVars;
         const fromFile = flags['envFile'] ? await readEnvFile(flags['envFile'] as string) : {};
         envVars = { ...current, ...fromFile, ...((flags['env'] as Record<string, string> | undefined) ?? {}) };
         for (const unset of (flags['unsetEnv'] as string[] | undefined) ?? []) delete envVars[unset];
       }
-      const updateMask: string[] = [];
-      if (envVars !== undefined) updateMask.push('env_vars');
-      if (flags['minReplicas'] !== undefined) updateMask.push('min_replicas');
-      const info = await withControlPlane(command, (cp) =>
-        cp.updateFunction({
-          name,
-          memoryMb: (flags['memory'] as number | undefined) ?? 0,
-          timeoutS: (flags['timeout'] as number | undefined) ?? 0,
-          envVars: envVars ?? {},
-          minReplicas: (flags['minReplicas'] as number | undefined) ?? 0,
-          maxReplicas: (flags['maxReplicas'] as number | undefined) ?? 0,
-          network: (flags['network'] as string | undefined) ?? '',
-          handler: (flags['handler'] as string | undefined) ?? '',
-          updateMask,
+      const info = await withNova(command, (nova) =>
+        nova.updateFunction(name, {
+          memoryMb: flags['memory'] as number | undefined,
+          timeoutS: flags['timeout'] as number | undefined,
+          envVars,
+          minReplicas: flags['minReplicas'] as number | undefined,
+          maxReplicas: flags['maxReplicas'] as number | undefined,
+          network: flags['network'] as string | undefined,
+          handler: flags['handler'] as string | undefined,
         }),
       );
       printFunction(info, flags.json);
@@ -254,9 +237,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & { code: string; handler?: string }, command: Command) => {
       const code = await readFile(flags.code);
-      const result = await withControlPlane(command, (cp) =>
-        cp.updateFunctionCode({ name, code, handler: flags.handler ?? '' }),
-      );
+      const result = await withNova(command, (nova) => nova.updateFunctionCode(name, code, { handler: flags.handler }));
       if (flags.json) return printJson(result);
       if (result.unchanged) {
         process.stdout.write(
@@ -273,7 +254,7 @@ export function registerFunctionCommands(program: Command): void {
     .argument('<name>')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags, command: Command) => {
-      const { versions } = await withControlPlane(command, (cp) => cp.listFunctionVersions({ name }));
+      const versions = await withNova(command, (nova) => nova.listFunctionVersions(name));
       if (flags.json) return printJson(versions);
       printTable(
         ['VERSION', 'HANDLER', 'CODE SHA256', 'SIZE', 'ALIASES', 'CREATED'],
@@ -296,7 +277,7 @@ export function registerFunctionCommands(program: Command): void {
     .description('delete a function and all its versions')
     .argument('<name>')
     .action(async (name: string, _flags: Flags, command: Command) => {
-      await withControlPlane(command, (cp) => cp.deleteFunction({ name }));
+      await withNova(command, (nova) => nova.deleteFunction(name));
       process.stdout.write(`deleted ${name}\n`);
     });
 
@@ -305,7 +286,7 @@ export function registerFunctionCommands(program: Command): void {
     .description('list the runtimes the server can run')
     .option('--json', 'print JSON')
     .action(async (flags: Flags, command: Command) => {
-      const { runtimes } = await withControlPlane(command, (cp) => cp.listRuntimes({}));
+      const runtimes = await withNova(command, (nova) => nova.runtimes());
       if (flags.json) return printJson(runtimes);
       printTable(
         ['ID', 'NAME', 'VERSION', 'ENTRYPOINT'],

@@ -1,17 +1,8 @@
-import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
-import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
-import { integer, withClient } from './client-options.js';
+import type { Invocation, InvocationPage, Nova } from '#client';
+import { integer, withNova } from './client-options.js';
 import { localTime, printJson, printRecord, printTable, toJsonShape } from './output.js';
 import { readPayload } from './payload.js';
-
-type DataPlaneClient = ReturnType<typeof createDataPlaneClient>;
-
-const FINISHED = new Set(['succeeded', 'dead_letter']);
-
-function withDataPlane<T>(command: Command, call: (dp: DataPlaneClient) => Promise<T>): Promise<T> {
-  return withClient(command, createDataPlaneClient, call);
-}
 
 function writeOutput(output: Uint8Array): void {
   process.stdout.write(output);
@@ -23,7 +14,7 @@ function logSection(log: string): string {
   return `--- log ---\n${log}${log.endsWith('\n') || !log ? '' : '\n'}`;
 }
 
-function printInvocations(page: dataPlane.ListInvocationsResponse): void {
+function printInvocations(page: InvocationPage): void {
   printTable(
     [
       'REQUEST ID',
@@ -55,7 +46,7 @@ function printInvocations(page: dataPlane.ListInvocationsResponse): void {
   process.stdout.write(`${page.invocations.length} of ${page.total} invocations\n`);
 }
 
-function printInvocation(invocation: dataPlane.InvocationLog): void {
+function printInvocation(invocation: Invocation): void {
   printRecord({
     request_id: invocation.id,
     correlation_id: invocation.correlationId || '-',
@@ -89,17 +80,16 @@ function printInvocation(invocation: dataPlane.InvocationLog): void {
 }
 
 /** Polls an async invocation until it ends, writing a progress line on stderr whenever it changes. */
-async function waitFor(dp: DataPlaneClient, id: string): Promise<dataPlane.InvocationLog> {
+function waitFor(nova: Nova, id: string): Promise<Invocation> {
   let last = '';
-  for (;;) {
-    const invocation = await dp.getInvocation({ id });
-    const next = invocation.nextAttemptAt ? `, next attempt at ${localTime(invocation.nextAttemptAt)}` : '';
-    const line = `${id}: ${invocation.status}, attempt ${invocation.attempts} of ${invocation.maxAttempts}${next}`;
-    if (line !== last) process.stderr.write(`${line}\n`);
-    last = line;
-    if (FINISHED.has(invocation.status)) return invocation;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return nova.waitForInvocation(id, {
+    onProgress: (invocation) => {
+      const next = invocation.nextAttemptAt ? `, next attempt at ${localTime(invocation.nextAttemptAt)}` : '';
+      const line = `${id}: ${invocation.status}, attempt ${invocation.attempts} of ${invocation.maxAttempts}${next}`;
+      if (line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+    },
+  });
 }
 
 interface InvokeFlags {
@@ -137,13 +127,10 @@ function checkInvokeFlags(flags: InvokeFlags): void {
   if (flags.async && flags.tail && !flags.wait) throw new Error('--tail with --async needs --wait');
 }
 
-async function invokeSync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
-  const response = await dp.invoke({
-    function: name,
-    payload,
-    timeoutS: flags.timeout ?? 0,
-    metadata: {},
-    version: flags.version ?? 0,
+async function invokeSync(nova: Nova, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
+  const response = await nova.invoke(name, payload, {
+    timeoutS: flags.timeout,
+    version: flags.version,
     includeLog: flags.tail === true,
   });
   if (flags.json) return printJson(response);
@@ -162,22 +149,18 @@ async function invokeSync(dp: DataPlaneClient, name: string, payload: Buffer, fl
   if (flags.tail) writeTail(response.log);
 }
 
-async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
-  const queued = await dp.invokeAsync({
-    function: name,
-    payload,
-    maxAttempts: flags.maxAttempts ?? 0,
-    backoffBaseMs: 0,
-    backoffMaxMs: 0,
-    idempotencyKey: flags.idempotencyKey ?? '',
-    version: flags.version ?? 0,
+async function invokeAsync(nova: Nova, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
+  const queued = await nova.invokeAsync(name, payload, {
+    maxAttempts: flags.maxAttempts,
+    idempotencyKey: flags.idempotencyKey,
+    version: flags.version,
   });
   if (!flags.wait) {
     if (flags.json) return printJson(queued);
     process.stdout.write(`${queued.invocationId}\n`);
     return;
   }
-  const finished = await waitFor(dp, queued.invocationId);
+  const finished = await waitFor(nova, queued.invocationId);
   if (flags.json) return printJson(finished);
   if (finished.status !== 'succeeded') {
     process.stderr.write(`dead letter after ${finished.attempts} attempts: ${finished.error}\n`);
@@ -188,13 +171,10 @@ async function invokeAsync(dp: DataPlaneClient, name: string, payload: Buffer, f
   if (flags.tail) writeTail(finished.log);
 }
 
-async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
-  const stream = dp.invokeStream({
-    function: name,
-    payload,
-    timeoutS: flags.timeout ?? 0,
-    metadata: {},
-    version: flags.version ?? 0,
+async function invokeStream(nova: Nova, name: string, payload: Buffer, flags: InvokeFlags): Promise<void> {
+  const stream = nova.invokeStream(name, payload, {
+    timeoutS: flags.timeout,
+    version: flags.version,
     includeLog: flags.tail === true,
   });
   for await (const chunk of stream) {
@@ -211,14 +191,20 @@ async function invokeStream(dp: DataPlaneClient, name: string, payload: Buffer, 
 }
 
 /** `nova logs -f`: a header line per finished invocation, then its log indented, as they arrive. */
-async function followLogs(dp: DataPlaneClient, functionName: string, json: boolean): Promise<void> {
-  const stream = dp.tailLogs({ function: functionName });
-  const cancel = (): void => stream.cancel();
+async function followLogs(nova: Nova, functionName: string, json: boolean): Promise<void> {
+  const stop = new AbortController();
+  const cancel = (): void => stop.abort();
   process.once('SIGINT', cancel);
   try {
-    await stream.started;
-    process.stderr.write(`following ${functionName ? `the logs of ${functionName}` : 'all logs'} (Ctrl-C to stop)\n`);
-    for await (const invocation of stream) {
+    const invocations = nova.followLogs({
+      function: functionName,
+      signal: stop.signal,
+      onStarted: () =>
+        process.stderr.write(
+          `following ${functionName ? `the logs of ${functionName}` : 'all logs'} (Ctrl-C to stop)\n`,
+        ),
+    });
+    for await (const invocation of invocations) {
       if (json) {
         process.stdout.write(`${JSON.stringify(toJsonShape(invocation))}\n`);
         continue;
@@ -232,12 +218,10 @@ async function followLogs(dp: DataPlaneClient, functionName: string, json: boole
       );
       for (const line of invocation.log.split('\n')) if (line !== '') process.stdout.write(`    ${line}\n`);
     }
-  } catch (error) {
-    if ((error as { code?: number }).code === status.CANCELLED) return; // Ctrl-C
-    throw error;
   } finally {
     process.removeListener('SIGINT', cancel);
   }
+  if (stop.signal.aborted) return; // Ctrl-C
   throw new Error('the server ended the log stream (it is shutting down)');
 }
 
@@ -261,10 +245,10 @@ export function registerInvokeCommands(program: Command): void {
     .action(async (name: string, argument: string, flags: InvokeFlags, command: Command) => {
       checkInvokeFlags(flags);
       const payload = await readPayload(argument, flags.raw === true);
-      await withDataPlane(command, (dp) => {
-        if (flags.async) return invokeAsync(dp, name, payload, flags);
-        if (flags.stream) return invokeStream(dp, name, payload, flags);
-        return invokeSync(dp, name, payload, flags);
+      await withNova(command, (nova) => {
+        if (flags.async) return invokeAsync(nova, name, payload, flags);
+        if (flags.stream) return invokeStream(nova, name, payload, flags);
+        return invokeSync(nova, name, payload, flags);
       });
     });
 
@@ -282,13 +266,8 @@ export function registerInvokeCommands(program: Command): void {
         flags: { limit?: number; offset?: number; status?: string; json?: boolean },
         command: Command,
       ) => {
-        const page = await withDataPlane(command, (dp) =>
-          dp.listInvocations({
-            function: name ?? '',
-            status: flags.status ?? '',
-            limit: flags.limit ?? 0,
-            offset: flags.offset ?? 0,
-          }),
+        const page = await withNova(command, (nova) =>
+          nova.listInvocations({ function: name, status: flags.status, limit: flags.limit, offset: flags.offset }),
         );
         if (flags.json) return printJson(page);
         printInvocations(page);
@@ -302,9 +281,7 @@ export function registerInvokeCommands(program: Command): void {
     .option('--wait', 'wait until an async invocation ends, showing progress')
     .option('--json', 'print JSON')
     .action(async (id: string, flags: { wait?: boolean; json?: boolean }, command: Command) => {
-      const invocation = await withDataPlane(command, (dp) =>
-        flags.wait ? waitFor(dp, id) : dp.getInvocation({ id }),
-      );
+      const invocation = await withNova(command, (nova) => (flags.wait ? waitFor(nova, id) : nova.getInvocation(id)));
       // `invocations` has a --json of its own, which takes the flag when it follows `get`.
       if (flags.json || command.optsWithGlobals<{ json?: boolean }>().json) return printJson(invocation);
       printInvocation(invocation);
@@ -317,9 +294,9 @@ export function registerInvokeCommands(program: Command): void {
     .option('-f, --follow', 'stream invocations and their logs as they finish, on every node, until Ctrl-C')
     .option('--json', 'print JSON (one object per line with -f)')
     .action(async (target: string | undefined, flags: { json?: boolean; follow?: boolean }, command: Command) => {
-      if (flags.follow) return withDataPlane(command, (dp) => followLogs(dp, target ?? '', flags.json === true));
+      if (flags.follow) return withNova(command, (nova) => followLogs(nova, target ?? '', flags.json === true));
       if (!target) throw new Error('give an invocation id, or -f [NAME] to follow logs as they come');
-      const invocation = await withDataPlane(command, (dp) => dp.getInvocation({ id: target }));
+      const invocation = await withNova(command, (nova) => nova.getInvocation(target));
       if (flags.json) return printJson(invocation);
       printInvocation(invocation);
     });
@@ -334,7 +311,7 @@ export function registerInvokeCommands(program: Command): void {
       const ms = (value: number): string => `${value.toFixed(1)} ms`;
       const rangeSeconds = flags.range ?? 0;
       if (name) {
-        const metrics = await withDataPlane(command, (dp) => dp.getMetrics({ function: name, rangeSeconds }));
+        const metrics = await withNova(command, (nova) => nova.getMetrics(name, { rangeSeconds }));
         if (flags.json) return printJson(metrics);
         return printRecord({
           invocations: metrics.totalInvocations,
@@ -346,19 +323,17 @@ export function registerInvokeCommands(program: Command): void {
           p99: ms(metrics.p99DurationMs),
         });
       }
-      const names = await withClient(command, createControlPlaneClient, async (cp) => {
-        const all: string[] = [];
+      const rows = await withNova(command, async (nova) => {
+        const names: string[] = [];
         for (;;) {
-          const page = await cp.listFunctions({ limit: 1000, offset: all.length });
-          all.push(...page.functions.map((fn) => fn.name));
-          if (page.functions.length === 0 || all.length >= page.total) return all;
+          const page = await nova.listFunctions({ limit: 1000, offset: names.length });
+          names.push(...page.functions.map((fn) => fn.name));
+          if (page.functions.length === 0 || names.length >= page.total) break;
         }
+        return Promise.all(
+          names.map(async (fn) => ({ function: fn, ...(await nova.getMetrics(fn, { rangeSeconds })) })),
+        );
       });
-      const rows = await withDataPlane(command, (dp) =>
-        Promise.all(
-          names.map(async (fn) => ({ function: fn, ...(await dp.getMetrics({ function: fn, rangeSeconds })) })),
-        ),
-      );
       if (flags.json) return printJson(rows);
       printTable(
         ['FUNCTION', 'INVOCATIONS', 'FAILED', 'AVG', 'P50', 'P95', 'P99'],

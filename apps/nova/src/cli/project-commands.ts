@@ -1,11 +1,10 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { zipSync, type Zippable } from 'fflate';
-import { createControlPlaneClient, type controlPlane } from '#proto';
+import { NotFoundError, type FunctionInfo, type Nova } from '#client';
 import { readCheckedYaml } from '#server';
-import { withClient } from './client-options.js';
+import { withNova } from './client-options.js';
 import { readEnvFile } from './env-file.js';
 import { printJson } from './output.js';
 
@@ -126,12 +125,7 @@ function checkedManifest(text: string, file: string): Record<string, ManifestFun
 
 type ApplyResult = { function: string; action: 'created' | 'updated' | 'unchanged'; version: number };
 
-async function applyOne(
-  cp: ReturnType<typeof createControlPlaneClient>,
-  name: string,
-  spec: ManifestFunction,
-  base: string,
-): Promise<ApplyResult> {
+async function applyOne(nova: Nova, name: string, spec: ManifestFunction, base: string): Promise<ApplyResult> {
   const code = await codeOf(resolve(base, spec.code ?? '.'));
   const envVars = {
     ...(spec.env_file ? await readEnvFile(resolve(base, spec.env_file)) : {}),
@@ -145,19 +139,18 @@ async function applyOne(
     network: spec.network ?? '',
     envVars,
   };
-  let current: controlPlane.FunctionInfo | undefined;
+  let current: FunctionInfo | undefined;
   try {
-    current = await cp.getFunction({ name });
+    current = await nova.getFunction(name);
   } catch (error) {
-    if ((error as { code?: number }).code !== status.NOT_FOUND) throw error;
+    if (!(error instanceof NotFoundError)) throw error;
   }
   if (!current) {
-    const created = await cp.createFunction({
+    const created = await nova.createFunction({
       name,
       runtime: spec.runtime!,
       handler: spec.handler!,
       code,
-      mode: '',
       ...settings,
     });
     return { function: name, action: 'created', version: created.version };
@@ -167,15 +160,10 @@ async function applyOne(
       `${name}: the runtime cannot change (${current.runtime} to ${spec.runtime}); delete the function first`,
     );
   }
-  // Declarative: what the manifest leaves out goes back to its default.
-  const updated = await cp.updateFunction({
-    name,
-    handler: '',
-    ...settings,
-    updateMask: ['memory_mb', 'timeout_s', 'min_replicas', 'max_replicas', 'network', 'env_vars'],
-  });
-  const stored = await cp.updateFunctionCode({ name, code, handler: spec.handler! });
-  const settingsOf = (fn: controlPlane.FunctionInfo): string =>
+  // Declarative: what the manifest leaves out goes back to its default (every setting is given, 0 or "" for that).
+  const updated = await nova.updateFunction(name, settings);
+  const stored = await nova.updateFunctionCode(name, code, { handler: spec.handler! });
+  const settingsOf = (fn: FunctionInfo): string =>
     JSON.stringify([
       fn.memoryMb,
       fn.timeoutS,
@@ -234,9 +222,9 @@ export function registerProjectCommands(program: Command): void {
       });
       const manifest = checkedManifest(text, file);
       const results: ApplyResult[] = [];
-      await withClient(command, createControlPlaneClient, async (cp) => {
+      await withNova(command, async (nova) => {
         for (const [name, spec] of Object.entries(manifest)) {
-          const result = await applyOne(cp, name, spec, dirname(resolve(file)));
+          const result = await applyOne(nova, name, spec, dirname(resolve(file)));
           results.push(result);
           if (!flags.json) process.stdout.write(`${result.action} ${name} (version ${result.version})\n`);
         }
