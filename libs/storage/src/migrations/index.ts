@@ -6,6 +6,7 @@ import { InvocationKinds1795430000000 } from './1795430000000-InvocationKinds.js
 import { VersionsAndAliases1795440000000 } from './1795440000000-VersionsAndAliases.js';
 import { State1795450000000 } from './1795450000000-State.js';
 import { StateCommitFunctions1795460000000 } from './1795460000000-StateCommitFunctions.js';
+import { StateGroupCommit1795470000000 } from './1795470000000-StateGroupCommit.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   VersionsAndAliases1795440000000,
   State1795450000000,
   StateCommitFunctions1795460000000,
+  StateGroupCommit1795470000000,
 ];

@@ -182,6 +182,47 @@ describe('StateRepository (integration)', () => {
     }
   });
 
+  it('groups the commits queued behind a batch into one transaction; a refused one answers only its caller', async () => {
+    await commitOf(write('a8', 'taken', { n: 1 }));
+    const staged = async (operation: StagedOperation, timeoutMs = 30_000): Promise<string> => {
+      const txn = randomUUID();
+      await state.begin(txn, timeoutMs);
+      assert.equal(await state.stage(txn, operation), undefined);
+      return txn;
+    };
+    const expired = await staged(write('a8', 'late', { n: 1 }), 1);
+    const txns = [
+      ...(await Promise.all(Array.from({ length: 5 }, (_, i) => staged(write('a8', `k${i}`, { i }))))),
+      await staged(write('a8', 'taken', { n: 2 }, 0)),
+      expired,
+      randomUUID(),
+      ...(await Promise.all(Array.from({ length: 5 }, (_, i) => staged(write('a8', `k${i + 5}`, { i: i + 5 }))))),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Asked for together: the first goes alone, the rest queue behind it and go as one batch.
+    const outcomes = await Promise.all(txns.map((txn) => state.commit(txn)));
+    assert.deepEqual(
+      outcomes.slice(5, 8).map((outcome) => (typeof outcome === 'object' ? Object.keys(outcome)[0] : outcome)),
+      ['conflict', 'expired', 'unknown'],
+    );
+    const stamps = [...outcomes.slice(0, 5), ...outcomes.slice(8)].map((outcome) => {
+      assert.ok(typeof outcome === 'object' && 'commitTs' in outcome, JSON.stringify(outcome));
+      return outcome.commitTs;
+    });
+    assert.deepEqual(
+      stamps,
+      [...stamps].sort((x, y) => x - y),
+      'commit_ts follows queue order',
+    );
+    assert.equal(new Set(stamps).size, 10);
+    assert.equal((await state.get(at('a8', 'taken'))).version, 1, 'the conflict applied nothing');
+    assert.equal((await state.get(at('a8', 'late'))).exists, false);
+    const transactions = await db.database.sql.rows<{ n: string }>(
+      "SELECT count(DISTINCT xmin::text) AS n FROM state_versions WHERE agent_id = 'a8' AND key LIKE 'k%'",
+    );
+    assert.ok(Number(transactions[0]!.n) < 10, `10 commits in ${transactions[0]!.n} PostgreSQL transactions`);
+  });
+
   it('sweeps the staged operations of expired transactions', async () => {
     const txn = randomUUID();
     await state.begin(txn, 1);

@@ -75,6 +75,70 @@ async function applyOperations(
   return { commitTs: Number(row!.applied_ts) };
 }
 
+type CommitOutcome = { commitTs: number } | TransactionProblem | CommitConflict;
+
+function toCommitOutcome(row: CommitRow & { problem: string | null }): CommitOutcome {
+  if (row.problem === 'conflict') return toConflict(row);
+  if (row.problem) return row.problem as TransactionProblem;
+  return { commitTs: Number(row.applied_ts) };
+}
+
+interface QueuedCommit {
+  txnId: string;
+  resolve(outcome: CommitOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** Most Commits applied in one PostgreSQL transaction. */
+const MAX_GROUP = 64;
+
+/**
+ * Group commit. Every commit holds state_clock's row from taking its
+ * commit_ts to its WAL flush, so one at a time, each waiting for its own
+ * flush, is the most the store could do. Instead a process commits one
+ * batch at a time: what queues while a batch commits goes in the next one,
+ * applied in queue order by nova_state_commit_many in one transaction (one
+ * hold of the clock, one flush), each with its own consecutive commit_ts and
+ * its own answer. Alone, a commit goes at once; under load, batches grow
+ * with the queue. Commit order stays commit_ts order: nothing in a batch is
+ * visible before all of it is.
+ */
+class GroupCommit {
+  private readonly queue: QueuedCommit[] = [];
+  private committing = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  commit(txnId: string): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ txnId, resolve, reject });
+      if (!this.committing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitBatch(batch: QueuedCommit[]): Promise<void> {
+    let rows: (CommitRow & { batch_position: number; problem: string | null })[];
+    try {
+      rows = await this.sql.rows('SELECT * FROM nova_state_commit_many($1::uuid[])', [batch.map((c) => c.txnId)]);
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // The batch rolled back as a whole: each on its own, so a failure answers only its own caller.
+      await Promise.all(batch.map((queued) => this.commitBatch([queued])));
+      return;
+    }
+    for (const row of rows) batch[row.batch_position - 1]!.resolve(toCommitOutcome(row));
+  }
+}
+
 /**
  * A transaction function code holds open (StateRepository.open). End it
  * with commit or rollback; either one releases its connection and locks.
@@ -121,10 +185,14 @@ export class OpenStateTransaction {
  * (nova_state_apply, migration 1795460000000).
  */
 export class StateRepository {
+  private readonly commits: GroupCommit;
+
   constructor(
     private readonly sql: Sql,
     readonly maxOperations = 1000,
-  ) {}
+  ) {
+    this.commits = new GroupCommit(sql);
+  }
 
   async begin(txnId: string, timeoutMs: number): Promise<void> {
     await this.sql.run(
@@ -173,18 +241,14 @@ export class StateRepository {
   }
 
   /**
-   * Applies the staged operations atomically (nova_state_commit, one round
-   * trip): each write or delete makes the key's next version; one event per
-   * agent goes to the log; listeners of nova_state hear the commit_ts. A
-   * broken expected_version aborts the transaction and applies nothing.
+   * Applies the staged operations atomically: each write or delete makes the
+   * key's next version; one event per agent goes to the log; listeners of
+   * nova_state hear the commit_ts. A broken expected_version aborts the
+   * transaction and applies nothing. Commits asked for while another batch
+   * is committing wait for it and then go together (GroupCommit).
    */
-  async commit(txnId: string): Promise<{ commitTs: number } | TransactionProblem | CommitConflict> {
-    const row = await this.sql.one<CommitRow & { problem: string | null }>('SELECT * FROM nova_state_commit($1)', [
-      txnId,
-    ]);
-    if (row?.problem === 'conflict') return toConflict(row);
-    if (row?.problem) return row.problem as TransactionProblem;
-    return { commitTs: Number(row!.applied_ts) };
+  commit(txnId: string): Promise<CommitOutcome> {
+    return this.commits.commit(txnId);
   }
 
   /**
