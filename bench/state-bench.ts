@@ -12,7 +12,7 @@
 // hand-built protobuf frames (no generated code, no Struct conversion).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -145,6 +145,24 @@ async function h2loadRate(address: string, path: string, message: Buffer, inFlig
   }
 }
 
+/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100; // utime, stime in clock ticks
+}
+
+/** CPU seconds used so far by Nova and by every PostgreSQL process (postmaster and backends). */
+async function cpuNow(novaPid: number): Promise<{ nova: number; postgres: number }> {
+  let postgres = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'postgres') postgres += await cpuSecondsOf(Number(entry));
+  }
+  return { nova: await cpuSecondsOf(novaPid), postgres };
+}
+
 /** Calls per second of `task` with `limit` in flight for the duration. */
 async function throughput(limit: number, task: (i: number) => Promise<unknown>): Promise<number> {
   let done = 0;
@@ -189,18 +207,34 @@ async function main(): Promise<void> {
     }
 
     const results: Record<string, number> = {};
-    results['pgGetPerS'] = await throughput(concurrency, (i) =>
-      db.query(
-        'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
-        ['bench', 'agent', `k${i % 1000}`],
+    /** Runs a phase that does `rate` operations a second, and records Nova's and PostgreSQL's CPU µs per operation. */
+    const measured = async (name: string, phase: () => Promise<number>): Promise<number> => {
+      const before = await cpuNow(nova.pid!);
+      const started = performance.now();
+      const rate = await phase();
+      const seconds = (performance.now() - started) / 1000;
+      const after = await cpuNow(nova.pid!);
+      const operations = rate * seconds;
+      results[`${name}NovaCpuUsPerOp`] = ((after.nova - before.nova) * 1e6) / operations;
+      results[`${name}PostgresCpuUsPerOp`] = ((after.postgres - before.postgres) * 1e6) / operations;
+      return rate;
+    };
+    results['pgGetPerS'] = await measured('pgGet', () =>
+      throughput(concurrency, (i) =>
+        db.query(
+          'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
+          ['bench', 'agent', `k${i % 1000}`],
+        ),
       ),
     );
     const address = `127.0.0.1:${port}`;
-    results['novaGetStatePerS'] = await h2loadRate(
-      address,
-      `${SERVICE}GetState`,
-      Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'agent'), bytesField(3, 'k1')]),
-      concurrency,
+    results['novaGetStatePerS'] = await measured('novaGetState', () =>
+      h2loadRate(
+        address,
+        `${SERVICE}GetState`,
+        Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'agent'), bytesField(3, 'k1')]),
+        concurrency,
+      ),
     );
     const session = connect(`http://${address}`);
 
@@ -220,18 +254,20 @@ async function main(): Promise<void> {
         client.release();
       }
     };
-    results['pgTxnPerS'] = await throughput(concurrency, bareTransaction);
+    results['pgTxnPerS'] = await measured('pgTxn', () => throughput(concurrency, bareTransaction));
     // One at a time: the rate of commits that each wait for their own fsync,
     // the ceiling of any design that orders commits by taking a clock in turn.
     results['pgTxnOneAtATimePerS'] = await throughput(1, bareTransaction);
     const begin = grpcFrame(Buffer.alloc(0));
-    results['novaBeginWriteCommitPerS'] = await throughput(concurrency, async (i) => {
-      const txnId = firstString((await rawCall(session, `${SERVICE}BeginTransaction`, begin))[0]!);
-      const where = [bytesField(2, 'bench'), bytesField(3, 'agent'), bytesField(4, `w${i % 1000}`)];
-      const write = Buffer.concat([bytesField(1, txnId), ...where, bytesField(5, STRUCT_VALUE)]);
-      await rawCall(session, `${SERVICE}Write`, grpcFrame(write));
-      await rawCall(session, `${SERVICE}Commit`, grpcFrame(bytesField(1, txnId)));
-    });
+    results['novaBeginWriteCommitPerS'] = await measured('novaBeginWriteCommit', () =>
+      throughput(concurrency, async (i) => {
+        const txnId = firstString((await rawCall(session, `${SERVICE}BeginTransaction`, begin))[0]!);
+        const where = [bytesField(2, 'bench'), bytesField(3, 'agent'), bytesField(4, `w${i % 1000}`)];
+        const write = Buffer.concat([bytesField(1, txnId), ...where, bytesField(5, STRUCT_VALUE)]);
+        await rawCall(session, `${SERVICE}Write`, grpcFrame(write));
+        await rawCall(session, `${SERVICE}Commit`, grpcFrame(bytesField(1, txnId)));
+      }),
+    );
 
     const replayMs: number[] = [];
     const replayRequest = grpcFrame(Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'replayed')]));

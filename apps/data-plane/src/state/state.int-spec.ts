@@ -62,11 +62,11 @@ describe('StateModule (integration)', () => {
     const done = new AbortController();
     const seen: number[] = [];
     const reading = (async () => {
-      for await (const event of state.replay(
+      for await (const page of state.replay(
         { namespace: 'default', agentId: 'int', startTs: undefined, endTs: undefined, follow: true },
         done.signal,
       )) {
-        seen.push(event.commitTs);
+        seen.push(...page.map((event) => event.commitTs));
       }
     })();
     const txnId = await state.begin(undefined);

@@ -175,15 +175,16 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /**
-   * The agent's events from startTs to endTs (both included), read a page
-   * at a time: the caller's pace (flow control) decides when the next page
-   * is read. Without endTs it stops at the end as of the call, unless
+   * The agent's events from startTs to endTs (both included), a page at a
+   * time: the caller's pace (flow control) decides when the next page is
+   * read, and it writes a page out whole (one pass of the event loop, few
+   * socket writes) before it waits. Without endTs it stops at the end as of the call, unless
    * follow: then it waits for the agent's new commits until the signal
    * aborts. It listens before reading the history and asks for everything
    * after the last event it gave, so the seam has no gap and no duplicate
    * (commit_ts follows commit order, so nothing can commit below it).
    */
-  async *replay(query: ReplayQuery, signal: AbortSignal): AsyncGenerator<StateEvent> {
+  async *replay(query: ReplayQuery, signal: AbortSignal): AsyncGenerator<StateEvent[]> {
     checkAgentId(query.agentId);
     const bell = new Bell();
     const stops: (() => void)[] = [];
@@ -203,10 +204,10 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
       for (;;) {
         for (;;) {
           const page = await this.state.events(query.namespace, query.agentId, after, query.endTs, REPLAY_PAGE);
-          for (const event of page) {
-            if (signal.aborted) return;
-            yield event;
-            after = event.commitTs;
+          if (signal.aborted) return;
+          if (page.length > 0) {
+            after = page[page.length - 1]!.commitTs;
+            yield page;
           }
           if (page.length < REPLAY_PAGE) break;
         }
