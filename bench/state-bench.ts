@@ -145,11 +145,16 @@ async function h2loadRate(address: string, path: string, message: Buffer, inFlig
   }
 }
 
-/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
+/**
+ * CPU seconds (user + system) a process has used, from /proc, with those of
+ * its children that have ended (PostgreSQL's postmaster reaps the backends
+ * of closed connections); 0 once it is gone.
+ */
 async function cpuSecondsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100; // utime, stime in clock ticks
+  // utime, stime, cutime, cstime, in clock ticks
+  return [11, 12, 13, 14].reduce((sum, at) => sum + Number(fields[at] ?? 0), 0) / 100;
 }
 
 /** CPU seconds used so far by Nova and by every PostgreSQL process (postmaster and backends). */
