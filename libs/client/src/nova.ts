@@ -6,6 +6,7 @@ import {
   type PromiseClient,
   type ServerStream,
   type controlPlane,
+  type dataPlane,
 } from '#proto';
 import { toNovaError, translated } from './errors.js';
 import type { ClientOptions, JsonValue } from './statehouse.js';
@@ -256,6 +257,30 @@ function encodePayload(payload: Payload | undefined): Uint8Array {
   return Buffer.from(JSON.stringify(payload));
 }
 
+/** The wire's settings fields: 0 and "" for those not given. */
+function settingsOf(settings: FunctionSettings): Required<FunctionSettings> {
+  return {
+    memoryMb: settings.memoryMb ?? 0,
+    timeoutS: settings.timeoutS ?? 0,
+    minReplicas: settings.minReplicas ?? 0,
+    maxReplicas: settings.maxReplicas ?? 0,
+    network: settings.network ?? '',
+    envVars: settings.envVars ?? {},
+  };
+}
+
+/** An InvokeRequest, the same for a call that waits and a stream. */
+function invokeRequest(name: string, payload: Payload | undefined, options: InvokeOptions): dataPlane.InvokeRequest {
+  return {
+    function: name,
+    payload: encodePayload(payload),
+    timeoutS: options.timeoutS ?? 0,
+    metadata: options.metadata ?? {},
+    version: options.version ?? 0,
+    includeLog: options.includeLog === true,
+  };
+}
+
 /** update_mask names the fields that are set, so 0 and "" can mean "the default" rather than "unchanged". */
 function maskOf(changes: FunctionChanges): string[] {
   const fields: (keyof FunctionChanges)[] = [
@@ -327,12 +352,7 @@ export class Nova {
         runtime: spec.runtime,
         handler: spec.handler,
         code: spec.code,
-        memoryMb: spec.memoryMb ?? 0,
-        timeoutS: spec.timeoutS ?? 0,
-        minReplicas: spec.minReplicas ?? 0,
-        maxReplicas: spec.maxReplicas ?? 0,
-        network: spec.network ?? '',
-        envVars: spec.envVars ?? {},
+        ...settingsOf(spec),
         mode: '',
       }),
     );
@@ -354,12 +374,7 @@ export class Nova {
     return translated(() =>
       this.controlPlane.updateFunction({
         name,
-        memoryMb: changes.memoryMb ?? 0,
-        timeoutS: changes.timeoutS ?? 0,
-        minReplicas: changes.minReplicas ?? 0,
-        maxReplicas: changes.maxReplicas ?? 0,
-        network: changes.network ?? '',
-        envVars: changes.envVars ?? {},
+        ...settingsOf(changes),
         handler: changes.handler ?? '',
         updateMask: maskOf(changes),
       }),
@@ -411,16 +426,7 @@ export class Nova {
 
   /** Runs the function and waits for its result; `name` may be NAME, NAME:VERSION or NAME:ALIAS. */
   async invoke(name: string, payload?: Payload, options: InvokeOptions = {}): Promise<InvocationResult> {
-    return translated(() =>
-      this.dataPlane.invoke({
-        function: name,
-        payload: encodePayload(payload),
-        timeoutS: options.timeoutS ?? 0,
-        metadata: options.metadata ?? {},
-        version: options.version ?? 0,
-        includeLog: options.includeLog === true,
-      }),
-    );
+    return translated(() => this.dataPlane.invoke(invokeRequest(name, payload, options)));
   }
 
   /** Queues the call durably; it runs with retries whatever happens to this client. */
@@ -440,14 +446,7 @@ export class Nova {
 
   /** The items a streaming handler yields, as they come, then one final chunk saying how it ended. */
   async *invokeStream(name: string, payload?: Payload, options: StreamOptions = {}): AsyncGenerator<StreamChunk> {
-    const stream = this.dataPlane.invokeStream({
-      function: name,
-      payload: encodePayload(payload),
-      timeoutS: options.timeoutS ?? 0,
-      metadata: options.metadata ?? {},
-      version: options.version ?? 0,
-      includeLog: options.includeLog === true,
-    });
+    const stream = this.dataPlane.invokeStream(invokeRequest(name, payload, options));
     yield* streamed(stream, options.signal);
   }
 
