@@ -47,6 +47,7 @@ describe('migrations', () => {
         tables.rows.map((row) => row.tablename),
         [
           'api_keys',
+          'cluster_nodes',
           'code_blobs',
           'function_aliases',
           'function_versions',

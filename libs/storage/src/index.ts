@@ -11,6 +11,7 @@ export {
   notifyChannels,
   type NotifyChannel,
   type FunctionChange,
+  type NodeChange,
   type ApiKeyChange,
 } from './database/notify-channels.js';
 export { StorageModule } from './storage.module.js';
@@ -57,3 +58,5 @@ export type {
   CommitConflict,
   AppliedOperation,
 } from './state/state-record.js';
+export { NodesRepository } from './nodes/nodes.repository.js';
+export type { NodeLoad, NodeRecord, NodeRegistration, NodeStatus } from './nodes/node-record.js';

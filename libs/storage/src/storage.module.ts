@@ -5,6 +5,7 @@ import { NotificationListener } from './database/notification-listener.js';
 import { FunctionsRepository } from './functions/functions.repository.js';
 import { InvocationsRepository } from './invocations/invocations.repository.js';
 import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
+import { NodesRepository } from './nodes/nodes.repository.js';
 import { StateRepository } from './state/state.repository.js';
 
 /**
@@ -25,6 +26,7 @@ export class StorageModule {
         { provide: InvocationsRepository, useFactory: () => new InvocationsRepository(database.sql) },
         { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.sql) },
         { provide: StateRepository, useFactory: () => new StateRepository(database.sql) },
+        { provide: NodesRepository, useFactory: () => new NodesRepository(database.sql) },
         { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
@@ -34,6 +36,7 @@ export class StorageModule {
         InvocationsRepository,
         AsyncQueueRepository,
         StateRepository,
+        NodesRepository,
         NotificationListener,
       ],
     };

@@ -13,6 +13,8 @@ export const notifyChannels = {
   invocationsFinished: 'nova_invocations',
   /** Payload: a CommitNotice (commit_ts and agents) of a state commit, for Replay's follow; sent by nova_state_apply (SQL). */
   stateCommits: 'nova_state',
+  /** Payload: a NodeChange as JSON, on every registration, heartbeat, drain and departure. */
+  nodes: 'nova_nodes',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];
@@ -25,5 +27,10 @@ export interface FunctionChange {
 
 export interface ApiKeyChange {
   op: 'created' | 'revoked';
+  id: string;
+}
+
+export interface NodeChange {
+  op: 'registered' | 'heartbeat' | 'draining' | 'deregistered' | 'removed';
   id: string;
 }

@@ -7,6 +7,7 @@ import { VersionsAndAliases1795440000000 } from './1795440000000-VersionsAndAlia
 import { State1795450000000 } from './1795450000000-State.js';
 import { StateCommitFunctions1795460000000 } from './1795460000000-StateCommitFunctions.js';
 import { StateGroupCommit1795470000000 } from './1795470000000-StateGroupCommit.js';
+import { ClusterNodes1795480000000 } from './1795480000000-ClusterNodes.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   State1795450000000,
   StateCommitFunctions1795460000000,
   StateGroupCommit1795470000000,
+  ClusterNodes1795480000000,
 ];
