@@ -4,11 +4,11 @@ import {
   type ClosableClient,
   type DataPlanePromiseClient,
   type PromiseClient,
-  type ServerStream,
   type controlPlane,
   type dataPlane,
 } from '#proto';
-import { toNovaError, translated } from './errors.js';
+import { translated } from './errors.js';
+import { streamed } from './streamed.js';
 import type { ClientOptions, JsonValue } from './statehouse.js';
 
 /*
@@ -305,28 +305,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/**
- * Reads a server stream as the loop asks for it, with the SDK's errors;
- * leaving the loop or aborting the signal cancels the call.
- */
-async function* streamed<T>(stream: ServerStream<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
-  const cancel = (): void => stream.cancel();
-  if (signal?.aborted) {
-    stream.cancel();
-    return;
-  }
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    yield* stream;
-  } catch (error) {
-    if (signal?.aborted) return;
-    throw toNovaError(error);
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-    stream.cancel();
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createStatehouseClient, type StatehousePromiseClient } from '#proto';
-import { ConflictError, TransactionError, toNovaError, translated } from './errors.js';
+import { ConflictError, TransactionError, translated } from './errors.js';
+import { streamed } from './streamed.js';
 
 /** A value as statehouse.v1 stores it: a JSON object. */
 export type JsonObject = { [key: string]: JsonValue };
@@ -250,23 +251,12 @@ export class Statehouse {
       ...(options.endTs !== undefined ? { endTs: options.endTs } : {}),
       follow: options.follow === true,
     });
-    const cancel = (): void => stream.cancel();
-    if (options.signal?.aborted) return;
-    options.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      for await (const event of stream) {
-        yield {
-          txnId: event.txnId,
-          commitTs: event.commitTs,
-          operations: event.operations.map((op) => ({ key: op.key, value: op.value, version: op.version })),
-        };
-      }
-    } catch (error) {
-      if (options.signal?.aborted) return;
-      throw toNovaError(error);
-    } finally {
-      options.signal?.removeEventListener('abort', cancel);
-      stream.cancel();
+    for await (const event of streamed(stream, options.signal)) {
+      yield {
+        txnId: event.txnId,
+        commitTs: event.commitTs,
+        operations: event.operations.map((op) => ({ key: op.key, value: op.value, version: op.version })),
+      };
     }
   }
 

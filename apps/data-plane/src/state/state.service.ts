@@ -46,6 +46,11 @@ export interface ReplayQuery {
   follow: boolean;
 }
 
+/** A txn_id that is not a UUID names no transaction Nova could have begun: NOT_FOUND, as for an unknown one. */
+function checkKnownShape(txnId: string): void {
+  if (!isTransactionId(txnId)) throw stateErrors.txnNotFound(txnId);
+}
+
 /** A level-triggered bell: a ring while nobody waits is kept for the next wait. */
 class Bell {
   private rung = false;
@@ -118,7 +123,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
     if (expected !== undefined && (!Number.isInteger(expected) || expected < 0)) {
       throw new InvalidArgumentError('expected_version', `must be 0 or a version (got ${expected})`);
     }
-    if (!isTransactionId(txnId)) throw stateErrors.txnNotFound(txnId);
+    checkKnownShape(txnId);
     const problem = await this.state.stage(txnId, {
       namespace: operation.namespace,
       agentId: operation.agentId,
@@ -131,7 +136,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async commit(txnId: string): Promise<number> {
     checkTransactionId(txnId);
-    if (!isTransactionId(txnId)) throw stateErrors.txnNotFound(txnId);
+    checkKnownShape(txnId);
     const result = await this.state.commit(txnId);
     if (typeof result === 'string') throw this.errorOf(txnId, result);
     if ('conflict' in result) {
@@ -143,7 +148,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async abort(txnId: string): Promise<void> {
     checkTransactionId(txnId);
-    if (!isTransactionId(txnId)) throw stateErrors.txnNotFound(txnId);
+    checkKnownShape(txnId);
     const problem = await this.state.abort(txnId);
     if (problem) throw this.errorOf(txnId, problem);
   }

@@ -32,13 +32,8 @@ export async function withClient<C extends ClosableClient, T>(
 }
 
 /** Runs one command's calls with the SDK's Nova client, closed afterwards. */
-export async function withNova<T>(command: Command, call: (nova: Nova) => Promise<T>): Promise<T> {
-  const nova = new Nova(clientOptions(command.optsWithGlobals<ClientFlags>(), process.env));
-  try {
-    return await call(nova);
-  } finally {
-    nova.close();
-  }
+export function withNova<T>(command: Command, call: (nova: Nova) => Promise<T>): Promise<T> {
+  return withClient(command, (options) => new Nova(options), call);
 }
 
 /**

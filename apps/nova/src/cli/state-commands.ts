@@ -1,22 +1,14 @@
 import type { Command } from 'commander';
 import { Statehouse, type JsonObject, type ReplayEvent, type StateResult } from '#client';
-import { clientOptions, integer, type ClientFlags } from './client-options.js';
+import { integer, withClient } from './client-options.js';
 import { printJson, printTable } from './output.js';
 
 type StateFlags = { namespace?: string; json?: boolean };
 
 /** Runs one command's calls with the SDK's Statehouse client in the command's namespace, closed afterwards. */
-async function withState<T>(command: Command, call: (state: Statehouse) => Promise<T>): Promise<T> {
-  const flags = command.optsWithGlobals<ClientFlags & StateFlags>();
-  const state = new Statehouse({
-    ...clientOptions(flags, process.env),
-    namespace: flags.namespace ?? 'default',
-  });
-  try {
-    return await call(state);
-  } finally {
-    state.close();
-  }
+function withState<T>(command: Command, call: (state: Statehouse) => Promise<T>): Promise<T> {
+  const namespace = command.optsWithGlobals<StateFlags>().namespace ?? 'default';
+  return withClient(command, (options) => new Statehouse({ ...options, namespace }), call);
 }
 
 function parseObject(text: string): JsonObject {
