@@ -184,13 +184,17 @@ describe('StateRepository (integration)', () => {
 
   it('groups the commits queued behind a batch into one transaction; a refused one answers only its caller', async () => {
     await commitOf(write('a8', 'taken', { n: 1 }));
-    const staged = async (operation: StagedOperation, timeoutMs = 30_000): Promise<string> => {
+    const staged = async (operation: StagedOperation): Promise<string> => {
       const txn = randomUUID();
-      await state.begin(txn, timeoutMs);
+      await state.begin(txn, 30_000);
       assert.equal(await state.stage(txn, operation), undefined);
       return txn;
     };
-    const expired = await staged(write('a8', 'late', { n: 1 }), 1);
+    // Expired after staging, by its deadline in the table: a 1 ms timeout could lapse before the stage on a slow machine.
+    const expired = await staged(write('a8', 'late', { n: 1 }));
+    await db.database.sql.run("UPDATE state_txns SET expires_at = now() - interval '1 second' WHERE txn_id = $1", [
+      expired,
+    ]);
     const txns = [
       ...(await Promise.all(Array.from({ length: 5 }, (_, i) => staged(write('a8', `k${i}`, { i }))))),
       await staged(write('a8', 'taken', { n: 2 }, 0)),
@@ -198,7 +202,6 @@ describe('StateRepository (integration)', () => {
       randomUUID(),
       ...(await Promise.all(Array.from({ length: 5 }, (_, i) => staged(write('a8', `k${i + 5}`, { i: i + 5 }))))),
     ];
-    await new Promise((resolve) => setTimeout(resolve, 10));
     // Asked for together: the first goes alone, the rest queue behind it and go as one batch.
     const outcomes = await Promise.all(txns.map((txn) => state.commit(txn)));
     assert.deepEqual(
