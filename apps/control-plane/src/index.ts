@@ -5,8 +5,9 @@ import { ControlPlaneModule } from './control-plane.module.js';
 export const controlPlaneDefinition: PlaneDefinition = {
   name: 'control-plane',
   module: ControlPlaneModule,
-  protoFiles: [protoFiles.controlPlane, protoFiles.keyAdmin],
+  protoFiles: [protoFiles.controlPlane, protoFiles.cluster, protoFiles.keyAdmin],
   packages: ['nova.v1'],
   usesDatabase: true,
-  services: [serviceNames.controlPlane, serviceNames.keyAdmin],
+  joinsCluster: true,
+  services: [serviceNames.controlPlane, serviceNames.cluster, serviceNames.keyAdmin],
 };

@@ -8,5 +8,6 @@ export const dataPlaneDefinition: PlaneDefinition = {
   protoFiles: [protoFiles.dataPlane, protoFiles.statehouse],
   packages: ['nova.v1', 'statehouse.v1'],
   usesDatabase: true,
+  joinsCluster: true,
   services: [serviceNames.dataPlane, serviceNames.statehouse],
 };

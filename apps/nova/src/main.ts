@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { buildInfo } from '#server';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
+import { registerNodeCommands } from './cli/node-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
 import { registerProjectCommands } from './cli/project-commands.js';
 import { registerStateCommands } from './cli/state-commands.js';
@@ -33,6 +34,7 @@ registerFunctionCommands(program);
 registerInvokeCommands(program);
 registerProjectCommands(program);
 registerStateCommands(program);
+registerNodeCommands(program);
 acceptClientFlagsAnywhere(program);
 
 let running: Command = program;

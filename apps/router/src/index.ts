@@ -7,5 +7,6 @@ export const routerDefinition: PlaneDefinition = {
   protoFiles: [],
   packages: [],
   usesDatabase: false,
+  joinsCluster: false,
   services: [],
 };

@@ -45,6 +45,8 @@ export {
   type InvocationResult,
   type InvokeAsyncOptions,
   type InvokeOptions,
+  type NodeFilter,
+  type NodeInfo,
   type Payload,
   type QueuedInvocation,
   type RuntimeInfo,

@@ -1,7 +1,9 @@
 import {
+  createClusterClient,
   createControlPlaneClient,
   createDataPlaneClient,
   type ClosableClient,
+  type cluster,
   type DataPlanePromiseClient,
   type PromiseClient,
   type controlPlane,
@@ -114,6 +116,36 @@ export interface RuntimeInfo {
   version: string;
   imageName: string;
   entrypoint: string[];
+}
+
+/** A node of the cluster (nova.v1.Cluster). */
+export interface NodeInfo {
+  id: string;
+  /** host:port where routers reach it. */
+  address: string;
+  /** "control-plane", "data-plane". */
+  planes: string[];
+  runtimes: string[];
+  /** Function instances it may run at once. */
+  capacity: number;
+  /** "live", "draining" or "dead" (no heartbeat for three intervals). */
+  status: string;
+  version: string;
+  heartbeatMs: number;
+  /** RFC 3339. */
+  startedAt: string;
+  /** RFC 3339: its last heartbeat. */
+  heartbeatAt: string;
+  /** Calls running or waiting on it at its last heartbeat. */
+  inFlight: number;
+  warmInstances: number;
+}
+
+export interface NodeFilter {
+  /** "data-plane" or "control-plane". */
+  plane?: string;
+  /** "live", "draining" or "dead". */
+  status?: string;
 }
 
 /** An invocation's input: bytes are sent as they are, anything else as its JSON. */
@@ -257,6 +289,11 @@ function encodePayload(payload: Payload | undefined): Uint8Array {
   return Buffer.from(JSON.stringify(payload));
 }
 
+function nodeOf(answer: { node?: NodeInfo | undefined }): NodeInfo {
+  if (!answer.node) throw new Error('the server answered without the node');
+  return answer.node;
+}
+
 /** The wire's settings fields: 0 and "" for those not given. */
 function settingsOf(settings: FunctionSettings): Required<FunctionSettings> {
   return {
@@ -316,11 +353,13 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export class Nova {
   private readonly controlPlane: PromiseClient<controlPlane.ControlPlaneClient> & ClosableClient;
   private readonly dataPlane: DataPlanePromiseClient;
+  private readonly cluster: PromiseClient<cluster.ClusterClient> & ClosableClient;
 
   constructor(options: ClientOptions) {
     const connection = { address: options.address, ...(options.apiKey ? { apiKey: options.apiKey } : {}) };
     this.controlPlane = createControlPlaneClient(connection);
     this.dataPlane = createDataPlaneClient(connection);
+    this.cluster = createClusterClient(connection);
   }
 
   async createFunction(spec: FunctionSpec): Promise<FunctionInfo> {
@@ -480,8 +519,31 @@ export class Nova {
     };
   }
 
+  /** The cluster's nodes by id, dead ones included unless the filter says otherwise. */
+  async listNodes(filter: NodeFilter = {}): Promise<NodeInfo[]> {
+    const answer = await translated(() =>
+      this.cluster.listNodes({ plane: filter.plane ?? '', status: filter.status ?? '' }),
+    );
+    return answer.nodes;
+  }
+
+  async getNode(id: string): Promise<NodeInfo> {
+    return nodeOf(await translated(() => this.cluster.getNode({ id })));
+  }
+
+  /** The node takes no new calls and finishes its work. */
+  async drainNode(id: string): Promise<NodeInfo> {
+    return nodeOf(await translated(() => this.cluster.drainNode({ id })));
+  }
+
+  /** Forgets a dead node; a node still heartbeating is refused. */
+  async removeNode(id: string): Promise<void> {
+    await translated(() => this.cluster.removeNode({ id }));
+  }
+
   close(): void {
     this.controlPlane.close();
     this.dataPlane.close();
+    this.cluster.close();
   }
 }

@@ -5,6 +5,7 @@ import { protoLoaderOptions } from './loader-options.js';
 import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
+import type { ClusterClient } from './generated/nova/v1/cluster.js';
 import type { ReplayEvent, ReplayRequest, StatehouseServiceClient } from './generated/statehouse/v1/statehouse.js';
 import type {
   DataPlaneClient,
@@ -129,6 +130,10 @@ export function createControlPlaneClient(
   options: NovaClientOptions,
 ): PromiseClient<ControlPlaneClient> & ClosableClient {
   return createPromiseClient<ControlPlaneClient>(serviceNames.controlPlane, options);
+}
+
+export function createClusterClient(options: NovaClientOptions): PromiseClient<ClusterClient> & ClosableClient {
+  return createPromiseClient<ClusterClient>(serviceNames.cluster, options);
 }
 
 export function createKeyAdminClient(options: NovaClientOptions): PromiseClient<KeyAdminClient> & ClosableClient {

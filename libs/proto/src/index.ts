@@ -5,6 +5,7 @@ export { reflectionDescriptors } from './descriptors.js';
 export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } from './proto-files.js';
 export {
   createControlPlaneClient,
+  createClusterClient,
   createDataPlaneClient,
   createKeyAdminClient,
   createStatehouseClient,
@@ -18,6 +19,7 @@ export {
   type DataPlanePromiseClient,
 } from './grpc-client.js';
 export * as controlPlane from './generated/nova/v1/control_plane.js';
+export * as cluster from './generated/nova/v1/cluster.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';
 export * as keyAdmin from './generated/nova/v1/key_admin.js';
 export * as statehouse from './generated/statehouse/v1/statehouse.js';

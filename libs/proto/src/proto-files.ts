@@ -6,6 +6,7 @@ export const protoRoot = join(findUpward(import.meta.url, 'libs/proto/proto'), '
 
 export const protoFiles = {
   controlPlane: 'nova/v1/control_plane.proto',
+  cluster: 'nova/v1/cluster.proto',
   dataPlane: 'nova/v1/data_plane.proto',
   keyAdmin: 'nova/v1/key_admin.proto',
   statehouse: 'statehouse/v1/statehouse.proto',
@@ -19,6 +20,7 @@ export const healthProtoFile = 'grpc/health/v1/health.proto';
 /** Fully qualified names of the services Nova serves. */
 export const serviceNames = {
   controlPlane: 'nova.v1.ControlPlane',
+  cluster: 'nova.v1.Cluster',
   dataPlane: 'nova.v1.DataPlane',
   keyAdmin: 'nova.v1.KeyAdmin',
   statehouse: 'statehouse.v1.StatehouseService',

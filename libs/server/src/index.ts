@@ -35,5 +35,7 @@ export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/n
 export type { PlaneDefinition } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';
 export { ServerStopping } from './grpc/server-stopping.js';
+export { NodeMembership } from './cluster/node-membership.js';
+export { NodeReport } from './cluster/node-report.js';
 export { Periodic } from './periodic.js';
 export { buildInfo, type BuildInfo } from './build-info.js';

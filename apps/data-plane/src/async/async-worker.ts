@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import {
   AsyncQueueRepository,
   NotificationListener,
@@ -9,7 +14,7 @@ import {
   type AttemptResult,
   type ClaimedInvocation,
 } from '#storage';
-import { JsonLogger, NOVA_CONFIG, ThrottledLog, runWithRequestId, type NovaConfig } from '#server';
+import { JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, runWithRequestId, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
@@ -32,8 +37,8 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new JsonLogger('async');
   /** For failures that repeat every poll while the database is down. */
   private readonly pollFailures = new ThrottledLog(this.logger);
-  /** Identifies this process's leases. */
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Identifies this process's leases: its node id first, so a dead node's leases can be found. */
+  private readonly owner: string;
   private running = 0;
   private claiming: Promise<void> | undefined;
   private wantMore = false;
@@ -48,7 +53,9 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly catalog: FunctionCatalog,
     private readonly runner: InvocationRunner,
     private readonly listener: NotificationListener,
+    @Optional() private readonly membership?: NodeMembership,
   ) {
+    this.owner = `${config.cluster.nodeId}/${randomUUID().slice(0, 8)}`;
     this.results = new BatchWriter({
       write: async (batch) => {
         const written = await this.queue.complete(this.owner, batch);
@@ -78,7 +85,8 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       this.wake();
       if (++polls % SWEEP_EVERY_POLLS !== 0) return;
       void this.queue
-        .deadLetterExpired()
+        .releaseLeasesOfDeadNodes()
+        .then(() => this.queue.deadLetterExpired())
         .catch((error: Error) => this.pollFailures.write('warn', 'lease sweep failed', { error: error.message }));
     }, POLL_MS);
     this.pollTimer.unref();
@@ -110,7 +118,8 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     do {
       this.wantMore = false;
       const room = this.concurrency - this.running;
-      if (room <= 0 || this.stopped) return;
+      // A drained node finishes what it has and takes nothing new.
+      if (room <= 0 || this.stopped || this.membership?.draining) return;
       let claimed: ClaimedInvocation[];
       try {
         claimed = await this.queue.claim(this.owner, room);

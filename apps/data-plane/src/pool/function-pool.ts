@@ -206,8 +206,13 @@ export class FunctionPool {
     return [...this.instances].filter((instance) => instance.state === 'busy');
   }
 
-  counts(): { idle: number; busy: number; starting: number } {
-    return { idle: this.idle.length, busy: this.instances.size - this.idle.length, starting: this.starting };
+  counts(): { idle: number; busy: number; starting: number; queued: number } {
+    return {
+      idle: this.idle.length,
+      busy: this.instances.size - this.idle.length,
+      starting: this.starting,
+      queued: this.waiters.length,
+    };
   }
 
   async close(): Promise<void> {

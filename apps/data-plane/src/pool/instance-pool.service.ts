@@ -133,14 +133,15 @@ export class InstancePoolService
     }
   }
 
-  /** Instances per state, for Health. */
-  summary(): { idle: number; busy: number; starting: number; generic: Record<string, number> } {
-    const total = { idle: 0, busy: 0, starting: 0 };
+  /** Instances per state and calls waiting for one, for Health and the cluster's view of this node. */
+  summary(): { idle: number; busy: number; starting: number; queued: number; generic: Record<string, number> } {
+    const total = { idle: 0, busy: 0, starting: 0, queued: 0 };
     for (const pool of this.pools.values()) {
       const counts = pool.counts();
       total.idle += counts.idle;
       total.busy += counts.busy;
       total.starting += counts.starting;
+      total.queued += counts.queued;
     }
     return { ...total, generic: this.node.warm.counts() };
   }

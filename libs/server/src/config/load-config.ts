@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { NovaConfig } from './nova-config.js';
 import { readCheckedYaml } from './yaml-keys.js';
-import { flagKeyOf, isLoopbackHost, settings, type SettingKey, type SettingValues } from './settings.js';
+import {
+  flagKeyOf,
+  isLoopbackHost,
+  settings,
+  type ListenAddress,
+  type SettingKey,
+  type SettingValues,
+} from './settings.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -123,6 +131,11 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
       tmpMb: v.instanceTmpMb,
       pids: v.instancePids,
     },
+    cluster: {
+      nodeId: v.nodeId ?? `${hostname()}:${v.grpcAddr.port}`,
+      advertiseAddr: v.advertiseAddr ?? advertisedListenAddress(v.grpcAddr),
+      heartbeatMs: v.heartbeatMs,
+    },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };
@@ -138,4 +151,19 @@ function contextPropagationIsCheap(): boolean {
   const major = Number(process.versions.node.split('.')[0]);
   if (process.execArgv.includes('--no-async-context-frame')) return false;
   return major >= 24 || process.execArgv.includes('--experimental-async-context-frame');
+}
+
+/**
+ * Where others reach a node that did not say: its listen address, or, when
+ * it listens on every interface, its first external IPv4 address (the pod IP
+ * in Kubernetes), and loopback when it has none.
+ */
+function advertisedListenAddress(listen: ListenAddress): string {
+  if (listen.host !== '0.0.0.0' && listen.host !== '::') {
+    return `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  }
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal);
+  return `${external?.address ?? '127.0.0.1'}:${listen.port}`;
 }

@@ -47,6 +47,13 @@ export interface NovaConfig {
     /** Processes and threads one instance may have at once. */
     pids: number;
   };
+  cluster: {
+    /** This process's id as a data-plane node. */
+    nodeId: string;
+    /** host:port routers dial to reach it. */
+    advertiseAddr: string;
+    heartbeatMs: number;
+  };
   /** PATH of the environment Nova started in, where runtimes are looked for. */
   path: string;
   /** Where the YAML file came from, if one was read. */

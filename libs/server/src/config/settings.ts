@@ -83,6 +83,25 @@ function optionalString(raw: unknown): string | undefined {
   return raw.trim() === '' ? undefined : raw.trim();
 }
 
+function optionalNodeId(raw: unknown): string | undefined {
+  const text = optionalString(raw);
+  if (text !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(text)) {
+    throw new Error('must be 1 to 128 letters, digits, dots, colons, dashes or underscores');
+  }
+  return text;
+}
+
+/** An address others dial: a host (name, IPv4 or [IPv6]) and a port other than 0. */
+function optionalHostPort(raw: unknown): string | undefined {
+  const text = optionalString(raw);
+  if (text === undefined) return undefined;
+  const match = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535) {
+    throw new Error('must be host:port or [ipv6]:port, with a port from 1 to 65535');
+  }
+  return text;
+}
+
 /**
  * host:port, [v6]:port, or :port (every interface, as in Go's net.Listen).
  */
@@ -310,6 +329,35 @@ export const settings = {
     arg: '<n>',
     default: 128,
     parse: numberIn(8, 65_536, true),
+  },
+  nodeId: {
+    yaml: 'cluster.node_id',
+    env: 'NOVA_NODE_ID',
+    flagName: '--node-id',
+    help: "This data-plane node's id in the cluster (the same id again after a restart)",
+    arg: '<id>',
+    shownDefault: '`hostname:port`',
+    default: undefined,
+    parse: optionalNodeId,
+  },
+  advertiseAddr: {
+    yaml: 'cluster.advertise_addr',
+    env: 'NOVA_ADVERTISE_ADDR',
+    flagName: '--advertise-addr',
+    help: 'Address routers reach this node at (`host:port`)',
+    arg: '<addr>',
+    shownDefault: 'the listen address (an interface address when it listens on all)',
+    default: undefined,
+    parse: optionalHostPort,
+  },
+  heartbeatMs: {
+    yaml: 'cluster.heartbeat_ms',
+    env: 'NOVA_HEARTBEAT_MS',
+    flagName: '--heartbeat-ms',
+    help: 'How often a node heartbeats (ms); three missed make it dead',
+    arg: '<ms>',
+    default: 1000,
+    parse: numberIn(100, 60_000, true),
   },
 } satisfies Record<string, SettingDefinition<unknown>>;
 

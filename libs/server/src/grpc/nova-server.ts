@@ -21,6 +21,7 @@ import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
 import { setRequestContextEnabled } from '../logging/request-context.js';
 import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaServerModule } from '../nova-server.module.js';
+import { ClusterMembershipModule } from '../cluster/cluster-membership.module.js';
 import type { PlaneDefinition } from './plane.js';
 import { markMalformedRequests } from './malformed-requests.js';
 
@@ -76,12 +77,14 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   const database = planes.some((plane) => plane.usesDatabase) ? await openDatabase(config, logger) : undefined;
   const services = planes.flatMap((plane) => plane.services);
   const health = new GrpcHealth(services);
+  const clusterPlanes = planes.filter((plane) => plane.joinsCluster).map((plane) => plane.name);
   let grpcServer: Server | undefined;
 
   @Module({
     imports: [
       NovaServerModule.forRoot(config, health, database !== undefined),
       ...(database ? [StorageModule.forDatabase(database)] : []),
+      ...(database && clusterPlanes.length > 0 ? [ClusterMembershipModule.forPlanes(clusterPlanes)] : []),
       ...planes.map((plane) => plane.module),
     ],
   })
@@ -150,7 +153,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
       stopping ??= (async () => {
         logger.info('shutting down: draining calls', { reason });
         health.setServing(false);
-        nestApp.get(ServerStopping).begin();
+        await nestApp.get(ServerStopping).begin();
         const force = setTimeout(() => {
           logger.warn('drain timed out; cancelling the remaining calls', { afterMs: DRAIN_TIMEOUT_MS });
           grpcServer?.forceShutdown();

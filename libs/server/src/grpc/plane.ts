@@ -15,4 +15,6 @@ export interface PlaneDefinition {
   services: string[];
   /** Whether it reads or writes the database; a server of planes that do not opens none (and migrates nothing). */
   usesDatabase: boolean;
+  /** Whether a process serving it is a node of the cluster (registers, heartbeats; routers find it). */
+  joinsCluster: boolean;
 }

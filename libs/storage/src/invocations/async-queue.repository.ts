@@ -99,6 +99,23 @@ export class AsyncQueueRepository {
     }));
   }
 
+  /**
+   * Makes the attempts leased by dead nodes (no heartbeat for three of their
+   * intervals) claimable now instead of when their lease runs out. The lease
+   * owner starts with the node id.
+   */
+  async releaseLeasesOfDeadNodes(): Promise<number> {
+    const rows = await this.sql.rows(
+      `UPDATE invocations SET next_run_at = now()
+        WHERE is_async AND status = 'running' AND next_run_at > now()
+          AND split_part(lease_owner, '/', 1) IN (
+                SELECT id FROM cluster_nodes
+                 WHERE heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0))
+       RETURNING id`,
+    );
+    return rows.length;
+  }
+
   /** Invocations whose runner died on their last allowed attempt go to dead letter. */
   async deadLetterExpired(): Promise<number> {
     const row = await this.sql.one<{ done: number }>(
