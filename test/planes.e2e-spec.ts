@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -25,6 +23,7 @@ describe('each plane on its own composition root', () => {
       cp.close();
       assert.deepEqual(await servicesOf(plane.address), [
         'grpc.health.v1.Health',
+        'nova.v1.Cluster',
         'nova.v1.ControlPlane',
         'nova.v1.KeyAdmin',
       ]);
@@ -57,17 +56,19 @@ describe('each plane on its own composition root', () => {
     }
   });
 
-  it('serves health from the router alone, and routes nothing yet', async () => {
+  it('runs a router alone: healthy, reporting no node to route to, and answering UNAVAILABLE for calls', async () => {
     const database = await createTestDatabase();
     const plane = await startNova({ entry: 'router', env: database.env });
     try {
       assert.deepEqual(await checkHealth(plane.address), { code: 0, status: 'SERVING' });
       const call = await rawUnary(plane.address, '/nova.v1.DataPlane/Invoke', Buffer.alloc(0));
-      assert.equal(call.error?.code, status.UNIMPLEMENTED);
-      // Serving nothing that needs it, it opens (and migrates) no database.
-      const listening = plane.logLines().find((line) => line['msg'] === 'nova listening');
-      assert.equal(listening?.['database'], 'none');
-      assert.ok(!existsSync(join(database.dataDir, 'postgres')), 'no embedded PostgreSQL was started');
+      assert.equal(call.error?.code, status.UNAVAILABLE);
+      assert.match(call.error?.details ?? '', /no live data-plane node/);
+      const dp = createDataPlaneClient({ address: plane.address });
+      const health = await dp.health({});
+      dp.close();
+      assert.equal(health.status, 'unhealthy');
+      assert.equal(health.components['router'], '0 data-plane nodes routable');
     } finally {
       await plane.stop();
       await database.dispose();
@@ -80,6 +81,7 @@ describe('each plane on its own composition root', () => {
     try {
       assert.deepEqual(await servicesOf(plane.address), [
         'grpc.health.v1.Health',
+        'nova.v1.Cluster',
         'nova.v1.ControlPlane',
         'nova.v1.KeyAdmin',
       ]);

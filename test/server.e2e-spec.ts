@@ -15,6 +15,7 @@ describe('server plumbing (unified mode)', () => {
     const names = response.listServicesResponse?.service.map((service) => service.name).sort();
     assert.deepEqual(names, [
       'grpc.health.v1.Health',
+      'nova.v1.Cluster',
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',
       'nova.v1.KeyAdmin',
@@ -70,6 +71,7 @@ describe('server plumbing (unified mode)', () => {
   it('answers grpc.health.v1 Check with SERVING for the server and each service', async () => {
     for (const service of [
       '',
+      'nova.v1.Cluster',
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',
       'nova.v1.KeyAdmin',

@@ -1,13 +1,13 @@
 import { controlPlaneDefinition } from '#control-plane';
 import { dataPlaneDefinition } from '#data-plane';
-import { routerDefinition } from '#router';
+import { routerDefinition, unifiedRouterDefinition } from '#router';
 import type { GrpcMode, PlaneDefinition } from '#server';
 
 /** Which planes a mode serves; unified serves them all on one port. */
 export function planesFor(mode: string): PlaneDefinition[] {
   switch (mode as GrpcMode) {
     case 'unified':
-      return [controlPlaneDefinition, dataPlaneDefinition, routerDefinition];
+      return [controlPlaneDefinition, dataPlaneDefinition, unifiedRouterDefinition];
     case 'controlplane':
       return [controlPlaneDefinition];
     case 'dataplane':

@@ -52,6 +52,17 @@ function loadDefinition(): protoLoader.PackageDefinition {
   return packageDefinition;
 }
 
+/**
+ * A service's methods as proto-loader describes them: path, streaming
+ * flags and the (de)serialisers of its messages, for code that handles
+ * calls below the generated clients (the router, which forwards bytes).
+ */
+export function serviceDefinitionOf(serviceName: string): protoLoader.ServiceDefinition {
+  const definition = loadDefinition()[serviceName];
+  if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
+  return definition;
+}
+
 type UnaryMethod = (
   request: unknown,
   metadata: grpc.Metadata,

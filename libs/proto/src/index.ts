@@ -6,6 +6,7 @@ export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } 
 export {
   createControlPlaneClient,
   createClusterClient,
+  serviceDefinitionOf,
   createDataPlaneClient,
   createKeyAdminClient,
   createStatehouseClient,

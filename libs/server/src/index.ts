@@ -32,7 +32,7 @@ export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';
 export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
-export type { PlaneDefinition } from './grpc/plane.js';
+export type { PlaneDefinition, RawGrpcService } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';
 export { ServerStopping } from './grpc/server-stopping.js';
 export { NodeMembership } from './cluster/node-membership.js';

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
@@ -91,7 +91,12 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   class NovaRootModule {}
 
   const url = grpcUrl(config);
-  let app;
+  let app: INestMicroservice | undefined;
+  // Nest calls onLoadPackageDefinition from listen(), once the app exists.
+  const nestContext = (): INestMicroservice => {
+    if (!app) throw new Error('the server is not built yet');
+    return app;
+  };
   try {
     app = await NestFactory.createMicroservice<MicroserviceOptions>(NovaRootModule, {
       logger: new JsonLogger('nest', 'debug'),
@@ -121,6 +126,10 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
             services: [...services, serviceNames.health],
           }).addToServer(server);
           health.addToServer(server);
+          for (const plane of planes) {
+            for (const raw of plane.rawServices?.(nestContext()) ?? [])
+              server.addService(raw.definition, raw.implementation);
+          }
         },
       },
     });

@@ -1,5 +1,12 @@
-import type { Type } from '@nestjs/common';
+import type { INestApplicationContext, Type } from '@nestjs/common';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ProtoFile } from '#proto';
+
+/** A gRPC service served below Nest's handlers (the router's forwarding, which handles bytes, not messages). */
+export interface RawGrpcService {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
 
 /**
  * One plane of Nova (control, data, router) as a server composes it: its
@@ -17,4 +24,6 @@ export interface PlaneDefinition {
   usesDatabase: boolean;
   /** Whether a process serving it is a node of the cluster (registers, heartbeats; routers find it). */
   joinsCluster: boolean;
+  /** Services it serves outside Nest's controllers, taken from its providers once the server is built. */
+  rawServices?: (app: INestApplicationContext) => RawGrpcService[];
 }

@@ -68,6 +68,15 @@ export class FunctionsRepository {
     return row && toFunctionRecord(row);
   }
 
+  /** Each function's most instances per node, by name: what a router needs to know when a node is saturated. */
+  async maxReplicas(name?: string): Promise<Map<string, number>> {
+    const rows = await this.sql.rows<{ name: string; max_replicas: number }>(
+      `SELECT name, max_replicas FROM functions${name === undefined ? '' : ' WHERE name = $1'}`,
+      name === undefined ? [] : [name],
+    );
+    return new Map(rows.map((row) => [row.name, row.max_replicas]));
+  }
+
   /** A page ordered by name, and the number of all functions. */
   async list(limit: number, offset: number): Promise<{ functions: FunctionRecord[]; total: number }> {
     const [rows, count] = await Promise.all([

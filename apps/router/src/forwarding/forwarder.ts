@@ -1,0 +1,266 @@
+import { Injectable } from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import { JsonLogger } from '#server';
+import { NodeChannels } from '../nodes/node-channels.js';
+import { NodeDirectory, type PlaneName, type RoutedNode } from '../nodes/node-directory.js';
+import { rankFor } from '../nodes/rendezvous.js';
+import { FunctionCapacities } from './function-capacities.js';
+import { functionNameOf } from './function-name.js';
+
+/** A call as the router sends it on: where to, how to pick, whether it may be sent twice. */
+export interface ForwardedCall {
+  path: string;
+  plane: PlaneName;
+  affinity: boolean;
+  idempotent: boolean;
+}
+
+type ServerCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer>;
+
+interface Outcome {
+  error?: grpc.ServiceError;
+  response?: Buffer;
+  initial?: grpc.Metadata;
+  trailer?: grpc.Metadata;
+}
+
+const identity = (bytes: Buffer): Buffer => bytes;
+const callOptionsOf = (call: ServerCall): grpc.CallOptions => ({
+  // Deadline and cancellation pass to the node's call as they are.
+  parent: call,
+  propagate_flags: grpc.propagate.DEFAULTS,
+});
+/** grpc-js's words for a call that never reached the server: no connection, or a stream it refused (GOAWAY). */
+const NEVER_SENT = /No connection established|ECONNREFUSED|connect E[A-Z]+|Stream refused|REFUSED_STREAM/i;
+const RANK_CACHE_LIMIT = 10_000;
+
+/**
+ * Sends calls on to nodes as bytes: picks the nodes in order (the
+ * function's rendezvous rank with overflow past saturated nodes, or round
+ * robin), and fails over to the next when a node cannot be reached. A
+ * call that may have started on a node that then failed is not sent again
+ * unless it only reads: it fails with UNAVAILABLE.
+ */
+@Injectable()
+export class Forwarder {
+  private readonly logger = new JsonLogger('router');
+  private turn = 0;
+  private rankGeneration = -1;
+  private readonly ranks = new Map<string, readonly RoutedNode[]>();
+  /** Calls in flight from this router, per node and function. */
+  private readonly inFlight = new Map<RoutedNode, Map<string, number>>();
+
+  constructor(
+    private readonly directory: NodeDirectory,
+    private readonly channels: NodeChannels,
+    private readonly capacities: FunctionCapacities,
+  ) {}
+
+  unary(route: ForwardedCall, call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+    void this.forwardUnary(route, call, callback);
+  }
+
+  serverStream(route: ForwardedCall, call: grpc.ServerWritableStream<Buffer, Buffer>): void {
+    void this.forwardStream(route, call);
+  }
+
+  /** The nodes to try, in order, and the function the call is counted against. */
+  private plan(route: ForwardedCall, request: Buffer): { nodes: readonly RoutedNode[]; fn: string | undefined } {
+    const routable = this.directory.routable(route.plane);
+    const fn = route.affinity ? functionNameOf(request) : undefined;
+    if (fn === undefined || routable.length <= 1) return { nodes: this.rotated(routable), fn };
+    const ranked = this.rankOf(fn, routable);
+    // Overflow: the first node in rank not running as many of the function's calls as it has instances for.
+    const capacity = this.capacities.of(fn);
+    const free = ranked.findIndex((node) => this.loadOf(node, fn) < capacity);
+    if (free <= 0) return { nodes: ranked, fn };
+    return { nodes: [ranked[free]!, ...ranked.slice(0, free), ...ranked.slice(free + 1)], fn };
+  }
+
+  private rotated(nodes: readonly RoutedNode[]): readonly RoutedNode[] {
+    if (nodes.length <= 1) return nodes;
+    const start = this.turn++ % nodes.length;
+    if (this.turn >= Number.MAX_SAFE_INTEGER) this.turn = 0;
+    return start === 0 ? nodes : [...nodes.slice(start), ...nodes.slice(0, start)];
+  }
+
+  private rankOf(fn: string, routable: readonly RoutedNode[]): readonly RoutedNode[] {
+    if (this.rankGeneration !== this.directory.version || this.ranks.size >= RANK_CACHE_LIMIT) {
+      this.ranks.clear();
+      this.rankGeneration = this.directory.version;
+    }
+    let ranked = this.ranks.get(fn);
+    if (!ranked) {
+      ranked = rankFor(routable, fn);
+      this.ranks.set(fn, ranked);
+    }
+    return ranked;
+  }
+
+  private loadOf(node: RoutedNode, fn: string): number {
+    return this.inFlight.get(node)?.get(fn) ?? 0;
+  }
+
+  private count(node: RoutedNode, fn: string | undefined, delta: number): void {
+    if (fn === undefined) return;
+    let byFunction = this.inFlight.get(node);
+    if (!byFunction) this.inFlight.set(node, (byFunction = new Map<string, number>()));
+    const next = (byFunction.get(fn) ?? 0) + delta;
+    if (next > 0) byFunction.set(fn, next);
+    else {
+      byFunction.delete(fn);
+      if (byFunction.size === 0) this.inFlight.delete(node);
+    }
+  }
+
+  private async forwardUnary(
+    route: ForwardedCall,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    callback: grpc.sendUnaryData<Buffer>,
+  ): Promise<void> {
+    const { nodes, fn } = this.plan(route, call.request);
+    let last: grpc.ServiceError | undefined;
+    for (const node of nodes) {
+      if (call.cancelled) return;
+      this.count(node, fn, 1);
+      const outcome = await this.attemptUnary(node, route.path, call);
+      this.count(node, fn, -1);
+      if (!outcome.error) {
+        this.directory.succeeded(node);
+        if (outcome.initial) call.sendMetadata(outcome.initial);
+        callback(null, outcome.response, outcome.trailer);
+        return;
+      }
+      if (!this.mayTryNext(route, node, outcome.error)) {
+        if (outcome.initial) call.sendMetadata(outcome.initial);
+        callback(outcome.error);
+        return;
+      }
+      last = outcome.error;
+    }
+    callback(this.noNode(route, last));
+  }
+
+  private attemptUnary(node: RoutedNode, path: string, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Outcome> {
+    return new Promise((resolve) => {
+      const outcome: Outcome = {};
+      const forwarded = this.channels
+        .clientFor(node.address)
+        .makeUnaryRequest(
+          path,
+          identity,
+          identity,
+          call.request,
+          call.metadata,
+          callOptionsOf(call),
+          (error, response) => {
+            if (error) outcome.error = error;
+            else outcome.response = response;
+          },
+        );
+      forwarded.on('metadata', (metadata: grpc.Metadata) => (outcome.initial = metadata));
+      forwarded.on('status', (status: grpc.StatusObject) => {
+        outcome.trailer = status.metadata;
+        resolve(outcome);
+      });
+    });
+  }
+
+  private async forwardStream(route: ForwardedCall, call: grpc.ServerWritableStream<Buffer, Buffer>): Promise<void> {
+    const { nodes, fn } = this.plan(route, call.request);
+    let last: grpc.ServiceError | undefined;
+    for (const node of nodes) {
+      if (call.cancelled) return;
+      this.count(node, fn, 1);
+      const failed = await this.attemptStream(node, route, call);
+      this.count(node, fn, -1);
+      if (!failed) return;
+      last = failed;
+    }
+    call.emit('error', this.noNode(route, last));
+  }
+
+  /**
+   * Relays one node's stream; answers the error when the call may go to the
+   * next node (nothing was relayed yet and it may be sent again), undefined
+   * when the call is over.
+   */
+  private attemptStream(
+    node: RoutedNode,
+    route: ForwardedCall,
+    call: grpc.ServerWritableStream<Buffer, Buffer>,
+  ): Promise<grpc.ServiceError | undefined> {
+    return new Promise((resolve) => {
+      let relayed = false;
+      let initial: grpc.Metadata | undefined;
+      const startRelaying = (): void => {
+        if (relayed) return;
+        relayed = true;
+        if (initial) call.sendMetadata(initial);
+      };
+      const forwarded = this.channels
+        .clientFor(node.address)
+        .makeServerStreamRequest(route.path, identity, identity, call.request, call.metadata, callOptionsOf(call));
+      forwarded.on('metadata', (metadata: grpc.Metadata) => (initial = metadata));
+      forwarded.on('data', (chunk: Buffer) => {
+        startRelaying();
+        // Flow control end to end: a slow client slows the node, nothing piles up here.
+        if (!call.write(chunk)) {
+          forwarded.pause();
+          call.once('drain', () => forwarded.resume());
+        }
+      });
+      forwarded.on('error', (error: grpc.ServiceError) => {
+        if (!relayed && this.mayTryNext(route, node, error)) return resolve(error);
+        startRelaying();
+        call.emit('error', error);
+        resolve(undefined);
+      });
+      // The stream is over when the node's status is in and every message before it was relayed.
+      let trailer: grpc.Metadata | undefined;
+      let ended = false;
+      const finish = (): void => {
+        if (!trailer || !ended) return;
+        this.directory.succeeded(node);
+        startRelaying();
+        call.end(trailer);
+        resolve(undefined);
+      };
+      forwarded.on('end', () => {
+        ended = true;
+        finish();
+      });
+      forwarded.on('status', (status: grpc.StatusObject) => {
+        if (status.code !== grpc.status.OK) return;
+        trailer = status.metadata;
+        finish();
+      });
+    });
+  }
+
+  /** Whether the failed call may go to the next node; a failure to reach the node counts against it. */
+  private mayTryNext(route: ForwardedCall, node: RoutedNode, error: grpc.ServiceError): boolean {
+    if (error.code !== grpc.status.UNAVAILABLE) {
+      // A node that answered is up, whatever it answered.
+      this.directory.succeeded(node);
+      return false;
+    }
+    const neverSent = NEVER_SENT.test(error.details);
+    this.directory.failed(node, error.details);
+    if (neverSent || route.idempotent) return true;
+    this.logger.warn('call failed on a node that stopped answering; not sent again (it may have run)', {
+      path: route.path,
+      node: node.id,
+      details: error.details,
+    });
+    return false;
+  }
+
+  private noNode(route: ForwardedCall, last: grpc.ServiceError | undefined): Partial<grpc.StatusObject> {
+    if (last) return { code: last.code, details: last.details, metadata: last.metadata };
+    return {
+      code: grpc.status.UNAVAILABLE,
+      details: `no live ${route.plane} node to send ${route.path} to`,
+    };
+  }
+}

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import type * as grpc from '@grpc/grpc-js';
+import { serviceDefinitionOf, serviceNames } from '#proto';
+import type { RawGrpcService } from '#server';
+import { Forwarder } from './forwarder.js';
+import { forwardedServices, isIdempotent } from './routes.js';
+import { RouterHealthReport } from './router-health.js';
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/**
+ * The services router mode serves by forwarding: for each method of each
+ * forwarded service, a handler whose messages stay bytes (the node decodes
+ * them), built from the same .proto files the nodes serve.
+ */
+@Injectable()
+export class RouterServices {
+  constructor(
+    private readonly forwarder: Forwarder,
+    private readonly health: RouterHealthReport,
+  ) {}
+
+  build(): RawGrpcService[] {
+    return forwardedServices.map((forwarded) => {
+      const methods = serviceDefinitionOf(forwarded.service);
+      const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+      const implementation: grpc.UntypedServiceImplementation = {};
+      for (const [name, method] of Object.entries(methods)) {
+        if (method.requestStream) throw new Error(`${method.path}: the router forwards no client streams`);
+        definition[name] = {
+          path: method.path,
+          requestStream: false,
+          responseStream: method.responseStream,
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+          originalName: method.originalName,
+        };
+        if (forwarded.answered.has(name)) {
+          implementation[name] = this.answered(forwarded.service, name, method);
+          continue;
+        }
+        const route = {
+          path: method.path,
+          plane: forwarded.plane,
+          affinity: forwarded.affinity.has(name),
+          idempotent: isIdempotent(name),
+        };
+        implementation[name] = method.responseStream
+          ? (call: grpc.ServerWritableStream<Buffer, Buffer>) => this.forwarder.serverStream(route, call)
+          : (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+              this.forwarder.unary(route, call, callback);
+      }
+      return { definition, implementation };
+    });
+  }
+
+  private answered(
+    service: string,
+    name: string,
+    method: { responseSerialize: (value: object) => Buffer },
+  ): grpc.handleUnaryCall<Buffer, Buffer> {
+    if (service === serviceNames.dataPlane && name === 'Health') {
+      return (_call, callback) => callback(null, method.responseSerialize(this.health.report()));
+    }
+    throw new Error(`${service}/${name}: no answer of the router's own`);
+  }
+}

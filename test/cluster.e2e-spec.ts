@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { Nova, type NodeInfo } from '#client';
+import {
+  createControlPlaneClient,
+  createDataPlaneClient,
+  createStatehouseClient,
+  type DataPlanePromiseClient,
+} from '#proto';
+import { rankFor } from '../apps/router/src/nodes/rendezvous.js';
+import { useTopology } from './support/topology.js';
+import { runCli } from './support/nova-process.js';
+import { codeOf, statusOf } from './support/grpc-status.js';
+import { createRequest, invokeRequest } from './support/requests.js';
+import { waitUntil } from './support/wait.js';
+
+const echo = Buffer.from('def handler(event):\n    return event\n');
+const sleeper = Buffer.from(
+  'import time\ndef handler(event):\n    time.sleep(event.get("s", 0.3))\n    return {"slept": event.get("s", 0.3)}\n',
+);
+const counter = Buffer.from('def handler(event):\n    for i in range(3):\n        yield {"i": i}\n');
+const endless = Buffer.from(
+  'import time\ndef handler(event):\n    while True:\n        yield 1\n        time.sleep(0.05)\n',
+);
+
+/** The status name an SDK call failed with (its errors carry it as `code`), or OK. */
+async function sdkCodeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'OK';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}
+
+/** The admin key a control plane with auth on prints at its first start. */
+function bootstrapKeyIn(output: string): string {
+  const key = /^ {4}(nova_[\w-]+)$/m.exec(output)?.[1];
+  assert.ok(key, 'the control plane printed its first admin key');
+  return key;
+}
+
+describe('a cluster: one control plane, three data-plane nodes, two routers on one database', () => {
+  const topology = useTopology({ dataPlanes: 3, routers: 2, env: { NOVA_AUTH: 'required' } });
+  let apiKey: string;
+  let nova: Nova;
+  /** A DataPlane client on each router. */
+  let viaRouter: DataPlanePromiseClient[];
+
+  const dataPlaneIds = (nodes: NodeInfo[], state = 'live'): string[] =>
+    nodes.filter((node) => node.planes.includes('data-plane') && node.status === state).map((node) => node.id);
+  const create = (name: string, code: Buffer, more: Parameters<typeof createRequest>[0] = {}): Promise<unknown> => {
+    const cp = createControlPlaneClient({ address: topology.routers[0]!.address, apiKey });
+    return cp.createFunction(createRequest({ name, code, ...more })).finally(() => cp.close());
+  };
+  const invoke = (router: number, fn: string, payload: unknown = {}) =>
+    viaRouter[router]!.invoke(invokeRequest(fn, Buffer.from(JSON.stringify(payload))));
+
+  before(async () => {
+    apiKey = bootstrapKeyIn(topology.controlPlane.output());
+    nova = new Nova({ address: topology.routers[1]!.address, apiKey });
+    viaRouter = topology.routers.map((router) => createDataPlaneClient({ address: router.address, apiKey }));
+    await waitUntil('every node registered', async () => dataPlaneIds(await nova.listNodes()).length === 3, 10_000);
+  });
+
+  it('lists every node through a router, with its address, planes, runtimes and load', async () => {
+    const nodes = await nova.listNodes();
+    assert.deepEqual(dataPlaneIds(nodes), ['dp-0', 'dp-1', 'dp-2']);
+    const controlPlane = nodes.find((node) => node.planes.includes('control-plane'));
+    assert.equal(controlPlane?.address, topology.controlPlane.address);
+    const dp0 = await nova.getNode('dp-0');
+    assert.equal(dp0.address, topology.dataPlanes.get('dp-0')!.address);
+    assert.ok(dp0.runtimes.includes('python'));
+    assert.equal(dp0.heartbeatMs, 250);
+    const cli = await runCli(['nodes'], { NOVA_ADDR: topology.routers[0]!.address, NOVA_API_KEY: apiKey });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^ID\s+ADDRESS\s+STATUS\s+AGE\s+HEARTBEAT\s+IN-FLIGHT\s+WARM/);
+    assert.match(cli.stdout, /^dp-1\s+127\.0\.0\.1:\d+\s+live\s/m);
+    assert.equal(await sdkCodeOf(nova.getNode('no-such-node')), 'NOT_FOUND');
+  });
+
+  it('passes auth through: the nodes refuse a call without a key, whichever router it came by', async () => {
+    for (const router of topology.routers) {
+      const anonymous = createDataPlaneClient({ address: router.address });
+      assert.equal(await codeOf(anonymous.invoke(invokeRequest('anything', Buffer.alloc(0)))), status.UNAUTHENTICATED);
+      anonymous.close();
+    }
+  });
+
+  it('sends each function to one node, whichever router: 30 functions, one cold start each', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `affine-${i}`);
+    await Promise.all(names.map((name) => create(name, echo)));
+    const coldStarts = new Map<string, number>();
+    for (let round = 0; round < 4; round++) {
+      const answers = await Promise.all(names.map((name, i) => invoke((i + round) % 2, name, { round })));
+      answers.forEach((answer, i) => {
+        assert.equal(answer.error, '');
+        if (answer.coldStart) coldStarts.set(names[i]!, (coldStarts.get(names[i]!) ?? 0) + 1);
+      });
+    }
+    for (const name of names) assert.equal(coldStarts.get(name), 1, `${name} started once`);
+    // They spread: every node holds some of them warm.
+    await waitUntil(
+      'each node reporting warm instances',
+      async () => {
+        const nodes = (await nova.listNodes({ plane: 'data-plane' })).filter((node) => node.status === 'live');
+        return nodes.length === 3 && nodes.every((node) => node.warmInstances > 0);
+      },
+      5000,
+    );
+  });
+
+  it('sends the overflow of a saturated node to the next node in rank', async () => {
+    // One instance per node: a second call at once does not wait behind the first, it goes to the next node.
+    await create('narrow', sleeper, { maxReplicas: 1 });
+    await invoke(0, 'narrow', { s: 0 });
+    const started = Date.now();
+    const answers = await Promise.all([invoke(0, 'narrow', { s: 1 }), invoke(0, 'narrow', { s: 1 })]);
+    const took = Date.now() - started;
+    assert.deepEqual(
+      answers.map((answer) => answer.error),
+      ['', ''],
+    );
+    assert.deepEqual(answers.map((answer) => answer.coldStart).sort(), [false, true], 'one warm, one on the next node');
+    assert.ok(took < 1900, `ran side by side, not one after the other (${took} ms)`);
+  });
+
+  it('passes streams, deadlines, cancellation, request ids and errors through', async () => {
+    await create('counter', counter);
+    await create('endless', endless);
+    await create('slow', sleeper);
+    const chunks = [];
+    for await (const chunk of viaRouter[1]!.invokeStream(invokeRequest('counter', Buffer.alloc(0)))) chunks.push(chunk);
+    assert.deepEqual(
+      chunks
+        .filter((chunk) => chunk.data.length > 0)
+        .map((chunk) => JSON.parse(Buffer.from(chunk.data).toString()) as unknown),
+      [{ i: 0 }, { i: 1 }, { i: 2 }],
+    );
+    const late = await statusOf(
+      viaRouter[0]!.invoke(invokeRequest('slow', Buffer.from('{"s": 2}')), { timeoutMs: 400 }),
+    );
+    assert.equal(late.code, status.DEADLINE_EXCEEDED);
+    const answer = await viaRouter[0]!.invoke(invokeRequest('slow', Buffer.from('{"s": 0}')), {
+      metadata: { 'x-request-id': 'through-the-router-1' },
+    });
+    // Records are written in batches, a moment after the answer.
+    await waitUntil("the caller's x-request-id kept as the call's correlation id", async () => {
+      const record = await viaRouter[1]!.getInvocation({ id: answer.requestId }).catch(() => undefined);
+      return record?.correlationId === 'through-the-router-1';
+    });
+    assert.equal(await codeOf(invoke(1, 'no-such-function')), status.NOT_FOUND);
+
+    const stream = viaRouter[0]!.invokeStream(invokeRequest('endless', Buffer.alloc(0)));
+    let requestId = '';
+    for await (const chunk of stream) {
+      requestId = chunk.requestId;
+      stream.cancel();
+      break;
+    }
+    await waitUntil('the cancelled stream recorded by its node', async () => {
+      const record = await viaRouter[1]!.getInvocation({ id: requestId }).catch(() => undefined);
+      return record?.error === 'Cancelled: the client cancelled the stream';
+    });
+  });
+
+  it('serves state through either router: a transaction begun on one commits through the other', async () => {
+    const [first, second] = topology.routers.map((router) =>
+      createStatehouseClient({ address: router.address, apiKey }),
+    );
+    const { txnId } = await first!.beginTransaction({});
+    await first!.write({
+      txnId,
+      namespace: 'default',
+      agentId: 'routed',
+      key: 'k',
+      value: { n: 1 },
+    });
+    const { commitTs } = await second!.commit({ txnId });
+    assert.ok(commitTs > 0);
+    assert.equal((await second!.getState({ namespace: 'default', agentId: 'routed', key: 'k' })).exists, true);
+    first!.close();
+    second!.close();
+  });
+
+  it('loses no async call and fails only the sync calls in flight when a node is killed (-9)', async () => {
+    await create('victim', sleeper);
+    await create('queued', sleeper);
+    const nodes = dataPlaneIds(await nova.listNodes());
+    const home = rankFor(
+      nodes.map((id) => ({ id })),
+      'victim',
+    )[0]!.id;
+    await invoke(0, 'victim', { s: 0 });
+    const queued = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        viaRouter[i % 2]!.invokeAsync({
+          function: 'queued',
+          payload: Buffer.from('{"s": 0.2}'),
+          maxAttempts: 3,
+          backoffBaseMs: 0,
+          backoffMaxMs: 0,
+          idempotencyKey: '',
+          version: 0,
+        }),
+      ),
+    );
+    const inFlight = Array.from({ length: 4 }, () => statusOf(invoke(0, 'victim', { s: 3 })));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    topology.dataPlanes.get(home)!.child.kill('SIGKILL');
+    const failed = await Promise.all(inFlight);
+    for (const outcome of failed) assert.equal(outcome.code, status.UNAVAILABLE, outcome.details);
+    // Later calls of its functions go to the next node in rank.
+    const after = await invoke(1, 'victim', { s: 0 });
+    assert.equal(after.error, '');
+    await waitUntil(
+      'the killed node dead for the cluster',
+      async () => (await nova.getNode(home)).status === 'dead',
+      3000,
+    );
+    await waitUntil(
+      'every queued call succeeded',
+      async () => {
+        const records = await Promise.all(queued.map((q) => viaRouter[0]!.getInvocation({ id: q.invocationId })));
+        return records.every((record) => record.status === 'succeeded');
+      },
+      30_000,
+    );
+    const health = await viaRouter[0]!.health({});
+    assert.match(health.components[`node.${home}`] ?? '', /^dead/);
+  });
+
+  it('forgets a node that stops cleanly at once, and a dead one only when removed', async () => {
+    const live = dataPlaneIds(await nova.listNodes());
+    const leaving = live.at(-1)!;
+    await topology.dataPlanes.get(leaving)!.stop();
+    const ids = (await nova.listNodes()).map((node) => node.id);
+    assert.ok(!ids.includes(leaving), 'a node that stopped cleanly deregistered itself');
+    const dead = dataPlaneIds(await nova.listNodes(), 'dead');
+    assert.equal(dead.length, 1);
+    assert.equal(await sdkCodeOf(nova.removeNode(live[0]!)), 'FAILED_PRECONDITION');
+    await nova.removeNode(dead[0]!);
+    assert.ok(!(await nova.listNodes()).some((node) => node.id === dead[0]));
+    // A new node joins and takes calls.
+    await topology.addDataPlane('dp-new');
+    await waitUntil('the new node routable', async () => {
+      const health = await viaRouter[1]!.health({});
+      return (health.components['node.dp-new'] ?? '').startsWith('live');
+    });
+    nova.close();
+    for (const client of viaRouter) client.close();
+  });
+});
