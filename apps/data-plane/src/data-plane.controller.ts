@@ -7,7 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { dataPlane } from '#proto';
-import { JsonLogger, RequiredScope, ServerStopping, requestIdOf } from '#server';
+import { JsonLogger, RequiredScope, ServerStopping, deadlineOf, requestIdOf } from '#server';
 import { AsyncInvocationsService } from './async/async-invocations.service.js';
 import { NodeHealthService } from './health/node-health.service.js';
 import { InvocationsService } from './invocations/invocations.service.js';
@@ -25,12 +25,6 @@ import {
 } from './data-plane.convert.js';
 
 /** The client's deadline for the call, if it set one. */
-function deadlineOf(call: { getDeadline(): Date | number }): number | undefined {
-  const deadline = call.getDeadline();
-  if (deadline instanceof Date) return deadline.getTime();
-  return Number.isFinite(deadline) ? deadline : undefined;
-}
-
 /** nova.v1.DataPlane; each RPC converts its request, makes one service call, converts the answer. */
 @Controller()
 @RequiredScope('invoke')

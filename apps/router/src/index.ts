@@ -1,15 +1,24 @@
-import { serviceNames } from '#proto';
+import { protoFiles, serviceNames } from '#proto';
 import type { PlaneDefinition } from '#server';
 import { RouterModule, UnifiedRouterModule } from './router.module.js';
 import { RouterServices } from './forwarding/router-services.js';
 
-/** Router mode: every call is forwarded to a node; membership comes from the database's NOTIFY. */
+const agentPlatform = {
+  protoFiles: [protoFiles.agentPlatform, protoFiles.agentRegistry],
+  packages: ['agentplatform', 'nova.v1'],
+  services: [serviceNames.agentService, serviceNames.toolService, serviceNames.taskWorker, serviceNames.agentRegistry],
+};
+
+/**
+ * Router mode: the agent platform, and every other call forwarded to a node
+ * (raw handlers, below Nest: the bytes are passed on, not decoded);
+ * membership comes from the database's NOTIFY.
+ */
 export const routerDefinition: PlaneDefinition = {
   name: 'router',
   module: RouterModule,
-  // Loaded for reflection and the health service's list; the handlers are the raw forwarding ones.
-  protoFiles: [],
-  packages: [],
+  protoFiles: agentPlatform.protoFiles,
+  packages: agentPlatform.packages,
   usesDatabase: true,
   joinsCluster: false,
   services: [
@@ -18,17 +27,16 @@ export const routerDefinition: PlaneDefinition = {
     serviceNames.controlPlane,
     serviceNames.cluster,
     serviceNames.keyAdmin,
+    ...agentPlatform.services,
   ],
   rawServices: (app) => app.get(RouterServices).build(),
 };
 
-/** In unified mode the planes it fronts are in the same process: nothing to forward. */
+/** In unified mode the planes it fronts are in the same process: only the agent platform is the router's. */
 export const unifiedRouterDefinition: PlaneDefinition = {
   name: 'router',
   module: UnifiedRouterModule,
-  protoFiles: [],
-  packages: [],
-  usesDatabase: false,
+  ...agentPlatform,
+  usesDatabase: true,
   joinsCluster: false,
-  services: [],
 };

@@ -54,3 +54,17 @@ export {
   type StreamOptions,
   type WaitOptions,
 } from './nova.js';
+export {
+  Agents,
+  type AgentSpec,
+  type Backing,
+  type ParameterInfo,
+  type RegisteredService,
+  type Registration,
+  type TaskChunk,
+  type TaskOptions,
+  type TaskResult,
+  type ToolResult,
+  type ToolSpec,
+  type WorkerSpec,
+} from './agents.js';

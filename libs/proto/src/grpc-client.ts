@@ -6,6 +6,14 @@ import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
 import type { ClusterClient } from './generated/nova/v1/cluster.js';
+import type { AgentRegistryClient } from './generated/nova/v1/agent_registry.js';
+import type {
+  AgentServiceClient,
+  TaskChunk,
+  TaskRequest,
+  TaskWorkerClient,
+  ToolServiceClient,
+} from './generated/agentplatform/agent_platform.js';
 import type { ReplayEvent, ReplayRequest, StatehouseServiceClient } from './generated/statehouse/v1/statehouse.js';
 import type {
   DataPlaneClient,
@@ -145,6 +153,32 @@ export function createControlPlaneClient(
 
 export function createClusterClient(options: NovaClientOptions): PromiseClient<ClusterClient> & ClosableClient {
   return createPromiseClient<ClusterClient>(serviceNames.cluster, options);
+}
+
+export type AgentServicePromiseClient = PromiseClient<Omit<AgentServiceClient, 'streamTask'>> &
+  ClosableClient & {
+    streamTask(request: TaskRequest, options?: UnaryCallOptions): ServerStream<TaskChunk>;
+  };
+
+export function createAgentServiceClient(options: NovaClientOptions): AgentServicePromiseClient {
+  return createPromiseClient<AgentServiceClient>(
+    serviceNames.agentService,
+    options,
+  ) as unknown as AgentServicePromiseClient;
+}
+
+export function createToolServiceClient(options: NovaClientOptions): PromiseClient<ToolServiceClient> & ClosableClient {
+  return createPromiseClient<ToolServiceClient>(serviceNames.toolService, options);
+}
+
+export function createTaskWorkerClient(options: NovaClientOptions): PromiseClient<TaskWorkerClient> & ClosableClient {
+  return createPromiseClient<TaskWorkerClient>(serviceNames.taskWorker, options);
+}
+
+export function createAgentRegistryClient(
+  options: NovaClientOptions,
+): PromiseClient<AgentRegistryClient> & ClosableClient {
+  return createPromiseClient<AgentRegistryClient>(serviceNames.agentRegistry, options);
 }
 
 export function createKeyAdminClient(options: NovaClientOptions): PromiseClient<KeyAdminClient> & ClosableClient {

@@ -6,6 +6,11 @@ export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } 
 export {
   createControlPlaneClient,
   createClusterClient,
+  createAgentServiceClient,
+  createToolServiceClient,
+  createTaskWorkerClient,
+  createAgentRegistryClient,
+  type AgentServicePromiseClient,
   serviceDefinitionOf,
   createDataPlaneClient,
   createKeyAdminClient,
@@ -21,6 +26,8 @@ export {
 } from './grpc-client.js';
 export * as controlPlane from './generated/nova/v1/control_plane.js';
 export * as cluster from './generated/nova/v1/cluster.js';
+export * as agentPlatform from './generated/agentplatform/agent_platform.js';
+export * as agentRegistry from './generated/nova/v1/agent_registry.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';
 export * as keyAdmin from './generated/nova/v1/key_admin.js';
 export * as statehouse from './generated/statehouse/v1/statehouse.js';

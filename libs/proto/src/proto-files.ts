@@ -10,6 +10,8 @@ export const protoFiles = {
   dataPlane: 'nova/v1/data_plane.proto',
   keyAdmin: 'nova/v1/key_admin.proto',
   statehouse: 'statehouse/v1/statehouse.proto',
+  agentPlatform: 'agentplatform/agent_platform.proto',
+  agentRegistry: 'nova/v1/agent_registry.proto',
 } as const;
 
 export type ProtoFile = (typeof protoFiles)[keyof typeof protoFiles] | typeof healthProtoFile;
@@ -24,5 +26,9 @@ export const serviceNames = {
   dataPlane: 'nova.v1.DataPlane',
   keyAdmin: 'nova.v1.KeyAdmin',
   statehouse: 'statehouse.v1.StatehouseService',
+  agentService: 'agentplatform.AgentService',
+  toolService: 'agentplatform.ToolService',
+  taskWorker: 'agentplatform.TaskWorker',
+  agentRegistry: 'nova.v1.AgentRegistry',
   health: 'grpc.health.v1.Health',
 } as const;

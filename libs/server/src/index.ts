@@ -35,7 +35,16 @@ export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/n
 export type { PlaneDefinition, RawGrpcService } from './grpc/plane.js';
 export { runNovaProcess } from './grpc/run-plane.js';
 export { ServerStopping } from './grpc/server-stopping.js';
+export { deadlineOf } from './grpc/deadline.js';
 export { NodeMembership } from './cluster/node-membership.js';
 export { NodeReport } from './cluster/node-report.js';
+export {
+  FunctionInvoker,
+  type FunctionCall,
+  type FunctionOutcome,
+  type FunctionStreamItem,
+  type InvocationState,
+  type QueuedFunctionCall,
+} from './invoke/function-invoker.js';
 export { Periodic } from './periodic.js';
 export { buildInfo, type BuildInfo } from './build-info.js';

@@ -12,6 +12,7 @@ export {
   type NotifyChannel,
   type FunctionChange,
   type NodeChange,
+  type RegistryChange,
   type ApiKeyChange,
 } from './database/notify-channels.js';
 export { StorageModule } from './storage.module.js';
@@ -59,4 +60,9 @@ export type {
   AppliedOperation,
 } from './state/state-record.js';
 export { NodesRepository } from './nodes/nodes.repository.js';
+export {
+  AgentRegistryRepository,
+  type RegisteredKind,
+  type RegisteredRecord,
+} from './agents/agent-registry.repository.js';
 export type { NodeLoad, NodeRecord, NodeRegistration, NodeStatus } from './nodes/node-record.js';

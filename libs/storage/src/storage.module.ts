@@ -6,6 +6,7 @@ import { FunctionsRepository } from './functions/functions.repository.js';
 import { InvocationsRepository } from './invocations/invocations.repository.js';
 import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
 import { NodesRepository } from './nodes/nodes.repository.js';
+import { AgentRegistryRepository } from './agents/agent-registry.repository.js';
 import { StateRepository } from './state/state.repository.js';
 
 /**
@@ -27,6 +28,7 @@ export class StorageModule {
         { provide: AsyncQueueRepository, useFactory: () => new AsyncQueueRepository(database.sql) },
         { provide: StateRepository, useFactory: () => new StateRepository(database.sql) },
         { provide: NodesRepository, useFactory: () => new NodesRepository(database.sql) },
+        { provide: AgentRegistryRepository, useFactory: () => new AgentRegistryRepository(database.sql) },
         { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
@@ -37,6 +39,7 @@ export class StorageModule {
         AsyncQueueRepository,
         StateRepository,
         NodesRepository,
+        AgentRegistryRepository,
         NotificationListener,
       ],
     };

@@ -2,9 +2,19 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { zipSync, type Zippable } from 'fflate';
-import { NotFoundError, type FunctionInfo, type Nova } from '#client';
+import {
+  Agents,
+  NotFoundError,
+  type AgentSpec,
+  type Backing,
+  type FunctionInfo,
+  type Nova,
+  type ParameterInfo,
+  type ToolSpec,
+  type WorkerSpec,
+} from '#client';
 import { readCheckedYaml } from '#server';
-import { withNova } from './client-options.js';
+import { withClient, withNova } from './client-options.js';
 import { readEnvFile } from './env-file.js';
 import { printJson } from './output.js';
 
@@ -25,18 +35,58 @@ interface ManifestFunction {
   network?: string;
 }
 
+/** An agent, tool or worker of a manifest: what backs it, and its info as agentplatform lists it. */
+interface ManifestService {
+  function?: string;
+  endpoints?: string[];
+  name?: string;
+  description?: string;
+  detailed_description?: string;
+  how_it_works?: string;
+  return_format?: string;
+  use_cases?: string[];
+  version?: string | number;
+  capabilities?: string[];
+  tags?: string[];
+  parameters?: { name: string; type?: string; required?: boolean; description?: string }[];
+}
+
+interface Manifest {
+  functions: Record<string, ManifestFunction>;
+  agents: Record<string, ManifestService>;
+  tools: Record<string, ManifestService>;
+  workers: Record<string, ManifestService>;
+}
+
+const serviceKeys = [
+  'function',
+  'endpoints',
+  'name',
+  'description',
+  'detailed_description',
+  'how_it_works',
+  'return_format',
+  'use_cases',
+  'version',
+];
+
 const manifestKeys = [
-  'runtime',
-  'handler',
-  'code',
-  'memory_mb',
-  'timeout_s',
-  'env',
-  'env_file',
-  'min_replicas',
-  'max_replicas',
-  'network',
-].map((key) => `functions.*.${key}`);
+  ...[
+    'runtime',
+    'handler',
+    'code',
+    'memory_mb',
+    'timeout_s',
+    'env',
+    'env_file',
+    'min_replicas',
+    'max_replicas',
+    'network',
+  ].map((key) => `functions.*.${key}`),
+  ...[...serviceKeys, 'capabilities'].map((key) => `agents.*.${key}`),
+  ...[...serviceKeys, 'parameters'].map((key) => `tools.*.${key}`),
+  ...[...serviceKeys, 'tags', 'parameters'].map((key) => `workers.*.${key}`),
+];
 
 const templates = {
   python: {
@@ -109,18 +159,96 @@ async function codeOf(path: string): Promise<Buffer> {
   return info.isDirectory() ? zipFolder(path) : readFile(path);
 }
 
-function checkedManifest(text: string, file: string): Record<string, ManifestFunction> {
+function checkedManifest(text: string, file: string): Manifest {
   const { value, problems } = readCheckedYaml(text, manifestKeys);
   if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
-  const functions = (value as { functions?: Record<string, ManifestFunction | null> } | undefined)?.functions;
-  if (!functions || Object.keys(functions).length === 0)
-    throw new Error(`${file}: no functions (expected functions: NAME: ...)`);
-  const checked: Record<string, ManifestFunction> = {};
-  for (const [name, spec] of Object.entries(functions)) {
-    if (!spec?.runtime || !spec.handler) throw new Error(`${file}: function ${name} needs runtime and handler`);
-    checked[name] = spec;
+  const document = (value ?? {}) as Partial<Record<keyof Manifest, Record<string, unknown> | null>>;
+  const manifest: Manifest = {
+    functions: (document.functions ?? {}) as Record<string, ManifestFunction>,
+    agents: (document.agents ?? {}) as Record<string, ManifestService>,
+    tools: (document.tools ?? {}) as Record<string, ManifestService>,
+    workers: (document.workers ?? {}) as Record<string, ManifestService>,
+  };
+  if (Object.values(manifest).every((section) => Object.keys(section).length === 0)) {
+    throw new Error(`${file}: nothing to apply (expected functions, agents, tools or workers: NAME: ...)`);
   }
-  return checked;
+  for (const [name, spec] of Object.entries(manifest.functions)) {
+    if (!spec?.runtime || !spec.handler) throw new Error(`${file}: function ${name} needs runtime and handler`);
+  }
+  for (const kind of ['agents', 'tools', 'workers'] as const) {
+    for (const [id, spec] of Object.entries(manifest[kind])) {
+      if (spec?.function && spec.endpoints) {
+        throw new Error(`${file}: ${kind}.${id} has both function and endpoints; one of them backs it`);
+      }
+      if (spec?.endpoints && !Array.isArray(spec.endpoints)) {
+        throw new Error(`${file}: ${kind}.${id}.endpoints is a list of host:port`);
+      }
+    }
+  }
+  return manifest;
+}
+
+function backingOf(id: string, spec: ManifestService | null): Backing {
+  if (spec?.endpoints) return { endpoints: spec.endpoints.map(String) };
+  return { function: spec?.function ?? id };
+}
+
+function parametersOf(spec: ManifestService): ParameterInfo[] {
+  return (spec.parameters ?? []).map((parameter) => ({
+    name: String(parameter.name),
+    type: parameter.type ?? 'string',
+    required: parameter.required === true,
+    description: parameter.description ?? '',
+  }));
+}
+
+function infoOf(spec: ManifestService | null): AgentSpec & ToolSpec & WorkerSpec {
+  const given = spec ?? {};
+  return {
+    ...(given.name !== undefined ? { name: given.name } : {}),
+    ...(given.description !== undefined ? { description: given.description } : {}),
+    ...(given.detailed_description !== undefined ? { detailedDescription: given.detailed_description } : {}),
+    ...(given.how_it_works !== undefined ? { howItWorks: given.how_it_works } : {}),
+    ...(given.return_format !== undefined ? { returnFormat: given.return_format } : {}),
+    ...(given.use_cases !== undefined ? { useCases: given.use_cases.map(String) } : {}),
+    ...(given.version !== undefined ? { version: String(given.version) } : {}),
+    ...(given.capabilities !== undefined ? { capabilities: given.capabilities.map(String) } : {}),
+    ...(given.tags !== undefined ? { tags: given.tags.map(String) } : {}),
+    parameters: parametersOf(given),
+  };
+}
+
+/** Registers the manifest's agents, tools and workers; lines saying what each became. */
+async function applyServices(
+  agents: Agents,
+  manifest: Manifest,
+): Promise<{ kind: string; id: string; action: string }[]> {
+  const results: { kind: string; id: string; action: string }[] = [];
+  const outcome = (message: string): string => message.split(' ').at(-1) ?? message;
+  for (const [id, spec] of Object.entries(manifest.agents)) {
+    const done = await agents.registerAgent(id, backingOf(id, spec), infoOf(spec));
+    results.push({ kind: 'agent', id, action: outcome(done.message) });
+  }
+  for (const [id, spec] of Object.entries(manifest.tools)) {
+    const done = await agents.registerTool(id, backingOf(id, spec), infoOf(spec));
+    results.push({ kind: 'tool', id, action: outcome(done.message) });
+  }
+  for (const [id, spec] of Object.entries(manifest.workers)) {
+    const done = await agents.registerWorker(id, backingOf(id, spec), infoOf(spec));
+    results.push({ kind: 'worker', id, action: outcome(done.message) });
+  }
+  return results;
+}
+
+/** The manifest a path names: a folder holding nova.yaml, or the file itself. */
+async function readManifest(path: string): Promise<{ file: string; manifest: Manifest }> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new Error(`${path} does not exist`);
+  const file = info.isDirectory() ? join(path, MANIFEST) : path;
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new Error(`${file} not found; \`nova init NAME --runtime python\` writes one`);
+  });
+  return { file, manifest: checkedManifest(text, file) };
 }
 
 type ApplyResult = { function: string; action: 'created' | 'updated' | 'unchanged'; version: number };
@@ -210,25 +338,64 @@ export function registerProjectCommands(program: Command): void {
 
   program
     .command('apply')
-    .description(`create or update the functions of a ${MANIFEST} to match it (unchanged code makes no version)`)
+    .description(
+      `create or update the functions of a ${MANIFEST} to match it (unchanged code makes no version), ` +
+        'and register its agents, tools and workers',
+    )
     .argument('[path]', `a folder holding ${MANIFEST}, or the manifest itself`, '.')
     .option('--json', 'print JSON')
     .action(async (path: string, flags: { json?: boolean }, command: Command) => {
-      const info = await stat(path).catch(() => undefined);
-      if (!info) throw new Error(`${path} does not exist`);
-      const file = info.isDirectory() ? join(path, MANIFEST) : path;
-      const text = await readFile(file, 'utf8').catch(() => {
-        throw new Error(`${file} not found; \`nova init NAME --runtime python\` writes one`);
-      });
-      const manifest = checkedManifest(text, file);
+      const { file, manifest } = await readManifest(path);
       const results: ApplyResult[] = [];
       await withNova(command, async (nova) => {
-        for (const [name, spec] of Object.entries(manifest)) {
+        for (const [name, spec] of Object.entries(manifest.functions)) {
           const result = await applyOne(nova, name, spec, dirname(resolve(file)));
           results.push(result);
           if (!flags.json) process.stdout.write(`${result.action} ${name} (version ${result.version})\n`);
         }
       });
-      if (flags.json) printJson(results);
+      const services = await withClient(
+        command,
+        (options) => new Agents(options),
+        (agents) => applyServices(agents, manifest),
+      );
+      if (!flags.json) {
+        for (const service of services) process.stdout.write(`${service.action} ${service.kind} ${service.id}\n`);
+      }
+      if (flags.json) printJson([...results, ...services]);
+    });
+
+  program
+    .command('delete')
+    .description(`remove what a ${MANIFEST} declares: its agents, tools, workers and functions`)
+    .argument('[path]', `a folder holding ${MANIFEST}, or the manifest itself`, '.')
+    .action(async (path: string, _flags: unknown, command: Command) => {
+      const { manifest } = await readManifest(path);
+      const gone = async (what: string, remove: () => Promise<void>): Promise<void> => {
+        try {
+          await remove();
+          process.stdout.write(`deleted ${what}\n`);
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+          process.stdout.write(`${what} was not there\n`);
+        }
+      };
+      await withClient(
+        command,
+        (options) => new Agents(options),
+        async (agents) => {
+          for (const [kind, section] of [
+            ['agent', manifest.agents],
+            ['tool', manifest.tools],
+            ['worker', manifest.workers],
+          ] as const) {
+            for (const id of Object.keys(section)) await gone(`${kind} ${id}`, () => agents.unregister(kind, id));
+          }
+        },
+      );
+      await withNova(command, async (nova) => {
+        for (const name of Object.keys(manifest.functions))
+          await gone(`function ${name}`, () => nova.deleteFunction(name));
+      });
     });
 }

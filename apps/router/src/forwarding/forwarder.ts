@@ -118,52 +118,118 @@ export class Forwarder {
     call: grpc.ServerUnaryCall<Buffer, Buffer>,
     callback: grpc.sendUnaryData<Buffer>,
   ): Promise<void> {
-    const { nodes, fn } = this.plan(route, call.request);
+    const outcome = await this.sendUnary(route, call.request, call.metadata, callOptionsOf(call), () => call.cancelled);
+    if (outcome.initial) call.sendMetadata(outcome.initial);
+    if (outcome.error) callback(outcome.error);
+    else callback(null, outcome.response, outcome.trailer);
+  }
+
+  /**
+   * A unary call of Nova's own (the agent platform's), routed like a
+   * client's: answers the response bytes or throws the node's status error.
+   */
+  async request(route: ForwardedCall, request: Buffer, metadata: grpc.Metadata, deadline?: number): Promise<Buffer> {
+    const options: grpc.CallOptions = deadline === undefined ? {} : { deadline };
+    const outcome = await this.sendUnary(route, request, metadata, options, () => false);
+    if (outcome.error) throw outcome.error;
+    return outcome.response!;
+  }
+
+  /** Tries the planned nodes in order until one answers or the call may not go on; the last outcome. */
+  private async sendUnary(
+    route: ForwardedCall,
+    request: Buffer,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    cancelled: () => boolean,
+  ): Promise<Outcome> {
+    const { nodes, fn } = this.plan(route, request);
     let last: grpc.ServiceError | undefined;
     for (const node of nodes) {
-      if (call.cancelled) return;
+      if (cancelled()) break;
       this.count(node, fn, 1);
-      const outcome = await this.attemptUnary(node, route.path, call);
+      const outcome = await this.attemptUnary(node, route.path, request, metadata, options);
       this.count(node, fn, -1);
       if (!outcome.error) {
         this.directory.succeeded(node);
-        if (outcome.initial) call.sendMetadata(outcome.initial);
-        callback(null, outcome.response, outcome.trailer);
-        return;
+        return outcome;
       }
-      if (!this.mayTryNext(route, node, outcome.error)) {
-        if (outcome.initial) call.sendMetadata(outcome.initial);
-        callback(outcome.error);
-        return;
-      }
+      if (!this.mayTryNext(route, node, outcome.error)) return outcome;
       last = outcome.error;
     }
-    callback(this.noNode(route, last));
+    return { error: this.noNode(route, last) };
   }
 
-  private attemptUnary(node: RoutedNode, path: string, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Outcome> {
+  private attemptUnary(
+    node: RoutedNode,
+    path: string,
+    request: Buffer,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+  ): Promise<Outcome> {
     return new Promise((resolve) => {
       const outcome: Outcome = {};
       const forwarded = this.channels
         .clientFor(node.address)
-        .makeUnaryRequest(
-          path,
-          identity,
-          identity,
-          call.request,
-          call.metadata,
-          callOptionsOf(call),
-          (error, response) => {
-            if (error) outcome.error = error;
-            else outcome.response = response;
-          },
-        );
-      forwarded.on('metadata', (metadata: grpc.Metadata) => (outcome.initial = metadata));
+        .makeUnaryRequest(path, identity, identity, request, metadata, options, (error, response) => {
+          if (error) outcome.error = error;
+          else outcome.response = response;
+        });
+      forwarded.on('metadata', (initial: grpc.Metadata) => (outcome.initial = initial));
       forwarded.on('status', (status: grpc.StatusObject) => {
         outcome.trailer = status.metadata;
         resolve(outcome);
       });
     });
+  }
+
+  /**
+   * A server stream of Nova's own, routed like a client's: the messages as
+   * bytes. It fails over only before the first message.
+   */
+  async *stream(
+    route: ForwardedCall,
+    request: Buffer,
+    metadata: grpc.Metadata,
+    deadline: number | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<Buffer> {
+    const { nodes, fn } = this.plan(route, request);
+    let last: grpc.ServiceError | undefined;
+    for (const node of nodes) {
+      if (signal.aborted) return;
+      const call = this.channels
+        .clientFor(node.address)
+        .makeServerStreamRequest(
+          route.path,
+          identity,
+          identity,
+          request,
+          metadata,
+          deadline === undefined ? {} : { deadline },
+        );
+      const cancel = (): void => call.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      let received = false;
+      this.count(node, fn, 1);
+      try {
+        for await (const message of call as AsyncIterable<Buffer>) {
+          received = true;
+          yield message;
+        }
+        this.directory.succeeded(node);
+        return;
+      } catch (error) {
+        const failure = error as grpc.ServiceError;
+        if (received || signal.aborted || !this.mayTryNext(route, node, failure)) throw failure;
+        last = failure;
+      } finally {
+        this.count(node, fn, -1);
+        signal.removeEventListener('abort', cancel);
+        call.cancel();
+      }
+    }
+    throw this.noNode(route, last);
   }
 
   private async forwardStream(route: ForwardedCall, call: grpc.ServerWritableStream<Buffer, Buffer>): Promise<void> {
@@ -256,11 +322,13 @@ export class Forwarder {
     return false;
   }
 
-  private noNode(route: ForwardedCall, last: grpc.ServiceError | undefined): Partial<grpc.StatusObject> {
-    if (last) return { code: last.code, details: last.details, metadata: last.metadata };
-    return {
+  private noNode(route: ForwardedCall, last: grpc.ServiceError | undefined): grpc.ServiceError {
+    if (last) return last;
+    const details = `no live ${route.plane} node to send ${route.path} to`;
+    return Object.assign(new Error(details), {
       code: grpc.status.UNAVAILABLE,
-      details: `no live ${route.plane} node to send ${route.path} to`,
-    };
+      details,
+      metadata: new grpc.Metadata(),
+    });
   }
 }

@@ -15,6 +15,8 @@ export const notifyChannels = {
   stateCommits: 'nova_state',
   /** Payload: a NodeChange as JSON, on every registration, heartbeat, drain and departure. */
   nodes: 'nova_nodes',
+  /** Payload: a RegistryChange as JSON, when an agent, tool or worker is registered again or removed. */
+  agentRegistry: 'nova_agents',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];
@@ -32,5 +34,11 @@ export interface ApiKeyChange {
 
 export interface NodeChange {
   op: 'registered' | 'heartbeat' | 'draining' | 'deregistered' | 'removed';
+  id: string;
+}
+
+export interface RegistryChange {
+  op: 'registered' | 'unregistered';
+  kind: 'agent' | 'tool' | 'worker';
   id: string;
 }

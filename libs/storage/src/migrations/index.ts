@@ -8,6 +8,7 @@ import { State1795450000000 } from './1795450000000-State.js';
 import { StateCommitFunctions1795460000000 } from './1795460000000-StateCommitFunctions.js';
 import { StateGroupCommit1795470000000 } from './1795470000000-StateGroupCommit.js';
 import { ClusterNodes1795480000000 } from './1795480000000-ClusterNodes.js';
+import { AgentRegistry1795490000000 } from './1795490000000-AgentRegistry.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   StateCommitFunctions1795460000000,
   StateGroupCommit1795470000000,
   ClusterNodes1795480000000,
+  AgentRegistry1795490000000,
 ];
