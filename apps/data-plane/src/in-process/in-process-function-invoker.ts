@@ -46,7 +46,7 @@ export class InProcessFunctionInvoker extends FunctionInvoker {
     let wake: (() => void) | undefined;
     let room: (() => void) | undefined;
     let done = false;
-    let failure: unknown;
+    let failure: Error | undefined;
     const running = this.invokeService
       .stream(
         toInvokeCall(call),
@@ -57,7 +57,7 @@ export class InProcessFunctionInvoker extends FunctionInvoker {
         },
         signal,
       )
-      .catch((error: unknown) => (failure = error))
+      .catch((error: unknown) => (failure = error instanceof Error ? error : new Error(String(error))))
       .finally(() => {
         done = true;
         wake?.();

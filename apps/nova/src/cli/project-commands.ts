@@ -169,7 +169,7 @@ function checkedManifest(text: string, file: string): Manifest {
     tools: (document.tools ?? {}) as Record<string, ManifestService>,
     workers: (document.workers ?? {}) as Record<string, ManifestService>,
   };
-  if (Object.values(manifest).every((section) => Object.keys(section).length === 0)) {
+  if (Object.values(manifest).every((section: Record<string, unknown>) => Object.keys(section).length === 0)) {
     throw new Error(`${file}: nothing to apply (expected functions, agents, tools or workers: NAME: ...)`);
   }
   for (const [name, spec] of Object.entries(manifest.functions)) {

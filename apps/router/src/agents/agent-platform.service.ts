@@ -146,9 +146,7 @@ export class AgentPlatformService {
           labels.some((label) => label.toLowerCase() === wanted) ||
           entry.id.toLowerCase().includes(wanted) ||
           serviceIdOf(kind, entry.id).includes(wanted) ||
-          String(info['name'] ?? '')
-            .toLowerCase()
-            .includes(wanted)
+          (typeof info['name'] === 'string' && info['name'].toLowerCase().includes(wanted))
         );
       })
       .sort((a, b) => (a.id < b.id ? -1 : 1));
