@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { Nova, type NodeInfo } from '#client';
+import { join } from 'node:path';
+import { Agents, Nova, type NodeInfo } from '#client';
 import {
   createControlPlaneClient,
   createDataPlaneClient,
@@ -10,7 +11,8 @@ import {
 } from '#proto';
 import { rankFor } from '../apps/router/src/nodes/rendezvous.js';
 import { useTopology } from './support/topology.js';
-import { runCli } from './support/nova-process.js';
+import { repoRoot, runCli } from './support/nova-process.js';
+import { startExternalAgent } from './support/agent-endpoint.js';
 import { codeOf, statusOf } from './support/grpc-status.js';
 import { createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
@@ -182,6 +184,71 @@ describe('a cluster: one control plane, three data-plane nodes, two routers on o
     assert.equal((await second!.getState({ namespace: 'default', agentId: 'routed', key: 'k' })).exists, true);
     first!.close();
     second!.close();
+  });
+
+  it('serves the agent platform through both routers: the example applied once, the seed flow on each', async () => {
+    const applied = await runCli(['apply', join(repoRoot, 'examples', 'agent-platform')], {
+      NOVA_ADDR: topology.routers[0]!.address,
+      NOVA_API_KEY: apiKey,
+    });
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const router of topology.routers) {
+      const agents = new Agents({ address: router.address, apiKey });
+      const echoed = await agents.executeTask('echo-agent', 'Hello, World!', { sessionId: 'route-s' });
+      assert.deepEqual([echoed.output, echoed.success, echoed.sessionId], ['Echo: Hello, World!', true, 'route-s']);
+      const weather = await agents.executeTool('weather-tool', 'get_weather', { location: 'New York' });
+      assert.equal(weather.success, true, weather.error);
+      const plan = await agents.processTask('itinerary-worker', 'Paris', {
+        parameters: { destination: 'Paris', days: '3' },
+        timeoutMs: 20_000,
+      });
+      assert.equal(plan.success, true, plan.error);
+      assert.equal(plan.metadata['days'], '3');
+      const chunks = [];
+      for await (const chunk of agents.streamTask('agent-echo', 'piece')) chunks.push(chunk);
+      assert.deepEqual(chunks.at(-1)?.content, 'Echo: piece');
+      agents.close();
+    }
+    const anonymous = new Agents({ address: topology.routers[1]!.address });
+    assert.equal(await sdkCodeOf(anonymous.executeTask('echo-agent', 'no key')), 'UNAUTHENTICATED');
+    anonymous.close();
+  });
+
+  it('balances an external agent over its endpoints, skips one that stops and takes it back when it returns', async () => {
+    const first = await startExternalAgent('first');
+    const second = await startExternalAgent('second');
+    const agents = new Agents({ address: topology.routers[0]!.address, apiKey });
+    try {
+      await agents.registerAgent(
+        'outside-agent',
+        { endpoints: [`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`] },
+        { name: 'Outside', capabilities: ['echo'] },
+      );
+      const statuses = async (): Promise<string[]> =>
+        (await agents.listRegistered('agent'))
+          .find((service) => service.id === 'outside-agent')!
+          .backends.map((backend) => backend.status);
+      await waitUntil('both endpoints healthy', async () => (await statuses()).every((s) => s === 'healthy'), 10_000);
+      const outputs = new Set<string>();
+      for (let i = 0; i < 6; i++) outputs.add((await agents.executeTask('agent-outside', 'hi')).output);
+      assert.deepEqual([...outputs].sort(), ['first: hi', 'second: hi'], 'calls balanced over both');
+
+      second.stop();
+      await waitUntil('the stopped endpoint unhealthy', async () => (await statuses())[1] === 'unhealthy', 10_000);
+      for (let i = 0; i < 4; i++) assert.equal((await agents.executeTask('outside-agent', 'hi')).output, 'first: hi');
+
+      first.stop();
+      await waitUntil('both unhealthy', async () => (await statuses()).every((s) => s === 'unhealthy'), 10_000);
+      assert.equal(await sdkCodeOf(agents.executeTask('outside-agent', 'hi')), 'UNAVAILABLE');
+
+      await second.restart();
+      await waitUntil('the restarted endpoint readmitted', async () => (await statuses())[1] === 'healthy', 10_000);
+      assert.equal((await agents.executeTask('outside-agent', 'back')).output, 'second: back');
+    } finally {
+      first.stop();
+      second.stop();
+      agents.close();
+    }
   });
 
   it('loses no async call and fails only the sync calls in flight when a node is killed (-9)', async () => {
