@@ -46,6 +46,8 @@ describe('migrations', () => {
       assert.deepEqual(
         tables.rows.map((row) => row.tablename),
         [
+          'agent_registry',
+          'agent_tasks',
           'api_keys',
           'cluster_nodes',
           'code_blobs',

@@ -13,6 +13,7 @@ export {
   type GrpcMode,
   type LogLevel,
   type AuthMode,
+  type BalanceMode,
 } from './config/settings.js';
 export { DomainError, errorClassFor, type ErrorKind } from './errors/domain-error.js';
 export {

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import { JsonLogger } from '#server';
+import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
 import { NodeChannels } from '../nodes/node-channels.js';
 import { NodeDirectory, type PlaneName, type RoutedNode } from '../nodes/node-directory.js';
 import { rankFor } from '../nodes/rendezvous.js';
@@ -50,11 +50,16 @@ export class Forwarder {
   /** Calls in flight from this router, per node and function. */
   private readonly inFlight = new Map<RoutedNode, Map<string, number>>();
 
+  private readonly affinity: boolean;
+
   constructor(
     private readonly directory: NodeDirectory,
     private readonly channels: NodeChannels,
     private readonly capacities: FunctionCapacities,
-  ) {}
+    @Inject(NOVA_CONFIG) config: NovaConfig,
+  ) {
+    this.affinity = config.router.balance === 'affinity';
+  }
 
   unary(route: ForwardedCall, call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
     void this.forwardUnary(route, call, callback);
@@ -67,7 +72,7 @@ export class Forwarder {
   /** The nodes to try, in order, and the function the call is counted against. */
   private plan(route: ForwardedCall, request: Buffer): { nodes: readonly RoutedNode[]; fn: string | undefined } {
     const routable = this.directory.routable(route.plane);
-    const fn = route.affinity ? functionNameOf(request) : undefined;
+    const fn = route.affinity && this.affinity ? functionNameOf(request) : undefined;
     if (fn === undefined || routable.length <= 1) return { nodes: this.rotated(routable), fn };
     const ranked = this.rankOf(fn, routable);
     // Overflow: the first node in rank not running as many of the function's calls as it has instances for.

@@ -136,6 +136,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
       advertiseAddr: v.advertiseAddr ?? advertisedListenAddress(v.grpcAddr),
       heartbeatMs: v.heartbeatMs,
     },
+    router: { balance: v.routerBalance },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };

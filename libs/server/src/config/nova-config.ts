@@ -1,4 +1,4 @@
-import type { AuthMode, GrpcMode, ListenAddress, LogLevel } from './settings.js';
+import type { AuthMode, BalanceMode, GrpcMode, ListenAddress, LogLevel } from './settings.js';
 
 /** The one validated configuration object of a Nova process. */
 export interface NovaConfig {
@@ -53,6 +53,10 @@ export interface NovaConfig {
     /** host:port routers dial to reach it. */
     advertiseAddr: string;
     heartbeatMs: number;
+  };
+  router: {
+    /** affinity: Invoke by the function's rendezvous rank; round-robin: every call in turn (for comparison). */
+    balance: BalanceMode;
   };
   /** PATH of the environment Nova started in, where runtimes are looked for. */
   path: string;

@@ -17,6 +17,8 @@ export const callContextModes = ['auto', 'on', 'off'] as const;
 export type CallContextMode = (typeof callContextModes)[number];
 
 export const authModes = ['off', 'required'] as const;
+export const balanceModes = ['affinity', 'round-robin'] as const;
+export type BalanceMode = (typeof balanceModes)[number];
 export type AuthMode = (typeof authModes)[number];
 
 export interface ListenAddress {
@@ -358,6 +360,15 @@ export const settings = {
     arg: '<ms>',
     default: 1000,
     parse: numberIn(100, 60_000, true),
+  },
+  routerBalance: {
+    yaml: 'router.balance',
+    env: 'NOVA_ROUTER_BALANCE',
+    flagName: '--router-balance',
+    help: "How a router spreads Invoke calls: `affinity` (a function's node by rendezvous rank) or `round-robin`",
+    arg: '<mode>',
+    default: 'affinity',
+    parse: oneOf(balanceModes),
   },
 } satisfies Record<string, SettingDefinition<unknown>>;
 

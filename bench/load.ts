@@ -1,0 +1,152 @@
+// What the benchmarks share: CPU pinning, h2load runs with latency
+// percentiles and server CPU per call, prebuilt gRPC frames.
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { protoFiles, protoRoot } from '#proto';
+
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+export const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export function pinned(cpu: number | string, command: string, commandArgs: string[]): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', String(cpu), command, ...commandArgs]] : [command, commandArgs];
+}
+
+export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${seen}`)));
+  });
+}
+
+/** CPU seconds used so far by a process and every live descendant. */
+export function treeCpuSeconds(root: number): number {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      // utime, stime, cutime, cstime: the last two cover reaped children.
+      cpu.set(
+        Number(entry),
+        (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks,
+      );
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, seconds] of cpu) {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parents.get(at)) {
+      if (at === root) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerCall: number;
+  /** Requests still in flight when the timed window closed (h2load logs them without a status). */
+  cutOff: number;
+}
+
+export async function h2load(
+  address: string,
+  frame: string,
+  inFlight: number,
+  serverPid: number,
+  duration: number,
+  path = '/nova.v1.DataPlane/Invoke',
+): Promise<LoadResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'nova-bench-'));
+  const log = join(dir, 'requests.log');
+  const cpuBefore = treeCpuSeconds(serverPid);
+  const [command, commandArgs] = pinned(1, 'h2load', [
+    '-c',
+    '1',
+    '-t',
+    '1',
+    '-m',
+    String(inFlight),
+    '-D',
+    String(duration),
+    '--warm-up-time=1',
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '-d',
+    frame,
+    `--log-file=${log}`,
+    `http://${address}${path}`,
+  ]);
+  const { stdout: output } = await promisify(execFile)(command, commandArgs, { maxBuffer: 16 * 1024 * 1024 });
+  const cpuAfter = treeCpuSeconds(serverPid);
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  const latencies = lines.map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
+  const cutOff = lines.filter((line) => line.split('\t')[1] !== '200').length;
+  await rm(dir, { recursive: true, force: true });
+  const done = /requests: \d+ total, \d+ started, (\d+) done/.exec(output);
+  // h2load counts the warm-up too; the log holds only measured requests.
+  const calls = latencies.length;
+  if (!done) throw new Error(`unexpected h2load output:\n${output}`);
+  return {
+    rps: calls / duration,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    cpuMsPerCall: ((cpuAfter - cpuBefore) * 1000) / Number(done[1]),
+    cutOff,
+  };
+}
+
+export async function invokeFrame(dir: string, functionName: string): Promise<string> {
+  const root = protobuf.loadSync(join(protoRoot, protoFiles.dataPlane));
+  const type = root.lookupType('nova.v1.InvokeRequest');
+  const message = Buffer.from(
+    type.encode(type.create({ function: functionName, payload: Buffer.from('{"n":1}') })).finish(),
+  );
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  const file = join(dir, `${functionName}.grpc`);
+  await writeFile(file, Buffer.concat([prefix, message]));
+  return file;
+}
