@@ -27,6 +27,7 @@ async function startNova(env: Record<string, string>, port: number, mode: string
       HOME: process.env['HOME'] ?? '/tmp',
       NOVA_GRPC_ADDR: `127.0.0.1:${port}`,
       NOVA_LOG_LEVEL: 'info',
+      NOVA_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
         NOVA_DATA_DIR: join(work, 'data'),
         // One log line per call costs as much as a trivial call: measured without.
         NOVA_LOG_LEVEL: 'warn',
+        NOVA_WORKERS: '1',
         // To measure the request context's cost: NOVA_LOG_CALL_CONTEXT=on npm run bench.
         ...(process.env['NOVA_LOG_CALL_CONTEXT']
           ? { NOVA_LOG_CALL_CONTEXT: process.env['NOVA_LOG_CALL_CONTEXT'] }

@@ -62,6 +62,7 @@ async function startNova(mode: string, env: Record<string, string>): Promise<Sta
       HOME: process.env['HOME'] ?? '/tmp',
       NOVA_GRPC_ADDR: `127.0.0.1:${port}`,
       NOVA_LOG_LEVEL: 'warn',
+      NOVA_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -36,6 +36,7 @@ async function startNova(dataDir: string, port: number): Promise<ChildProcess> {
       NOVA_GRPC_ADDR: `127.0.0.1:${port}`,
       NOVA_DATA_DIR: dataDir,
       NOVA_LOG_LEVEL: 'warn',
+      NOVA_WORKERS: '1',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

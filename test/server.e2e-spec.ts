@@ -14,7 +14,11 @@ describe('server plumbing (unified mode)', () => {
     const response = await reflect(fx.nova.address, { listServices: '' });
     const names = response.listServicesResponse?.service.map((service) => service.name).sort();
     assert.deepEqual(names, [
+      'agentplatform.AgentService',
+      'agentplatform.TaskWorker',
+      'agentplatform.ToolService',
       'grpc.health.v1.Health',
+      'nova.v1.AgentRegistry',
       'nova.v1.Cluster',
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',
@@ -71,6 +75,7 @@ describe('server plumbing (unified mode)', () => {
   it('answers grpc.health.v1 Check with SERVING for the server and each service', async () => {
     for (const service of [
       '',
+      'agentplatform.AgentService',
       'nova.v1.Cluster',
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',

@@ -59,7 +59,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** The environment a child process gets: nothing of the test runner's own but PATH and HOME. */
 export function baseEnv(extra: Record<string, string>): Record<string, string> {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...extra };
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/tmp',
+    // One process per daemon whatever the machine's cores (the default is one worker per core
+    // less one above two cores); tests that want workers say so.
+    NOVA_WORKERS: '1',
+    ...extra,
+  };
 }
 
 export interface NovaProcess {

@@ -2,6 +2,7 @@ import { protoFiles, serviceNames } from '#proto';
 import type { PlaneDefinition } from '#server';
 import { RouterModule, UnifiedRouterModule } from './router.module.js';
 import { RouterServices } from './forwarding/router-services.js';
+import { forwardedServices } from './forwarding/routes.js';
 
 const agentPlatform = {
   protoFiles: [protoFiles.agentPlatform, protoFiles.agentRegistry],
@@ -39,4 +40,17 @@ export const unifiedRouterDefinition: PlaneDefinition = {
   ...agentPlatform,
   usesDatabase: true,
   joinsCluster: false,
+};
+
+/**
+ * The front process of `nova daemon --workers N` (unified mode): it serves
+ * the control plane itself and forwards data-plane and state calls to its
+ * local workers (and any other node on the database), in place of an
+ * in-process data plane.
+ */
+export const workersFrontDefinition: PlaneDefinition = {
+  ...routerDefinition,
+  services: [serviceNames.dataPlane, serviceNames.statehouse, ...agentPlatform.services],
+  rawServices: (app) =>
+    app.get(RouterServices).build(forwardedServices.filter((forwarded) => forwarded.plane === 'data-plane')),
 };

@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { serviceDefinitionOf, serviceNames } from '#proto';
 import type { RawGrpcService } from '#server';
 import { Forwarder } from './forwarder.js';
-import { forwardedServices, isIdempotent } from './routes.js';
+import { forwardedServices, isIdempotent, type ForwardedService } from './routes.js';
 import { RouterHealthReport } from './router-health.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -20,8 +20,8 @@ export class RouterServices {
     private readonly health: RouterHealthReport,
   ) {}
 
-  build(): RawGrpcService[] {
-    return forwardedServices.map((forwarded) => {
+  build(services: readonly ForwardedService[] = forwardedServices): RawGrpcService[] {
+    return services.map((forwarded) => {
       const methods = serviceDefinitionOf(forwarded.service);
       const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
       const implementation: grpc.UntypedServiceImplementation = {};

@@ -68,6 +68,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
   const configFile = configFileRaw ? resolve(cwd, configFileRaw) : undefined;
   const document = configFile ? readYaml(configFile, problems) : undefined;
 
+  const workerSettings = workerSettingsFrom(env, problems);
   const values: Partial<Record<SettingKey, unknown>> = {};
   const written: Partial<Record<SettingKey, string>> = {};
   for (const key of Object.keys(settings) as SettingKey[]) {
@@ -80,6 +81,8 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     if (fromEnv !== undefined && fromEnv !== '') candidates.push({ raw: fromEnv, source: `${definition.env}` });
     const fromFlag = flags[flagKeyOf(definition.flagName)];
     if (fromFlag !== undefined) candidates.push({ raw: fromFlag, source: `${definition.flagName}` });
+    const fromSupervisor = workerSettings?.[key];
+    if (fromSupervisor !== undefined) candidates.push({ raw: fromSupervisor, source: WORKER_SETTINGS_ENV });
 
     const chosen = candidates.at(-1);
     if (!chosen) {
@@ -135,6 +138,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
       nodeId: v.nodeId ?? `${hostname()}:${v.grpcAddr.port}`,
       advertiseAddr: v.advertiseAddr ?? advertisedListenAddress(v.grpcAddr),
       heartbeatMs: v.heartbeatMs,
+      workers: v.workers,
     },
     router: { balance: v.routerBalance },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
@@ -167,4 +171,25 @@ function advertisedListenAddress(listen: ListenAddress): string {
     .flat()
     .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal);
   return `${external?.address ?? '127.0.0.1'}:${listen.port}`;
+}
+
+/**
+ * A data-plane worker started by `--workers` runs the same command line as
+ * its supervisor; what differs (its port, node id, share of the host's
+ * budget) comes in this variable, above every other source.
+ */
+export const WORKER_SETTINGS_ENV = 'NOVA_WORKER_SETTINGS';
+
+function workerSettingsFrom(
+  env: Record<string, string | undefined>,
+  problems: string[],
+): Partial<Record<SettingKey, unknown>> | undefined {
+  const raw = env[WORKER_SETTINGS_ENV];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as Partial<Record<SettingKey, unknown>>;
+  } catch {
+    problems.push(`${WORKER_SETTINGS_ENV}: not JSON`);
+    return undefined;
+  }
 }

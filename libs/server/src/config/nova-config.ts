@@ -53,6 +53,8 @@ export interface NovaConfig {
     /** host:port routers dial to reach it. */
     advertiseAddr: string;
     heartbeatMs: number;
+    /** Data-plane processes this daemon runs on its host; 1: this process is the data plane. */
+    workers: number;
   };
   router: {
     /** affinity: Invoke by the function's rendezvous rank; round-robin: every call in turn (for comparison). */

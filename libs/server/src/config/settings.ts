@@ -5,7 +5,7 @@
  * wrong; loadConfig collects every such message before it gives up.
  */
 
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
 export const grpcModes = ['unified', 'controlplane', 'dataplane', 'router'] as const;
 export type GrpcMode = (typeof grpcModes)[number];
@@ -360,6 +360,17 @@ export const settings = {
     arg: '<ms>',
     default: 1000,
     parse: numberIn(100, 60_000, true),
+  },
+  workers: {
+    yaml: 'cluster.workers',
+    env: 'NOVA_WORKERS',
+    flagName: '--workers',
+    help: 'Data-plane processes on this host (`dataplane` and `unified` modes), each a node on the next port',
+    arg: '<n>',
+    shownDefault: '1 on 2 cores or fewer, else cores − 1',
+    // One event loop is a data plane's ceiling; leave a core to the router (or the front process).
+    default: availableParallelism() <= 2 ? 1 : availableParallelism() - 1,
+    parse: numberIn(1, 256, true),
   },
   routerBalance: {
     yaml: 'router.balance',

@@ -33,8 +33,8 @@ export interface RunningNovaServer {
   address: string;
   /** Undefined when no plane of this server uses the database (a router, for now). */
   database: Database | undefined;
-  /** Stops taking calls, drains those in flight, closes the database. */
-  stop(reason: string): Promise<void>;
+  /** Stops taking calls, drains those in flight, closes the database (once `alsoWaitFor` has settled too). */
+  stop(reason: string, alsoWaitFor?: Promise<unknown>): Promise<void>;
 }
 
 /** Binds the listen address for a moment; a taken or forbidden port is a ConfigError naming the setting. */
@@ -158,7 +158,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   return {
     address: url,
     database,
-    stop(reason: string) {
+    stop(reason: string, alsoWaitFor?: Promise<unknown>) {
       stopping ??= (async () => {
         logger.info('shutting down: draining calls', { reason });
         health.setServing(false);
@@ -171,6 +171,8 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           await nestApp.close();
         } finally {
           clearTimeout(force);
+          // Data-plane workers may use this process's database until they have drained.
+          await alsoWaitFor?.catch(() => undefined);
           await database?.close();
         }
         logger.info('stopped');
@@ -180,8 +182,11 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   };
 }
 
-/** Stops the server on SIGINT or SIGTERM; a second signal exits at once. */
-export function stopOnSignals(server: RunningNovaServer): void {
+/** Stops the server (and its data-plane workers) on SIGINT or SIGTERM; a second signal exits at once. */
+export function stopOnSignals(
+  server: RunningNovaServer,
+  workers?: { stop(signal: NodeJS.Signals): Promise<void> },
+): void {
   const logger = new JsonLogger('server');
   let received = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -190,7 +195,8 @@ export function stopOnSignals(server: RunningNovaServer): void {
       process.exit(1);
     }
     received = true;
-    server.stop(signal).then(
+    const workersStopped = workers?.stop(signal);
+    Promise.all([workersStopped, server.stop(signal, workersStopped)]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('shutdown failed', { error: error instanceof Error ? error.stack : String(error) });

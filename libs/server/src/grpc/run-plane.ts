@@ -1,5 +1,8 @@
+import { Database } from '#storage';
 import { ConfigError, loadConfig, type ConfigSources } from '../config/load-config.js';
+import type { NovaConfig } from '../config/nova-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
+import { stopWithSupervisor, WorkerSupervisor } from '../cluster/worker-supervisor.js';
 import { startNovaServer, stopOnSignals } from './nova-server.js';
 import type { PlaneDefinition } from './plane.js';
 
@@ -9,7 +12,7 @@ import type { PlaneDefinition } from './plane.js';
  */
 export async function runNovaProcess(
   sources: ConfigSources,
-  planes: (mode: string) => PlaneDefinition[],
+  planes: (config: NovaConfig) => PlaneDefinition[],
 ): Promise<void> {
   const logger = new JsonLogger('server');
   // Last resort: a promise someone forgot to handle (a query during a
@@ -30,8 +33,20 @@ export async function runNovaProcess(
   process.on('SIGINT', noteEarly).on('SIGTERM', noteEarly);
   try {
     const config = loadConfig(sources);
-    const server = await startNovaServer(config, planes(config.grpc.mode));
-    stopOnSignals(server);
+    stopWithSupervisor();
+    const { workers } = config.cluster;
+    if (workers > 1 && config.grpc.mode === 'dataplane') {
+      await superviseOnly(config, logger);
+    } else {
+      const server = await startNovaServer(config, planes(config));
+      let supervisor: WorkerSupervisor | undefined;
+      if (workers > 1 && config.grpc.mode === 'unified' && server.database) {
+        // The front process keeps the port (control plane, routing to its workers); the workers take the next ones.
+        supervisor = new WorkerSupervisor(config, server.database.url, 1);
+        supervisor.start();
+      }
+      stopOnSignals(server, supervisor);
+    }
     if (early) process.kill(process.pid, early);
   } catch (error) {
     // Why it did not start is for a person to read: plain text on stderr,
@@ -45,4 +60,28 @@ export async function runNovaProcess(
   } finally {
     process.off('SIGINT', noteEarly).off('SIGTERM', noteEarly);
   }
+}
+
+/**
+ * `--mode dataplane --workers N`: this process serves nothing itself; it
+ * runs the N data-plane workers (from the listen port up) and stops them on
+ * a signal. Without DATABASE_URL it holds the embedded database for them.
+ */
+async function superviseOnly(config: NovaConfig, logger: JsonLogger): Promise<void> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await Database.open({ databaseUrl: undefined, dataDir: config.dataDir, log: (m) => logger.info(m), poolSize: 1 });
+  if (embedded) await embedded.migrate();
+  const supervisor = new WorkerSupervisor(config, config.databaseUrl ?? embedded!.url, 0);
+  supervisor.start();
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) process.exit(1);
+    received = true;
+    void supervisor
+      .stop(signal)
+      .then(() => embedded?.close())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 }
