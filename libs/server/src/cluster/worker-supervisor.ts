@@ -68,7 +68,7 @@ export class WorkerSupervisor {
     this.stopping = true;
     await Promise.all(
       this.workers.map((worker) => {
-        if (!worker || worker.exitCode !== null || worker.signalCode !== null) return undefined;
+        if (!worker || worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
         return new Promise<void>((resolve) => {
           worker.once('exit', () => resolve());
           worker.kill(signal);
