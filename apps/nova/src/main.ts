@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { buildInfo } from '#server';
+import { buildInfo } from '#server/cli';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerNodeCommands } from './cli/node-commands.js';

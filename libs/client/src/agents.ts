@@ -6,9 +6,8 @@ import {
   type AgentServicePromiseClient,
   type ClosableClient,
   type PromiseClient,
-  type agentPlatform,
-  type agentRegistry,
-} from '#proto';
+} from '#proto/client';
+import type { agentPlatform, agentRegistry } from '#proto';
 import { translated } from './errors.js';
 import { streamed } from './streamed.js';
 import type { ClientOptions } from './statehouse.js';

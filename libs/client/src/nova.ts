@@ -3,12 +3,10 @@ import {
   createControlPlaneClient,
   createDataPlaneClient,
   type ClosableClient,
-  type cluster,
   type DataPlanePromiseClient,
   type PromiseClient,
-  type controlPlane,
-  type dataPlane,
-} from '#proto';
+} from '#proto/client';
+import type { cluster, controlPlane, dataPlane } from '#proto';
 import { translated } from './errors.js';
 import { streamed } from './streamed.js';
 import type { ClientOptions, JsonValue } from './statehouse.js';

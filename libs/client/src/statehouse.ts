@@ -1,4 +1,4 @@
-import { createStatehouseClient, type StatehousePromiseClient } from '#proto';
+import { createStatehouseClient, type StatehousePromiseClient } from '#proto/client';
 import { ConflictError, TransactionError, translated } from './errors.js';
 import { streamed } from './streamed.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findUpward } from '#proto';
+import { findUpward } from '#proto/client';
 
 export interface BuildInfo {
   version: string;

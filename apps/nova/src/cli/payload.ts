@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { apiLimits, formatBytes } from '#proto';
+import { apiLimits, formatBytes } from '#proto/client';
 
 /** Reads stdin, stopping as soon as it holds more than `limit` bytes (the caller refuses those). */
 async function readStdin(limit: number): Promise<Buffer> {

@@ -13,7 +13,7 @@ import {
   type ToolSpec,
   type WorkerSpec,
 } from '#client';
-import { readCheckedYaml } from '#server';
+import { readCheckedYaml } from '#server/cli';
 import { withClient, withNova } from './client-options.js';
 import { readEnvFile } from './env-file.js';
 import { printJson } from './output.js';

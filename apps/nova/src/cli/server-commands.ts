@@ -1,20 +1,19 @@
 import type { Command } from 'commander';
-import { apiKeyScopes, ApiKeysRepository, Database, EmbeddedPostgres, type ApiKeyScope } from '#storage';
-import { createKeyAdminClient, type keyAdmin } from '#proto';
-import {
-  JsonLogger,
-  loadConfig,
-  runNovaProcess,
-  setLogLevel,
-  settings,
-  shownDefaultOf,
-  type NovaConfig,
-  type SettingDefinition,
-  type SettingKey,
-} from '#server';
-import { planesFor } from '../planes.js';
+import type { Database } from '#storage';
+import { apiKeyScopes, type ApiKeyScope } from '#storage/records';
+import { createKeyAdminClient } from '#proto/client';
+import type { keyAdmin } from '#proto';
+import { settings, shownDefaultOf, type SettingDefinition, type SettingKey } from '#server/cli';
+import type { NovaConfig } from '#server';
 import { localTime, printJson, printTable } from './output.js';
 import { withClient } from './client-options.js';
+
+/*
+ * Nest, TypeORM and the planes load only when a server command runs: every
+ * other command (and --help) starts without them.
+ */
+const serverLib = (): Promise<typeof import('#server')> => import('#server');
+const storageLib = (): Promise<typeof import('#storage')> => import('#storage');
 
 interface ServerFlags {
   config?: string;
@@ -44,14 +43,17 @@ function addServerFlags(command: Command): Command {
   return addSettingFlags(command, databaseSettings);
 }
 
-function configFrom(flags: ServerFlags & Record<string, unknown>): NovaConfig {
+async function configFrom(flags: ServerFlags & Record<string, unknown>): Promise<NovaConfig> {
   const { config: configFile, ...rest } = flags;
+  const { loadConfig } = await serverLib();
   return loadConfig({ flags: rest, env: process.env, ...(configFile ? { configFile } : {}) });
 }
 
 /** Opens the database named by the configuration, runs work, closes it. */
 async function withDatabase<T>(flags: ServerFlags, work: (database: Database) => Promise<T>): Promise<T> {
-  const config = configFrom({ logLevel: 'warn', ...flags });
+  const config = await configFrom({ logLevel: 'warn', ...flags });
+  const { JsonLogger, setLogLevel } = await serverLib();
+  const { Database } = await storageLib();
   setLogLevel(config.logLevel);
   const logger = new JsonLogger('storage');
   const database = await Database.open({
@@ -72,6 +74,7 @@ export function registerServerCommands(program: Command): void {
     .description('run the Nova server')
     .action(async (flags: ServerFlags & Record<string, unknown>) => {
       const { config: configFile, ...rest } = flags;
+      const [{ runNovaProcess }, { planesFor }] = await Promise.all([serverLib(), import('../planes.js')]);
       await runNovaProcess({ flags: rest, env: process.env, ...(configFile ? { configFile } : {}) }, planesFor);
     });
 
@@ -91,7 +94,8 @@ export function registerServerCommands(program: Command): void {
  * creates one: a key in a database the server does not use is worthless.
  */
 async function createKeyInDatabase(flags: ServerFlags, scope: ApiKeyScope, description: string) {
-  const config = configFrom({ logLevel: 'warn', ...flags });
+  const config = await configFrom({ logLevel: 'warn', ...flags });
+  const { ApiKeysRepository, EmbeddedPostgres } = await storageLib();
   if (!config.databaseUrl && !EmbeddedPostgres.hasCluster(config.dataDir)) {
     throw new Error(
       `${config.dataDir} holds no Nova database; give the --data-dir of a Nova that has run (\`nova daemon\` makes it there)`,
