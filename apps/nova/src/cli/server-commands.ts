@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import type * as StorageLib from '#storage';
 import type { Database } from '#storage';
 import { apiKeyScopes, type ApiKeyScope } from '#storage/records';
 import { createKeyAdminClient } from '#proto/client';
 import type { keyAdmin } from '#proto';
 import { settings, shownDefaultOf, type SettingDefinition, type SettingKey } from '#server/cli';
+import type * as ServerLib from '#server';
 import type { NovaConfig } from '#server';
 import { localTime, printJson, printTable } from './output.js';
 import { withClient } from './client-options.js';
@@ -12,8 +14,8 @@ import { withClient } from './client-options.js';
  * Nest, TypeORM and the planes load only when a server command runs: every
  * other command (and --help) starts without them.
  */
-const serverLib = (): Promise<typeof import('#server')> => import('#server');
-const storageLib = (): Promise<typeof import('#storage')> => import('#storage');
+const serverLib = (): Promise<typeof ServerLib> => import('#server');
+const storageLib = (): Promise<typeof StorageLib> => import('#storage');
 
 interface ServerFlags {
   config?: string;
