@@ -6,8 +6,11 @@ import { createAgentServiceClient, createTaskWorkerClient, createToolServiceClie
 import { repoRoot, runCli } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
 import { codeOf } from './support/grpc-status.js';
+import { waitUntil } from './support/wait.js';
 
 const example = join(repoRoot, 'examples', 'agent-platform');
+const slowWorkerFile = join(repoRoot, 'test', 'fixtures', 'slow-worker.py');
+const slowManifest = join(repoRoot, 'test', 'fixtures', 'slow-worker.yaml');
 const task = (agentId: string, input: string, more: Record<string, unknown> = {}) => ({
   taskId: '',
   agentId,
@@ -127,6 +130,35 @@ describe('the agent platform in unified mode', () => {
       agents.close();
       tools.close();
       workers.close();
+    }
+
+    // A worker still running at ProcessTask's deadline: GetTaskStatus follows it, with what it says of its progress.
+    const slow = await runCli(
+      ['functions', 'create', 'slow-worker', '--runtime', 'python', '--handler', 'handler', '--code', slowWorkerFile],
+      env,
+    );
+    assert.equal(slow.code, 0, slow.stderr);
+    const registry = await runCli(['apply', slowManifest], env);
+    assert.equal(registry.code, 0, registry.stderr);
+    const tasks = createTaskWorkerClient({ address: fx.nova.address });
+    try {
+      const early = await tasks.processTask(task('slow-worker', 'go', { taskId: 'slow-1' }), { timeoutMs: 600 });
+      assert.equal(early.success, false);
+      assert.match(early.error, /still (queued|running) at the call's deadline/);
+      const seen = new Set<string>();
+      await waitUntil('the slow task to succeed', async () => {
+        const now = await tasks.getTaskStatus({ taskId: 'slow-1' });
+        if (now.status === 'running') seen.add(now.progress);
+        return now.status === 'succeeded' && now.result === 'done';
+      });
+      assert.ok(
+        [...seen].some((progress) => /^step [1-3] of 3$/.test(progress)),
+        `progress reported while running: ${[...seen].join(', ')}`,
+      );
+      const again = await tasks.processTask(task('slow-worker', 'go', { taskId: 'slow-1' }));
+      assert.deepEqual([again.success, again.output], [true, 'done'], 'the same task_id is the same task');
+    } finally {
+      tasks.close();
     }
 
     const deleted = await runCli(['delete', example], env);

@@ -20,6 +20,8 @@ def handler(event, context):
     interests = [i.strip().lower() for i in (parameters.get("interests") or "sightseeing,food").split(",") if i.strip()]
     plan = []
     for day in range(1, days + 1):
+        # TaskWorker.GetTaskStatus shows the last of these while the task runs.
+        context.progress(f"planning day {day} of {days}")
         interest = interests[(day - 1) % len(interests)]
         morning, afternoon, evening = ACTIVITIES.get(interest, ACTIVITIES["sightseeing"])
         plan.append(f"Day {day} in {destination} ({interest}): morning {morning}, afternoon {afternoon}, evening {evening}.")

@@ -82,6 +82,7 @@ export function toInvocationLog(record: InvocationDetail): dataPlane.InvocationL
     async: record.isAsync,
     kind: record.kind,
     correlationId: record.correlationId,
+    progress: record.progress,
     maxAttempts: record.maxAttempts,
     attemptHistory: record.attemptHistory.map((attempt) => ({
       attempt: attempt.attempt,

@@ -18,12 +18,15 @@ import { JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, runWithRequestId
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
+import { LatestWriter } from './latest-writer.js';
 
 const POLL_MS = 250;
 // Leases run out in seconds, not milliseconds: sweep for dead runners less often.
 const SWEEP_EVERY_POLLS = 8;
 const FLUSH_MS = 10;
 const FLUSH_AT = 200;
+/** Progress reports written per running attempt, at most. */
+const PROGRESS_EVERY_MS = 250;
 
 /**
  * Runs queued asynchronous invocations on this node: claims what it has room
@@ -162,12 +165,19 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       invocation.pinnedVersion === undefined
         ? latest
         : await this.catalog.resolve(invocation.functionName, invocation.pinnedVersion);
+    const progress = new LatestWriter<string>(
+      (text) => this.queue.setProgress(this.owner, invocation.id, text),
+      PROGRESS_EVERY_MS,
+    );
     const run = await this.runner.run(record, {
       requestId: invocation.id,
       payload: invocation.payload,
       metadata: { attempt: String(invocation.attempt) },
       deadline: Date.now() + record.timeoutS * 1000,
+      onProgress: (text) => progress.offer(text),
     });
+    // Before the result: once the attempt is written, its progress no longer applies.
+    await progress.flush();
     return this.fromRun(invocation, run);
   }
 

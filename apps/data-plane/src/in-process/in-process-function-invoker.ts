@@ -105,6 +105,7 @@ export class InProcessFunctionInvoker extends FunctionInvoker {
       maxAttempts: detail.maxAttempts,
       output: detail.output,
       error: detail.error,
+      progress: detail.progress,
     };
   }
 }

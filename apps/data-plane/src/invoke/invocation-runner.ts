@@ -25,6 +25,8 @@ export interface RunOptions {
   onChunk?: ChunkConsumer;
   /** Lets the caller stop the attempt (a cancelled stream); the instance is replaced. */
   signal?: AbortSignal;
+  /** What the handler says of its progress (context.progress); ignored when absent. */
+  onProgress?: (text: string) => void;
 }
 
 /** Runs one attempt of a function on an instance of its pool: shared by Invoke, InvokeStream and the async workers. */
@@ -63,6 +65,7 @@ export class InvocationRunner {
         timeoutMs,
         options.onChunk,
         state,
+        options.onProgress,
       );
       this.pools.release(
         record,

@@ -27,6 +27,7 @@ export type InstanceMessage =
   | { t: 'loaded'; log: string }
   | { t: 'load_error'; error: string; log: string }
   | { t: 'chunk'; requestId: string }
+  | { t: 'progress'; requestId: string; text: string }
   | StateRequest
   | {
       t: 'result';
@@ -61,6 +62,9 @@ export interface StateRequest {
 export type StateReply =
   | { t: 'state_reply'; seq: number; ok: true; exists?: boolean; version?: number; commitTs?: number }
   | { t: 'state_reply'; seq: number; ok: false; code: string; error: string };
+
+/** What context.progress() may say; the bootstraps cut longer text to this. */
+export const PROGRESS_CHARS = 256;
 
 /** Scope and key fields: long enough for the state limits to be checked (and answered) by the state service. */
 const STATE_FIELD_CHARS = 4096;
@@ -131,6 +135,9 @@ export function parseInstanceMessage(headerBytes: Buffer, body: Buffer): Instanc
       return { t: 'load_error', error: text(header, 'error', instanceLimits.errorChars), log: log() };
     case 'chunk':
       return { t: 'chunk', requestId: text(header, 'requestId', 256) };
+    case 'progress':
+      noBody(body, kind);
+      return { t: 'progress', requestId: text(header, 'requestId', 256), text: text(header, 'text', PROGRESS_CHARS) };
     case 'state': {
       const seq = field(header, 'seq');
       if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {

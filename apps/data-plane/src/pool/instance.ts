@@ -72,6 +72,7 @@ interface PendingInvoke {
   timer: NodeJS.Timeout;
   state: StateHandler | undefined;
   stateCallsInFlight: number;
+  onProgress: ((text: string) => void) | undefined;
 }
 
 const logger = new JsonLogger('instance');
@@ -210,6 +211,7 @@ export class Instance {
     timeoutMs: number,
     onChunk?: ChunkConsumer,
     state?: StateHandler,
+    onProgress?: (text: string) => void,
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -217,7 +219,7 @@ export class Instance {
         this.settle({ kind: 'timeout', log: '' });
         this.kill();
       }, timeoutMs);
-      this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0 };
+      this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0, onProgress };
       this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined }, payload);
     });
   }
@@ -300,6 +302,10 @@ export class Instance {
         }
         return;
       }
+      case 'progress':
+        // Advisory: a late one (a Node callback after the handler returned) is dropped, not fatal.
+        if (this.pending?.requestId === header.requestId) this.pending.onProgress?.(header.text);
+        return;
       case 'state': {
         const pending = this.pending;
         if (!pending || pending.requestId !== header.requestId) {

@@ -325,12 +325,9 @@ export class AgentPlatformService {
         : state.status === 'dead_letter'
           ? state.error
           : '';
-    return {
-      taskId,
-      status,
-      progress: `attempt ${Math.max(state.attempts, 1)} of ${state.maxAttempts}`,
-      result,
-    };
+    // What the worker said of its progress (context.progress), else which attempt it is on.
+    const attempt = `attempt ${Math.max(state.attempts, 1)} of ${state.maxAttempts}`;
+    return { taskId, status, progress: state.progress || attempt, result };
   }
 
   private runFunction(functionName: string, payload: Buffer, context: CallContext): Promise<FunctionOutcome> {

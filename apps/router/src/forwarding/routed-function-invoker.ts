@@ -115,6 +115,7 @@ export class RoutedFunctionInvoker extends FunctionInvoker {
       maxAttempts: log.maxAttempts,
       output: Buffer.from(log.output),
       error: log.error,
+      progress: log.progress,
     };
   }
 }

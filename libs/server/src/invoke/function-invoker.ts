@@ -41,6 +41,8 @@ export interface InvocationState {
   maxAttempts: number;
   output: Buffer;
   error: string;
+  /** What the handler last said of its progress. */
+  progress: string;
 }
 
 /**

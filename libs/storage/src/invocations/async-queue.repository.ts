@@ -69,6 +69,7 @@ export class AsyncQueueRepository {
       `UPDATE invocations i
           SET status = 'running',
               attempts = i.attempts + 1,
+              progress = NULL,
               lease_owner = $1,
               lease_until = now() + make_interval(secs => ${LEASE_SECONDS}),
               next_run_at = now() + make_interval(secs => ${LEASE_SECONDS}),
@@ -114,6 +115,14 @@ export class AsyncQueueRepository {
        RETURNING id`,
     );
     return rows.length;
+  }
+
+  /** Records what a running attempt's handler said of its progress, if `owner` still holds its lease. */
+  async setProgress(owner: string, id: string, progress: string): Promise<void> {
+    await this.sql.run(
+      "UPDATE invocations SET progress = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+      [id, owner, progress],
+    );
   }
 
   /** Invocations whose runner died on their last allowed attempt go to dead letter. */

@@ -43,6 +43,8 @@ export interface InvocationDetail extends Omit<InvocationRecord, 'kind'> {
   output: Buffer;
   attemptHistory: AttemptRecord[];
   nextRunAt: Date | undefined;
+  /** What the handler last said of its progress (context.progress); empty when nothing. */
+  progress: string;
 }
 
 export interface InvocationMetrics {

@@ -133,7 +133,7 @@ export class InvocationsRepository {
 }
 
 const LIST_COLUMNS = `id, function_name, function_version, duration_ms, success, cold_start, error, created_at,
-  status, is_async, attempts, max_attempts, next_run_at, kind, correlation_id`;
+  status, is_async, attempts, max_attempts, next_run_at, kind, correlation_id, progress`;
 
 interface InvocationRow {
   kind: InvocationKind;
@@ -145,6 +145,7 @@ interface InvocationRow {
   next_run_at: Date | null;
   output: Buffer | null;
   attempt_history: AttemptRecord[];
+  progress: string | null;
   id: string;
   function_name: string;
   function_version: number;
@@ -185,5 +186,6 @@ function toInvocationDetail(row: InvocationRow): InvocationDetail {
     output: row.output ?? Buffer.alloc(0),
     attemptHistory: row.attempt_history,
     nextRunAt: row.next_run_at ?? undefined,
+    progress: row.progress ?? '',
   };
 }

@@ -9,6 +9,7 @@ import { StateCommitFunctions1795460000000 } from './1795460000000-StateCommitFu
 import { StateGroupCommit1795470000000 } from './1795470000000-StateGroupCommit.js';
 import { ClusterNodes1795480000000 } from './1795480000000-ClusterNodes.js';
 import { AgentRegistry1795490000000 } from './1795490000000-AgentRegistry.js';
+import { InvocationProgress1795500000000 } from './1795500000000-InvocationProgress.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   StateGroupCommit1795470000000,
   ClusterNodes1795480000000,
   AgentRegistry1795490000000,
+  InvocationProgress1795500000000,
 ];

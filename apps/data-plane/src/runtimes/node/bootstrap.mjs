@@ -52,6 +52,8 @@ function context(header) {
     memoryLimitInMB: fn.memoryMb,
     metadata: header.metadata ?? {},
     getRemainingTimeInMillis: () => Math.max(0, Math.floor(deadline - performance.now())),
+    /** How far the work has come ("step 2 of 3"); an async invocation keeps the last report. */
+    progress: (text) => channel.send({ t: 'progress', requestId: header.requestId, text: String(text).slice(0, 256) }),
   };
 }
 

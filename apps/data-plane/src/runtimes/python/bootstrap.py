@@ -277,6 +277,10 @@ class Context:
             self._state = State(self.request_id, {}, {"transaction": False})
         return self._state
 
+    def progress(self, text):
+        """How far the work has come ("step 2 of 3"); an async invocation keeps the last report."""
+        send({"t": "progress", "requestId": self.request_id, "text": str(text)[:256]})
+
     @property
     def remaining_time_ms(self):
         return self.get_remaining_time_in_millis()

@@ -185,6 +185,11 @@ export interface InvocationLog {
    * by Nova); several invocations may share one. id is always unique.
    */
   correlationId: string;
+  /**
+   * What the handler last said of its progress (context.progress), for async invocations
+   * while they run and after; empty when it said nothing.
+   */
+  progress: string;
 }
 
 export interface InvocationAttempt {
