@@ -31,6 +31,7 @@ describe('FrameDecoder', () => {
     const bytes = Buffer.concat([
       frame({ t: 'ready' }),
       frame({ t: 'chunk', requestId: 'r1' }, Buffer.from('one')),
+      frame({ t: 'progress', requestId: 'r1', text: 'step 2 of 3' }),
       frame(validResult, Buffer.from('{"a":1}')),
     ]);
     for (let split = 1; split < bytes.length; split += 3) {
@@ -38,9 +39,9 @@ describe('FrameDecoder', () => {
       const frames = [...decoder.push(bytes.subarray(0, split)), ...decoder.push(bytes.subarray(split))];
       assert.deepEqual(
         frames.map((f) => f.header.t),
-        ['ready', 'chunk', 'result'],
+        ['ready', 'chunk', 'progress', 'result'],
       );
-      assert.equal(frames[2]!.body.toString(), '{"a":1}');
+      assert.equal(frames[3]!.body.toString(), '{"a":1}');
     }
   });
 
@@ -58,6 +59,9 @@ describe('FrameDecoder', () => {
     ['a log over the limit', frame({ ...validResult, log: 'x'.repeat(instanceLimits.logBytes + 1) })],
     ['an error over the limit', frame({ ...validResult, ok: false, error: 'e'.repeat(instanceLimits.errorChars + 1) })],
     ['a ready frame with a body', frame({ t: 'ready' }, Buffer.from('x'))],
+    ['progress over 256 characters', frame({ t: 'progress', requestId: 'r', text: 'p'.repeat(257) })],
+    ['progress that is not text', frame({ t: 'progress', requestId: 'r', text: { step: 2 } })],
+    ['progress with a body', frame({ t: 'progress', requestId: 'r', text: 'step 1' }, Buffer.from('x'))],
     ['a type taken from the prototype', frame('{"__proto__":{"t":"ready"}}')],
     ['an empty header', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])],
   ];
