@@ -23,6 +23,9 @@ import type {
   TailLogsRequest,
 } from './generated/nova/v1/data_plane.js';
 import { apiLimits } from './limits.js';
+// Registers protobufjs's wrapper for google.protobuf.Struct (plain objects in, plain objects out), which
+// statehouse.v1's values use; the light entry loads no other generated module that would.
+import './generated/google/protobuf/struct.js';
 
 /**
  * The promise-returning shape of a ts-proto Nest client interface: the same
