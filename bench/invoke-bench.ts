@@ -13,7 +13,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { invokeRequest } from '../test/support/requests.js';
-import { h2load, hasTaskset, invokeFrame, median, percentile, pinned, waitForLine, type LoadResult } from './load.js';
+import {
+  h2load,
+  hasTaskset,
+  invokeFrame,
+  median,
+  percentile,
+  pinned,
+  stopChildren,
+  waitForLine,
+  type LoadResult,
+} from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -185,12 +195,7 @@ async function main(): Promise<void> {
       ) + '\n',
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(
-      children.map(
-        (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
-      ),
-    );
+    await stopChildren(children);
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -150,3 +150,13 @@ export async function invokeFrame(dir: string, functionName: string): Promise<st
   await writeFile(file, Buffer.concat([prefix, message]));
   return file;
 }
+
+/** SIGTERM to every child, then waits until each has exited. */
+export async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(
+      (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
+    ),
+  );
+}

@@ -21,7 +21,7 @@ import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { Database, EmbeddedPostgres, NodesRepository } from '#storage';
 import { rankFor } from '../apps/router/src/nodes/rendezvous.js';
 import { createRequest, invokeRequest } from '../test/support/requests.js';
-import { h2load, hasTaskset, invokeFrame, median, pinned, waitForLine, type LoadResult } from './load.js';
+import { h2load, hasTaskset, invokeFrame, median, pinned, stopChildren, waitForLine, type LoadResult } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -250,12 +250,7 @@ async function main(): Promise<void> {
       ) + '\n',
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(
-      children.map(
-        (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
-      ),
-    );
+    await stopChildren(children);
     await database.close();
     await postgres.stop();
     await rm(work, { recursive: true, force: true });

@@ -1,9 +1,6 @@
 import { connect } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
-
-const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
-const SERVING = Buffer.from([0x08, 0x01]);
-const identity = (bytes: Buffer): Buffer => bytes;
+import type * as grpc from '@grpc/grpc-js';
+import { checkHealth } from '../nodes/health-check.js';
 
 /** Rise 2, fall 3, as seed 004's HAProxy checks its servers. */
 export const RISE = 2;
@@ -16,22 +13,8 @@ export type BackendStatus = 'healthy' | 'unhealthy' | 'unknown';
  * it, else a TCP connect (the seed's agents serve no health service).
  */
 export async function probe(client: grpc.Client, address: string, timeoutMs: number): Promise<boolean> {
-  const answer = await new Promise<'serving' | 'not_serving' | 'no_health' | 'down'>((resolve) => {
-    client.makeUnaryRequest(
-      HEALTH_CHECK,
-      identity,
-      identity,
-      Buffer.alloc(0),
-      new grpc.Metadata(),
-      { deadline: Date.now() + timeoutMs },
-      (error, response) => {
-        if (!error) return resolve(response && SERVING.equals(response) ? 'serving' : 'not_serving');
-        if (error.code === grpc.status.UNIMPLEMENTED) return resolve('no_health');
-        resolve('down');
-      },
-    );
-  });
-  if (answer !== 'no_health') return answer === 'serving';
+  const answer = await checkHealth(client, timeoutMs);
+  if (answer !== 'no_health_service') return answer === 'serving';
   return tcpConnects(address, timeoutMs);
 }
 

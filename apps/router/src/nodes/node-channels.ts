@@ -1,11 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import { MAX_MESSAGE_BYTES } from '#proto';
-
-const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
-/** HealthCheckResponse{status: SERVING}: field 1, varint 1. */
-const SERVING = Buffer.from([0x08, 0x01]);
-const identity = (bytes: Buffer): Buffer => bytes;
+import { checkHealth } from './health-check.js';
 
 /**
  * One gRPC channel per node address, made when the node is first routed to
@@ -41,18 +37,8 @@ export class NodeChannels implements OnModuleDestroy {
   }
 
   /** grpc.health.v1 Check of the whole server: true when it answers SERVING within the timeout. */
-  healthy(address: string, timeoutMs = 1000): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.clientFor(address).makeUnaryRequest(
-        HEALTH_CHECK,
-        identity,
-        identity,
-        Buffer.alloc(0),
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (error, response) => resolve(!error && response !== undefined && SERVING.equals(response)),
-      );
-    });
+  async healthy(address: string, timeoutMs = 1000): Promise<boolean> {
+    return (await checkHealth(this.clientFor(address), timeoutMs)) === 'serving';
   }
 
   onModuleDestroy(): void {
