@@ -1,6 +1,7 @@
 // What the benchmarks share: CPU pinning, h2load runs with latency
 // percentiles and server CPU per call, prebuilt gRPC frames.
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -159,4 +160,31 @@ export async function stopChildren(children: readonly ChildProcess[]): Promise<v
       (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
     ),
   );
+}
+
+/** Resolves once the server at address answers grpc.health.v1 Check with SERVING (for servers that log only warnings). */
+export async function waitServing(address: string, timeoutMs = 60_000): Promise<void> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const identity = (bytes: Buffer): Buffer => bytes;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const serving = await new Promise<boolean>((resolve) =>
+        client.makeUnaryRequest(
+          '/grpc.health.v1.Health/Check',
+          identity,
+          identity,
+          Buffer.alloc(0),
+          new grpc.Metadata(),
+          { deadline: Date.now() + 1000 },
+          (error, response) => resolve(!error && response !== undefined && response.equals(Buffer.from([8, 1]))),
+        ),
+      );
+      if (serving) return;
+      if (Date.now() > deadline) throw new Error(`${address} did not serve within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.close();
+  }
 }

@@ -21,7 +21,17 @@ import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { Database, EmbeddedPostgres, NodesRepository } from '#storage';
 import { rankFor } from '../apps/router/src/nodes/rendezvous.js';
 import { createRequest, invokeRequest } from '../test/support/requests.js';
-import { h2load, hasTaskset, invokeFrame, median, pinned, stopChildren, waitForLine, type LoadResult } from './load.js';
+import {
+  h2load,
+  hasTaskset,
+  invokeFrame,
+  median,
+  pinned,
+  stopChildren,
+  waitForLine,
+  waitServing,
+  type LoadResult,
+} from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,8 +78,12 @@ async function startNova(mode: string, env: Record<string, string>): Promise<Sta
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  await waitForLine(child, /"msg":"nova listening"/);
-  return { child, address: `127.0.0.1:${port}` };
+  const address = `127.0.0.1:${port}`;
+  await Promise.race([
+    waitServing(address),
+    new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`nova --mode ${mode} exited: ${code}`)))),
+  ]);
+  return { child, address };
 }
 
 async function measure(address: string, frame: string, inFlight: number, pid: number): Promise<LoadResult> {

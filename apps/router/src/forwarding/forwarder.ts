@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import { JsonLogger, NOVA_CONFIG, type NovaConfig } from '#server';
+import { JsonLogger, NOVA_CONFIG, deadlineOf, type NovaConfig } from '#server';
 import { NodeChannels } from '../nodes/node-channels.js';
 import { NodeDirectory, type PlaneName, type RoutedNode } from '../nodes/node-directory.js';
 import { rankFor } from '../nodes/rendezvous.js';
@@ -123,7 +123,8 @@ export class Forwarder {
     call: grpc.ServerUnaryCall<Buffer, Buffer>,
     callback: grpc.sendUnaryData<Buffer>,
   ): Promise<void> {
-    const outcome = await this.sendUnary(route, call.request, call.metadata, callOptionsOf(call), () => call.cancelled);
+    const outcome = await this.sendUnary(route, call.request, call.metadata, deadlineOf(call), call);
+    if (call.cancelled) return;
     if (outcome.initial) call.sendMetadata(outcome.initial);
     if (outcome.error) callback(outcome.error);
     else callback(null, outcome.response, outcome.trailer);
@@ -134,8 +135,7 @@ export class Forwarder {
    * client's: answers the response bytes or throws the node's status error.
    */
   async request(route: ForwardedCall, request: Buffer, metadata: grpc.Metadata, deadline?: number): Promise<Buffer> {
-    const options: grpc.CallOptions = deadline === undefined ? {} : { deadline };
-    const outcome = await this.sendUnary(route, request, metadata, options, () => false);
+    const outcome = await this.sendUnary(route, request, metadata, deadline, undefined);
     if (outcome.error) throw outcome.error;
     return outcome.response!;
   }
@@ -145,47 +145,36 @@ export class Forwarder {
     route: ForwardedCall,
     request: Buffer,
     metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    cancelled: () => boolean,
+    deadline: number | undefined,
+    call: grpc.ServerUnaryCall<Buffer, Buffer> | undefined,
   ): Promise<Outcome> {
     const { nodes, fn } = this.plan(route, request);
+    // The client cancelling ends the attempt in flight (cancellation passes through).
+    const onCancel = call && ((cancel: () => void) => call.once('cancelled', cancel));
     let last: grpc.ServiceError | undefined;
     for (const node of nodes) {
-      if (cancelled()) break;
+      if (call?.cancelled) break;
       this.count(node, fn, 1);
-      const outcome = await this.attemptUnary(node, route.path, request, metadata, options);
+      const answer = await this.channels.unaryFor(node.address).call(route.path, request, metadata, deadline, onCancel);
       this.count(node, fn, -1);
-      if (!outcome.error) {
+      if (answer.code === grpc.status.OK) {
         this.directory.succeeded(node);
-        return outcome;
+        return {
+          response: answer.response!,
+          trailer: answer.trailers,
+          ...(answer.headers ? { initial: answer.headers } : {}),
+        };
       }
-      if (!this.mayTryNext(route, node, outcome.error)) return outcome;
-      last = outcome.error;
+      const error = Object.assign(new Error(`${answer.code} ${grpc.status[answer.code]}: ${answer.details}`), {
+        code: answer.code,
+        details: answer.details,
+        metadata: answer.trailers,
+      });
+      if (!this.mayTryNext(route, node, error))
+        return { error, ...(answer.headers ? { initial: answer.headers } : {}) };
+      last = error;
     }
     return { error: this.noNode(route, last) };
-  }
-
-  private attemptUnary(
-    node: RoutedNode,
-    path: string,
-    request: Buffer,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-  ): Promise<Outcome> {
-    return new Promise((resolve) => {
-      const outcome: Outcome = {};
-      const forwarded = this.channels
-        .clientFor(node.address)
-        .makeUnaryRequest(path, identity, identity, request, metadata, options, (error, response) => {
-          if (error) outcome.error = error;
-          else outcome.response = response;
-        });
-      forwarded.on('metadata', (initial: grpc.Metadata) => (outcome.initial = initial));
-      forwarded.on('status', (status: grpc.StatusObject) => {
-        outcome.trailer = status.metadata;
-        resolve(outcome);
-      });
-    });
   }
 
   /**

@@ -2,15 +2,28 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import { MAX_MESSAGE_BYTES } from '#proto';
 import { checkHealth } from './health-check.js';
+import { H2UnaryChannel } from './h2-unary.js';
 
 /**
- * One gRPC channel per node address, made when the node is first routed to
- * and kept (HTTP/2 multiplexes every call on it); closed when the node
- * leaves. Calls on it carry bytes: the router never re-encodes a message.
+ * One connection per node address for unary calls and one gRPC channel for
+ * streams, made when the node is first routed to and kept (HTTP/2
+ * multiplexes every call on them); closed when the node leaves. Calls on
+ * them carry bytes: the router never re-encodes a message.
  */
 @Injectable()
 export class NodeChannels implements OnModuleDestroy {
   private readonly clients = new Map<string, grpc.Client>();
+  private readonly unaryChannels = new Map<string, H2UnaryChannel>();
+
+  /** Unary calls go over plain HTTP/2 (h2-unary.ts); streams over grpc-js. */
+  unaryFor(address: string): H2UnaryChannel {
+    let channel = this.unaryChannels.get(address);
+    if (!channel) {
+      channel = new H2UnaryChannel(address);
+      this.unaryChannels.set(address, channel);
+    }
+    return channel;
+  }
 
   clientFor(address: string): grpc.Client {
     let client = this.clients.get(address);
@@ -34,6 +47,8 @@ export class NodeChannels implements OnModuleDestroy {
   close(address: string): void {
     this.clients.get(address)?.close();
     this.clients.delete(address);
+    this.unaryChannels.get(address)?.close();
+    this.unaryChannels.delete(address);
   }
 
   /** grpc.health.v1 Check of the whole server: true when it answers SERVING within the timeout. */
@@ -44,5 +59,7 @@ export class NodeChannels implements OnModuleDestroy {
   onModuleDestroy(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+    for (const channel of this.unaryChannels.values()) channel.close();
+    this.unaryChannels.clear();
   }
 }
