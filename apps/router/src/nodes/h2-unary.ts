@@ -113,7 +113,9 @@ export class H2UnaryChannel {
         responseHeaders = incoming;
       });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('trailers', (trailers) => settle(this.finish(responseHeaders, trailers, chunks)));
+      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) =>
+        settle(this.finish(responseHeaders, trailers, chunks)),
+      );
       stream.on('close', () => {
         if (settled) return;
         // Trailers-only answers (an error before any message) come as headers with the status in them.
