@@ -15,8 +15,6 @@ export interface ForwardedCall {
   idempotent: boolean;
 }
 
-type ServerCall = grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer>;
-
 interface Outcome {
   error?: grpc.ServiceError;
   response?: Buffer;
@@ -25,12 +23,12 @@ interface Outcome {
 }
 
 const identity = (bytes: Buffer): Buffer => bytes;
-const callOptionsOf = (call: ServerCall): grpc.CallOptions => ({
-  // Deadline and cancellation pass to the node's call as they are.
+const callOptionsOf = (call: grpc.ServerWritableStream<Buffer, Buffer>): grpc.CallOptions => ({
+  // A stream's deadline and cancellation pass to the node's call as they are (unary calls: h2-unary.ts).
   parent: call,
   propagate_flags: grpc.propagate.DEFAULTS,
 });
-/** grpc-js's words for a call that never reached the server: no connection, or a stream it refused (GOAWAY). */
+/** The words for a call that never reached the node (grpc-js's and h2-unary's): no connection, or a refused stream. */
 const NEVER_SENT = /No connection established|ECONNREFUSED|connect E[A-Z]+|Stream refused|REFUSED_STREAM/i;
 const RANK_CACHE_LIMIT = 10_000;
 
