@@ -80,6 +80,12 @@ describe('a cluster: one control plane, three data-plane nodes, two routers on o
     assert.match(cli.stdout, /^ID\s+ADDRESS\s+STATUS\s+AGE\s+HEARTBEAT\s+IN-FLIGHT\s+WARM/);
     assert.match(cli.stdout, /^dp-1\s+127\.0\.0\.1:\d+\s+live\s/m);
     assert.equal(await sdkCodeOf(nova.getNode('no-such-node')), 'NOT_FOUND');
+    // A router's DataPlane.Health: a node's own report, with the router's view of every node over it.
+    const health = await viaRouter[0]!.health({});
+    assert.equal(health.status, 'healthy');
+    assert.match(health.components['database'] ?? '', /^ok/);
+    assert.equal(health.components['router'], '3 data-plane nodes routable');
+    assert.match(health.components['node.dp-2'] ?? '', /^live \(127\.0\.0\.1:\d+, data-plane\)$/);
   });
 
   it('passes auth through: the nodes refuse a call without a key, whichever router it came by', async () => {

@@ -4,9 +4,11 @@ import { serviceDefinitionOf, serviceNames } from '#proto';
 import type { RawGrpcService } from '#server';
 import { Forwarder } from './forwarder.js';
 import { forwardedServices, isIdempotent, type ForwardedService } from './routes.js';
-import { RouterHealthReport } from './router-health.js';
+import { RouterHealthReport, type RouterHealth } from './router-health.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
+/** How long a router's Health waits for a node's own report before answering with its view alone. */
+const NODE_HEALTH_TIMEOUT_MS = 2000;
 
 /**
  * The services router mode serves by forwarding: for each method of each
@@ -59,10 +61,28 @@ export class RouterServices {
   private answered(
     service: string,
     name: string,
-    method: { responseSerialize: (value: object) => Buffer },
+    method: {
+      path: string;
+      responseSerialize: (value: object) => Buffer;
+      responseDeserialize: (bytes: Buffer) => object;
+    },
   ): grpc.handleUnaryCall<Buffer, Buffer> {
     if (service === serviceNames.dataPlane && name === 'Health') {
-      return (_call, callback) => callback(null, method.responseSerialize(this.health.report()));
+      const route = { path: method.path, plane: 'data-plane' as const, affinity: false, idempotent: true };
+      // A node's own report (database, runtimes, instances) with this router's view of every node over it.
+      return (call, callback) => {
+        const own = this.health.report();
+        this.forwarder.request(route, call.request, call.metadata, Date.now() + NODE_HEALTH_TIMEOUT_MS).then(
+          (bytes) => {
+            const node = method.responseDeserialize(bytes) as RouterHealth;
+            callback(
+              null,
+              method.responseSerialize({ status: node.status, components: { ...node.components, ...own.components } }),
+            );
+          },
+          () => callback(null, method.responseSerialize(own)),
+        );
+      };
     }
     throw new Error(`${service}/${name}: no answer of the router's own`);
   }
