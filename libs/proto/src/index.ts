@@ -1,29 +1,8 @@
-export { apiLimits, formatBytes } from './limits.js';
-export { findUpward } from './source-tree.js';
+// Everything the light entry has (clients, names, limits), and what only servers and tests need:
+// loader options, reflection descriptors and the generated modules (which load Nest's microservices).
+export * from './client.js';
 export { protoLoaderOptions } from './loader-options.js';
 export { reflectionDescriptors } from './descriptors.js';
-export { protoFiles, protoRoot, healthProtoFile, serviceNames, type ProtoFile } from './proto-files.js';
-export {
-  createControlPlaneClient,
-  createClusterClient,
-  createAgentServiceClient,
-  createToolServiceClient,
-  createTaskWorkerClient,
-  createAgentRegistryClient,
-  type AgentServicePromiseClient,
-  serviceDefinitionOf,
-  createDataPlaneClient,
-  createKeyAdminClient,
-  createStatehouseClient,
-  type StatehousePromiseClient,
-  MAX_MESSAGE_BYTES,
-  type PromiseClient,
-  type UnaryCallOptions,
-  type NovaClientOptions,
-  type ClosableClient,
-  type ServerStream,
-  type DataPlanePromiseClient,
-} from './grpc-client.js';
 export * as controlPlane from './generated/nova/v1/control_plane.js';
 export * as cluster from './generated/nova/v1/cluster.js';
 export * as agentPlatform from './generated/agentplatform/agent_platform.js';
