@@ -63,6 +63,9 @@ describe('migrations', () => {
           'state_staged',
           'state_txns',
           'state_versions',
+          'workflow_events',
+          'workflow_steps',
+          'workflows',
         ],
       );
     } finally {

@@ -18,6 +18,9 @@ export {
   createStatehouseClient,
   createTaskWorkerClient,
   createToolServiceClient,
+  createWorkflowsClient,
+  createWorkflowManagementClient,
+  createRaftServiceClient,
   serviceDefinitionOf,
   MAX_MESSAGE_BYTES,
   type AgentServicePromiseClient,
@@ -28,4 +31,5 @@ export {
   type ServerStream,
   type StatehousePromiseClient,
   type UnaryCallOptions,
+  type WorkflowsPromiseClient,
 } from './grpc-client.js';

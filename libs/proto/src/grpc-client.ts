@@ -7,6 +7,8 @@ import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
 import type { ClusterClient } from './generated/nova/v1/cluster.js';
 import type { AgentRegistryClient } from './generated/nova/v1/agent_registry.js';
+import type { WatchWorkflowRequest, WorkflowEvent, WorkflowsClient } from './generated/nova/v1/workflows.js';
+import type { RaftServiceClient, WorkflowManagementClient } from './generated/raftoral/raftoral.js';
 import type {
   AgentServiceClient,
   TaskChunk,
@@ -208,4 +210,23 @@ export function createStatehouseClient(options: NovaClientOptions): StatehousePr
     serviceNames.statehouse,
     options,
   ) as unknown as StatehousePromiseClient;
+}
+
+export type WorkflowsPromiseClient = PromiseClient<Omit<WorkflowsClient, 'watchWorkflow'>> &
+  ClosableClient & {
+    watchWorkflow(request: WatchWorkflowRequest, options?: UnaryCallOptions): ServerStream<WorkflowEvent>;
+  };
+
+export function createWorkflowsClient(options: NovaClientOptions): WorkflowsPromiseClient {
+  return createPromiseClient<WorkflowsClient>(serviceNames.workflows, options) as unknown as WorkflowsPromiseClient;
+}
+
+export function createWorkflowManagementClient(
+  options: NovaClientOptions,
+): PromiseClient<WorkflowManagementClient> & ClosableClient {
+  return createPromiseClient<WorkflowManagementClient>(serviceNames.workflowManagement, options);
+}
+
+export function createRaftServiceClient(options: NovaClientOptions): PromiseClient<RaftServiceClient> & ClosableClient {
+  return createPromiseClient<RaftServiceClient>(serviceNames.raftService, options);
 }

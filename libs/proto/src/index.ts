@@ -10,3 +10,5 @@ export * as agentRegistry from './generated/nova/v1/agent_registry.js';
 export * as dataPlane from './generated/nova/v1/data_plane.js';
 export * as keyAdmin from './generated/nova/v1/key_admin.js';
 export * as statehouse from './generated/statehouse/v1/statehouse.js';
+export * as workflows from './generated/nova/v1/workflows.js';
+export * as raftoral from './generated/raftoral/raftoral.js';

@@ -12,6 +12,8 @@ export const protoFiles = {
   statehouse: 'statehouse/v1/statehouse.proto',
   agentPlatform: 'agentplatform/agent_platform.proto',
   agentRegistry: 'nova/v1/agent_registry.proto',
+  workflows: 'nova/v1/workflows.proto',
+  raftoral: 'raftoral/raftoral.proto',
 } as const;
 
 export type ProtoFile = (typeof protoFiles)[keyof typeof protoFiles] | typeof healthProtoFile;
@@ -30,5 +32,8 @@ export const serviceNames = {
   toolService: 'agentplatform.ToolService',
   taskWorker: 'agentplatform.TaskWorker',
   agentRegistry: 'nova.v1.AgentRegistry',
+  workflows: 'nova.v1.Workflows',
+  workflowManagement: 'raftoral.WorkflowManagement',
+  raftService: 'raftoral.RaftService',
   health: 'grpc.health.v1.Health',
 } as const;

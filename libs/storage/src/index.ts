@@ -14,6 +14,7 @@ export {
   type NodeChange,
   type RegistryChange,
   type ApiKeyChange,
+  type WorkflowChange,
 } from './database/notify-channels.js';
 export { StorageModule } from './storage.module.js';
 export { FunctionsRepository, sha256Hex } from './functions/functions.repository.js';
@@ -66,3 +67,17 @@ export {
   type RegisteredRecord,
 } from './agents/agent-registry.repository.js';
 export type { NodeLoad, NodeRecord, NodeRegistration, NodeStatus } from './nodes/node-record.js';
+export { WorkflowsRepository } from './workflows/workflows.repository.js';
+export { workflowStatuses, finalWorkflowStatuses, workflowEventKinds } from './workflows/workflow-record.js';
+export type {
+  WorkflowStatus,
+  NewWorkflow,
+  WorkflowRecord,
+  WorkflowStepRecord,
+  WorkflowEventKind,
+  WorkflowEventRecord,
+  ClaimedWorkflow,
+  WorkflowFilter,
+  StepCheckpoint,
+  CheckpointOutcome,
+} from './workflows/workflow-record.js';

@@ -8,6 +8,7 @@ import { AsyncQueueRepository } from './invocations/async-queue.repository.js';
 import { NodesRepository } from './nodes/nodes.repository.js';
 import { AgentRegistryRepository } from './agents/agent-registry.repository.js';
 import { StateRepository } from './state/state.repository.js';
+import { WorkflowsRepository } from './workflows/workflows.repository.js';
 
 /**
  * Makes an opened Database available to Nest: the Database, the
@@ -29,6 +30,7 @@ export class StorageModule {
         { provide: StateRepository, useFactory: () => new StateRepository(database.sql) },
         { provide: NodesRepository, useFactory: () => new NodesRepository(database.sql) },
         { provide: AgentRegistryRepository, useFactory: () => new AgentRegistryRepository(database.sql) },
+        { provide: WorkflowsRepository, useFactory: () => new WorkflowsRepository(database.sql) },
         { provide: NotificationListener, useValue: database.listener },
       ],
       exports: [
@@ -40,6 +42,7 @@ export class StorageModule {
         StateRepository,
         NodesRepository,
         AgentRegistryRepository,
+        WorkflowsRepository,
         NotificationListener,
       ],
     };

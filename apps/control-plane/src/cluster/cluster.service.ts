@@ -3,7 +3,7 @@ import { NodesRepository, type NodeRecord, type NodeStatus } from '#storage';
 import { InvalidArgumentError } from '#server';
 import { clusterErrors } from './cluster.errors.js';
 
-const statuses: readonly NodeStatus[] = ['live', 'draining', 'dead'];
+const statuses: readonly NodeStatus[] = ['live', 'draining', 'dead', 'static'];
 const planes = ['control-plane', 'data-plane'] as const;
 
 export interface NodeFilter {

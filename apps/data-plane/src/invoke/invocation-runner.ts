@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
 import { DomainError } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
-import { LoadFailure, type ChunkConsumer, type InvokeOutcome } from '../pool/instance.js';
+import { LoadFailure, type ChunkConsumer, type InvokeOutcome, type StateHandler } from '../pool/instance.js';
 import type { Acquired } from '../pool/function-pool.js';
-import { FunctionStateService } from '../state/function-state.js';
+import { FunctionStateService, type FunctionStateSession } from '../state/function-state.js';
 
 /** How one attempt to run a function ended, whoever asked for it. */
 export type RunResult = { durationMs: number; startedAt: Date; version: number } & (
@@ -27,6 +27,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** What the handler says of its progress (context.progress); ignored when absent. */
   onProgress?: (text: string) => void;
+  /**
+   * A workflow's run: its id (the handler's context.workflow_id) and what
+   * answers its calls, made around the call's state session.
+   */
+  workflow?: { id: string; handlerFor(state: FunctionStateSession): StateHandler };
 }
 
 /** Runs one attempt of a function on an instance of its pool: shared by Invoke, InvokeStream and the async workers. */
@@ -58,15 +63,12 @@ export class InvocationRunner {
     options.signal?.addEventListener('abort', abort, { once: true });
     const state = this.functionState.session(record.name, options.deadline);
     try {
-      const outcome = await acquired.instance.invoke(
-        options.requestId,
-        options.payload,
-        options.metadata,
-        timeoutMs,
-        options.onChunk,
-        state,
-        options.onProgress,
-      );
+      const outcome = await acquired.instance.invoke(options.requestId, options.payload, options.metadata, timeoutMs, {
+        onChunk: options.onChunk,
+        state: options.workflow ? options.workflow.handlerFor(state) : state,
+        onProgress: options.onProgress,
+        workflowId: options.workflow?.id,
+      });
       this.pools.release(
         record,
         acquired,

@@ -29,6 +29,7 @@ export type InstanceMessage =
   | { t: 'chunk'; requestId: string }
   | { t: 'progress'; requestId: string; text: string }
   | StateRequest
+  | WorkflowRequest
   | {
       t: 'result';
       requestId: string;
@@ -58,9 +59,36 @@ export interface StateRequest {
   prefix: string | undefined;
 }
 
-/** The answer to a StateRequest: ok with what the op returns (body: JSON), or an error kind and message. */
+/** What a workflow's code asks of its run (context.step, context.sleep); body: a finished step's JSON result. */
+export const workflowOps = ['step_begin', 'step_end', 'step_fail', 'sleep'] as const;
+export type WorkflowOp = (typeof workflowOps)[number];
+
+/**
+ * A workflow call from the instance, answered like a state call (a
+ * `state_reply` with the same seq; `replay` with the recorded result as body
+ * when a step_begin finds its checkpoint).
+ */
+export interface WorkflowRequest {
+  t: 'workflow';
+  requestId: string;
+  seq: number;
+  op: WorkflowOp;
+  /** step_*: the step's name. */
+  name: string | undefined;
+  /** sleep: how long. */
+  seconds: number | undefined;
+  /** step_fail: what the step threw. */
+  error: string | undefined;
+}
+
+/** The longest step name. */
+export const STEP_NAME_CHARS = 200;
+/** The longest durable sleep: a year. */
+export const MAX_SLEEP_SECONDS = 366 * 24 * 3600;
+
+/** The answer to a StateRequest or WorkflowRequest: ok with what the op returns (body: JSON), or an error kind and message. */
 export type StateReply =
-  | { t: 'state_reply'; seq: number; ok: true; exists?: boolean; version?: number; commitTs?: number }
+  | { t: 'state_reply'; seq: number; ok: true; exists?: boolean; version?: number; commitTs?: number; replay?: boolean }
   | { t: 'state_reply'; seq: number; ok: false; code: string; error: string };
 
 /** What context.progress() may say; the bootstraps cut longer text to this. */
@@ -157,6 +185,32 @@ export function parseInstanceMessage(headerBytes: Buffer, body: Buffer): Instanc
         agentId: optionalText(header, 'agentId', STATE_FIELD_CHARS),
         key: optionalText(header, 'key', STATE_FIELD_CHARS),
         prefix: optionalText(header, 'prefix', STATE_FIELD_CHARS),
+      };
+    }
+    case 'workflow': {
+      const seq = field(header, 'seq');
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+        throw new ProtocolViolation('"seq" must be a whole number');
+      }
+      const op = field(header, 'op');
+      if (typeof op !== 'string' || !(workflowOps as readonly string[]).includes(op)) {
+        throw new ProtocolViolation(`"op" must be one of ${workflowOps.join(', ')}`);
+      }
+      if (op !== 'step_end') noBody(body, `workflow ${op}`);
+      const seconds = field(header, 'seconds');
+      if (op === 'sleep' && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)) {
+        throw new ProtocolViolation('"seconds" must be a number of seconds, 0 or more');
+      }
+      const name = optionalText(header, 'name', STEP_NAME_CHARS);
+      if (op !== 'sleep' && (name === undefined || name === '')) throw new ProtocolViolation('a step needs a name');
+      return {
+        t: 'workflow',
+        requestId: text(header, 'requestId', 256),
+        seq,
+        op: op as WorkflowOp,
+        name,
+        seconds: typeof seconds === 'number' ? seconds : undefined,
+        error: optionalText(header, 'error', instanceLimits.errorChars),
       };
     }
     case 'result': {

@@ -4,7 +4,13 @@ import { readFile } from 'node:fs/promises';
 import type { Duplex, Readable } from 'node:stream';
 import { JsonLogger } from '#server';
 import { FrameChannel } from './frame-channel.js';
-import { instanceLimits, type Frame, type StateReply, type StateRequest } from './instance-protocol.js';
+import {
+  instanceLimits,
+  type Frame,
+  type StateReply,
+  type StateRequest,
+  type WorkflowRequest,
+} from './instance-protocol.js';
 import type { LaunchProfile } from './launch.js';
 import type { LaunchCommand } from '../sandbox/sandbox.js';
 import type { InstanceCgroup } from '../sandbox/cgroups.js';
@@ -57,9 +63,21 @@ export interface StateAnswer {
   body?: Buffer;
 }
 
-/** Answers the state calls function code makes during one invocation; never rejects. */
+/** Answers the state (and, in a workflow, step) calls function code makes during one invocation; never rejects. */
 export interface StateHandler {
-  handle(request: StateRequest, body: Buffer): Promise<StateAnswer>;
+  handle(request: StateRequest | WorkflowRequest, body: Buffer): Promise<StateAnswer>;
+}
+
+/** What one invocation may use besides its payload. */
+export interface InvokeOptions {
+  /** Streams yielded items; without it the output comes whole. */
+  onChunk?: ChunkConsumer;
+  /** Answers state calls (and a workflow's step calls); without it they fail. */
+  state?: StateHandler;
+  /** What the handler says of its progress. */
+  onProgress?: (text: string) => void;
+  /** Set when the call is a run of a workflow: its context has step and sleep. */
+  workflowId?: string;
 }
 
 /** State calls one instance may have unanswered at once (Node code can issue many without waiting). */
@@ -209,9 +227,7 @@ export class Instance {
     payload: Uint8Array,
     metadata: Record<string, string>,
     timeoutMs: number,
-    onChunk?: ChunkConsumer,
-    state?: StateHandler,
-    onProgress?: (text: string) => void,
+    { onChunk, state, onProgress, workflowId }: InvokeOptions = {},
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -220,7 +236,10 @@ export class Instance {
         this.kill();
       }, timeoutMs);
       this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0, onProgress };
-      this.channel.send({ t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined }, payload);
+      this.channel.send(
+        { t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined, workflowId },
+        payload,
+      );
     });
   }
 
@@ -306,10 +325,11 @@ export class Instance {
         // Advisory: a late one (a Node callback after the handler returned) is dropped, not fatal.
         if (this.pending?.requestId === header.requestId) this.pending.onProgress?.(header.text);
         return;
-      case 'state': {
+      case 'state':
+      case 'workflow': {
         const pending = this.pending;
         if (!pending || pending.requestId !== header.requestId) {
-          return this.violate('a state call outside the call in flight');
+          return this.violate(`a ${header.t} call outside the call in flight`);
         }
         const refuse = (code: string, error: string): void =>
           this.channel.send({ t: 'state_reply', seq: header.seq, ok: false, code, error } satisfies StateReply);

@@ -10,7 +10,7 @@ import {
 } from '#storage';
 import { DomainError, InvalidArgumentError, JsonLogger } from '#server';
 import type { StateAnswer, StateHandler } from '../pool/instance.js';
-import { instanceLimits, type StateRequest } from '../pool/instance-protocol.js';
+import { instanceLimits, type StateRequest, type WorkflowRequest } from '../pool/instance-protocol.js';
 import { stateErrors } from './state.errors.js';
 import { checkStateKey, checkValue, stateLimits } from './state.rules.js';
 
@@ -81,6 +81,32 @@ export class FunctionStateService {
   }
 }
 
+/** What a running workflow step has done to state so far. */
+interface StepEffects {
+  operations: AppliedOperation[];
+  /** Keys it wrote (null: deleted), by keyText. */
+  written: Map<string, JsonObject | null>;
+  /** Keys whose reads it answered from its own writes. */
+  overlaid: Set<string>;
+}
+
+function keyText(key: StateKey): string {
+  return JSON.stringify([key.namespace, key.agentId, key.key]);
+}
+
+/** Checks before changes, as one transaction's operations are applied: each check sees the store before the step. */
+function checksFirst(step: StepEffects): AppliedOperation[] {
+  const seen = new Set<string>();
+  const checks = step.operations.filter((op) => {
+    if (op.kind !== 'check') return false;
+    const key = keyText(op);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return [...checks, ...step.operations.filter((op) => op.kind !== 'check')];
+}
+
 interface CommitBody {
   writes: { namespace?: unknown; agentId?: unknown; key?: unknown; value?: unknown }[];
   reads: { namespace?: unknown; agentId?: unknown; key?: unknown; version?: unknown }[];
@@ -95,6 +121,11 @@ interface CommitBody {
 export class FunctionStateSession implements StateHandler {
   private transaction: Promise<OpenStateTransaction> | undefined;
   private closed = false;
+  /**
+   * Set while a workflow step runs: its transactions' commits wait here to
+   * be applied with the step's checkpoint, and its reads see its writes.
+   */
+  private step: StepEffects | undefined;
 
   constructor(
     private readonly state: StateRepository,
@@ -103,8 +134,9 @@ export class FunctionStateSession implements StateHandler {
     private readonly deadline: number,
   ) {}
 
-  async handle(request: StateRequest, body: Buffer): Promise<StateAnswer> {
+  async handle(request: StateRequest | WorkflowRequest, body: Buffer): Promise<StateAnswer> {
     try {
+      if (request.t === 'workflow') throw stateErrors.notAWorkflow();
       if (this.closed) throw stateErrors.lockWaitExpired('state: the call has ended');
       return await this.answer(request, body);
     } catch (error) {
@@ -114,6 +146,40 @@ export class FunctionStateSession implements StateHandler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.step = undefined;
+    await this.endTransaction();
+  }
+
+  /** A workflow step begins: until it ends, state commits are held back for its checkpoint. */
+  beginStep(): void {
+    this.step = { operations: [], written: new Map(), overlaid: new Set() };
+  }
+
+  /**
+   * The step ended well: `work` writes its checkpoint with the step's state
+   * operations, in the transaction its reads locked keys in when there is
+   * one (work ends that transaction).
+   */
+  async finishStep<T>(
+    work: (held: OpenStateTransaction | undefined, operations: AppliedOperation[]) => Promise<T>,
+  ): Promise<T> {
+    const step = this.step;
+    this.step = undefined;
+    const opening = this.transaction;
+    this.transaction = undefined;
+    const operations = step ? checksFirst(step) : [];
+    if (!opening) return work(undefined, operations);
+    const held = await opening;
+    try {
+      return await work(held, operations);
+    } finally {
+      this.slots.give();
+    }
+  }
+
+  /** The step threw: what it wrote is dropped and its locks are let go. */
+  async abandonStep(): Promise<void> {
+    this.step = undefined;
     await this.endTransaction();
   }
 
@@ -123,6 +189,15 @@ export class FunctionStateSession implements StateHandler {
       case 'get':
       case 'tx_get': {
         const key = this.keyOf(request);
+        const pending = this.step?.written.get(keyText(key));
+        if (this.step && pending !== undefined) {
+          // A write of this step, not yet applied: the step reads its own writes.
+          this.step.overlaid.add(keyText(key));
+          return {
+            header: { t: 'state_reply', seq, ok: true, exists: pending !== null, version: 0, commitTs: 0 },
+            body: pending === null ? undefined : Buffer.from(JSON.stringify(pending)),
+          };
+        }
         const found =
           request.op === 'get' ? await this.state.get(key) : await (await this.openTransaction()).lockedGet(key);
         return {
@@ -151,6 +226,10 @@ export class FunctionStateSession implements StateHandler {
       }
       case 'tx_commit': {
         const operations = this.operationsOf(body);
+        if (this.step) {
+          this.holdForStep(this.step, operations);
+          return { header: { t: 'state_reply', seq, ok: true, commitTs: 0 } };
+        }
         const txnId = randomUUID();
         const opening = this.transaction;
         this.transaction = undefined;
@@ -175,8 +254,25 @@ export class FunctionStateSession implements StateHandler {
         return { header: { t: 'state_reply', seq, ok: true, commitTs: result.commitTs } };
       }
       case 'tx_abort':
+        // In a step, the held transaction may hold the locks of an earlier transaction of the step.
+        if (this.step) return { header: { t: 'state_reply', seq, ok: true } };
         await this.endTransaction();
         return { header: { t: 'state_reply', seq, ok: true } };
+    }
+  }
+
+  /** A transaction of a step committed: its writes wait for the checkpoint, its reads' checks with them. */
+  private holdForStep(step: StepEffects, operations: AppliedOperation[]): void {
+    if (step.operations.length + operations.length > stateLimits.operationsPerTransaction) {
+      throw stateErrors.tooManyOperations(stateLimits.operationsPerTransaction);
+    }
+    for (const operation of operations) {
+      const key = keyText(operation);
+      // A read of the step's own write checks nothing in the store.
+      if (operation.kind === 'check' && step.overlaid.has(key)) continue;
+      step.operations.push(operation);
+      if (operation.kind === 'write') step.written.set(key, operation.value);
+      else if (operation.kind === 'delete') step.written.set(key, null);
     }
   }
 
@@ -272,7 +368,7 @@ export class FunctionStateSession implements StateHandler {
     }
   }
 
-  private failure(request: StateRequest, error: unknown): { ok: false; code: string; error: string } {
+  private failure(request: StateRequest | WorkflowRequest, error: unknown): { ok: false; code: string; error: string } {
     const lock = lockFailureOf(error);
     if (lock) {
       // The transaction is unusable after a failed statement: end it, so that a re-run starts afresh.

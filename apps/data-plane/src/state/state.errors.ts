@@ -17,6 +17,8 @@ export enum StateErrorCode {
   LockWaitExpired = 'LOCK_WAIT_EXPIRED',
   /** Function code: two transactions waited on each other's keys; PostgreSQL ended this one. */
   Deadlock = 'DEADLOCK',
+  /** Function code: context.step or context.sleep in a call that is not a workflow's run. */
+  NotAWorkflow = 'NOT_A_WORKFLOW',
 }
 
 const kinds = {
@@ -31,6 +33,7 @@ const kinds = {
   [StateErrorCode.ReplyTooLarge]: 'resource_exhausted',
   [StateErrorCode.LockWaitExpired]: 'deadline_exceeded',
   [StateErrorCode.Deadlock]: 'aborted',
+  [StateErrorCode.NotAWorkflow]: 'failed_precondition',
 } as const satisfies Record<StateErrorCode, ErrorKind>;
 
 export class StateError extends errorClassFor(kinds) {}
@@ -63,6 +66,11 @@ export const stateErrors = {
     new StateError(
       StateErrorCode.Deadlock,
       'two transactions waited on keys the other had read; this one was ended (re-run it)',
+    ),
+  notAWorkflow: () =>
+    new StateError(
+      StateErrorCode.NotAWorkflow,
+      'context.step and context.sleep work only in a workflow (start the function with StartWorkflow)',
     ),
   versionNotFound: (key: string, version: number) =>
     new StateError(StateErrorCode.VersionNotFound, `key "${key.slice(0, 200)}" never had version ${version}`),

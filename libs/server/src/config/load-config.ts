@@ -140,6 +140,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
       heartbeatMs: v.heartbeatMs,
       workers: v.workers,
     },
+    workflows: { concurrency: v.workflowConcurrency, leaseMs: v.workflowLeaseMs },
     router: { balance: v.routerBalance },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,

@@ -56,6 +56,12 @@ export interface NovaConfig {
     /** Data-plane processes this daemon runs on its host; 1: this process is the data plane. */
     workers: number;
   };
+  workflows: {
+    /** Workflow runs this node has going at once; 0 runs none. */
+    concurrency: number;
+    /** A workflow's lease: renewed while its node lives, taken over by another node once it runs out. */
+    leaseMs: number;
+  };
   router: {
     /** affinity: Invoke by the function's rendezvous rank; round-robin: every call in turn (for comparison). */
     balance: BalanceMode;

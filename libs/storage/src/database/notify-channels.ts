@@ -17,6 +17,10 @@ export const notifyChannels = {
   nodes: 'nova_nodes',
   /** Payload: a RegistryChange as JSON, when an agent, tool or worker is registered again or removed. */
   agentRegistry: 'nova_agents',
+  /** Payload: a WorkflowChange as JSON, when a workflow is started (workers claim it) or cancelled (its owner stops it). */
+  workflows: 'nova_workflows',
+  /** Payload: the workflow id of a new workflow event; sent by a trigger on workflow_events (migration 1795510000000). */
+  workflowEvents: 'nova_workflow_events',
 } as const;
 
 export type NotifyChannel = (typeof notifyChannels)[keyof typeof notifyChannels];
@@ -40,5 +44,10 @@ export interface NodeChange {
 export interface RegistryChange {
   op: 'registered' | 'unregistered';
   kind: 'agent' | 'tool' | 'worker';
+  id: string;
+}
+
+export interface WorkflowChange {
+  op: 'started' | 'cancelled';
   id: string;
 }

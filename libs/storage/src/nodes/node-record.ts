@@ -18,11 +18,17 @@ export interface NodeLoad {
   warmInstances: number;
 }
 
-/** live: takes calls; draining: finishes its work and takes none; dead: no heartbeat for three intervals. */
-export type NodeStatus = 'live' | 'draining' | 'dead';
+/**
+ * live: takes calls; draining: finishes its work and takes none; dead: no
+ * heartbeat for three intervals; static: added by an operator (Raftoral's
+ * AddNode), never heartbeats and is never routed to.
+ */
+export type NodeStatus = 'live' | 'draining' | 'dead' | 'static';
 
 export interface NodeRecord extends NodeRegistration, NodeLoad {
   status: NodeStatus;
+  /** The node's number, as Raftoral's Discover and AddNode speak of nodes. */
+  raftId: number;
   startedAt: Date;
   heartbeatAt: Date;
 }

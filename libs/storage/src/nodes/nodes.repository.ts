@@ -15,13 +15,15 @@ interface NodeRow {
   heartbeat_at: Date;
   in_flight: number;
   warm_instances: number;
+  raft_id: string;
 }
 
 /** A node is dead after three of its own heartbeat intervals without one; computed where it is read. */
-const STATUS = `CASE WHEN heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0) THEN 'dead'
+const STATUS = `CASE WHEN status = 'static' THEN 'static'
+                     WHEN heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0) THEN 'dead'
                      ELSE status END AS status`;
 const COLUMNS = `id, address, planes, runtimes, capacity, ${STATUS}, version, heartbeat_ms, started_at, heartbeat_at,
-                 in_flight, warm_instances`;
+                 in_flight, warm_instances, raft_id`;
 
 function toNodeRecord(row: NodeRow): NodeRecord {
   return {
@@ -37,6 +39,7 @@ function toNodeRecord(row: NodeRow): NodeRecord {
     heartbeatAt: row.heartbeat_at,
     inFlight: row.in_flight,
     warmInstances: row.warm_instances,
+    raftId: Number(row.raft_id),
   };
 }
 
@@ -106,11 +109,47 @@ export class NodesRepository {
     );
   }
 
+  /**
+   * Records a member an operator names (Raftoral's AddNode): a static node
+   * with that number and address, never routed to, until a node registers
+   * under its id. Answers the node that already holds the number, if another does.
+   */
+  async addStatic(raftId: number, address: string): Promise<{ added: true } | { added: false; takenBy: string }> {
+    const id = String(raftId);
+    return this.sql.transaction(async (tx) => {
+      const holder = await tx.one<{ id: string }>('SELECT id FROM cluster_nodes WHERE raft_id = $1', [raftId]);
+      if (holder && holder.id !== id) return { added: false, takenBy: holder.id };
+      await tx.run(
+        `WITH up AS (
+           INSERT INTO cluster_nodes (id, address, planes, runtimes, capacity, status, version, heartbeat_ms,
+                                      started_at, heartbeat_at, raft_id)
+           VALUES ($1, $2, '{}', '{}', 0, 'static', '', 1000, now(), now(), $3)
+           ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address
+             WHERE cluster_nodes.status = 'static'
+           RETURNING id)
+         SELECT ${notice('registered')} FROM up`,
+        [id, address, raftId],
+      );
+      // Numbers handed out later start above every number in use.
+      await tx.run(
+        "SELECT setval(pg_get_serial_sequence('cluster_nodes', 'raft_id'), (SELECT max(raft_id) FROM cluster_nodes))",
+      );
+      return { added: true };
+    });
+  }
+
+  /** The highest node number in use (0 with no node). */
+  async highestRaftId(): Promise<number> {
+    const row = await this.sql.one<{ highest: string | null }>('SELECT max(raft_id) AS highest FROM cluster_nodes');
+    return Number(row?.highest ?? 0);
+  }
+
   /** Forgets a dead node; a node still heartbeating is refused ('alive'), an unknown id is 'unknown'. */
   async remove(id: string): Promise<'removed' | 'alive' | 'unknown'> {
     const rows = await this.sql.rows<{ removed: boolean }>(
       `WITH target AS (SELECT id, ${STATUS} FROM cluster_nodes WHERE id = $1 FOR UPDATE),
-            gone AS (DELETE FROM cluster_nodes n USING target t WHERE n.id = t.id AND t.status = 'dead' RETURNING n.id),
+            gone AS (DELETE FROM cluster_nodes n USING target t
+                      WHERE n.id = t.id AND t.status IN ('dead', 'static') RETURNING n.id),
             notified AS (SELECT ${notice('removed')} FROM gone)
        SELECT EXISTS (SELECT 1 FROM gone) AS removed FROM target LEFT JOIN notified ON true`,
       [id],

@@ -57,7 +57,11 @@ function toConflict(row: CommitRow): CommitConflict {
   };
 }
 
-async function applyOperations(
+/**
+ * Applies function code's operations on `sql`, which may be a transaction
+ * of the caller's (a workflow step commits them with its checkpoint).
+ */
+export async function applyOperations(
   sql: Sql,
   txnId: string,
   operations: readonly AppliedOperation[],
@@ -174,6 +178,23 @@ export class OpenStateTransaction {
 
   rollback(): Promise<void> {
     return this.held.rollback();
+  }
+
+  /**
+   * Runs `work` in this transaction, then commits it, or rolls it back when
+   * work answers commit=false or throws: a workflow step's checkpoint and
+   * its state effects end together.
+   */
+  async finishWith<T>(work: (sql: Sql) => Promise<{ commit: boolean; value: T }>): Promise<T> {
+    try {
+      const { commit, value } = await work(this.held.sql);
+      if (commit) await this.held.commit();
+      else await this.held.rollback();
+      return value;
+    } catch (error) {
+      await this.held.rollback().catch(() => undefined);
+      throw error;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { captureOutput, decodeEvent, describe, encodeOutput, limits, serve, specialise } from './channel.mjs';
-import { createState, forgetStateCalls, receiveStateReply } from './state.mjs';
+import { createState, createWorkflow, forgetStateCalls, receiveStateReply } from './state.mjs';
 
 let handler;
 let fn;
@@ -37,7 +37,12 @@ async function load(message) {
 function context(header) {
   const deadline = performance.now() + header.timeoutMs;
   let state;
+  let workflow;
   return {
+    /** Set when this call is a run of a workflow (StartWorkflow): step and sleep work then. */
+    workflowId: header.workflowId,
+    step: (name, fn) => (workflow ??= createWorkflow(channel, header.requestId)).step(name, fn),
+    sleep: (seconds) => (workflow ??= createWorkflow(channel, header.requestId)).sleep(seconds),
     /** Made on first use: most calls never touch state. */
     get state() {
       state ??= createState(channel, header.requestId);

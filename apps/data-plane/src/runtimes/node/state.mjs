@@ -1,6 +1,7 @@
 // context.state for Node functions: state calls go to the data plane over
 // fd 3 (a `state` frame, answered by a `state_reply` with the same seq);
 // the function never reaches the database itself.
+import { describe } from './channel.mjs';
 
 /** A state call failed; `code` is the gRPC status name in lower case (invalid_argument, ...). */
 export class StateError extends Error {
@@ -19,6 +20,18 @@ export class ConflictError extends StateError {
   }
 }
 
+/**
+ * The workflow's run stops here: it sleeps on a durable timer, or it is no
+ * longer this run's to finish. Let it through: the data plane ignores what
+ * the handler does after it.
+ */
+export class WorkflowInterrupted extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'WorkflowInterrupted';
+  }
+}
+
 const TRANSACTION_RERUNS = 5;
 const waiting = new Map();
 let seq = 0;
@@ -29,7 +42,17 @@ export function receiveStateReply(header, body) {
   if (!call) return;
   waiting.delete(header.seq);
   if (header.ok) call.resolve([header, body]);
+  else if (header.code === 'workflow_interrupted') call.reject(new WorkflowInterrupted(header.error));
   else call.reject(new (header.code === 'aborted' ? ConflictError : StateError)(header.code, header.error));
+}
+
+/** Sends a state or workflow request on fd 3; settles with its state_reply ([header, body]). */
+export function callDataPlane(channel, header, body) {
+  return new Promise((resolve, reject) => {
+    const id = ++seq;
+    waiting.set(id, { resolve, reject });
+    channel.send({ ...header, seq: id }, body);
+  });
 }
 
 /** A new call begins: replies to the last one's state calls will never come (the data plane drops them). */
@@ -55,11 +78,7 @@ const json = (body) => JSON.parse(body.toString('utf8'));
 /** The state API of one call; `scope` holds agentId/namespace when they differ from the function's own. */
 export function createState(channel, requestId, scope = {}, call = { transaction: false }) {
   const request = (op, fields = {}, body) =>
-    new Promise((resolve, reject) => {
-      const id = ++seq;
-      waiting.set(id, { resolve, reject });
-      channel.send({ t: 'state', requestId, seq: id, op, ...scope, ...fields }, body);
-    });
+    callDataPlane(channel, { t: 'state', requestId, op, ...scope, ...fields }, body);
 
   async function runOnce(work) {
     const reads = new Map();
@@ -144,6 +163,42 @@ export function createState(channel, requestId, scope = {}, call = { transaction
       } finally {
         call.transaction = false;
       }
+    },
+  };
+}
+
+/** context.step and context.sleep of a workflow's run. */
+export function createWorkflow(channel, requestId) {
+  const call = (fields, body) => callDataPlane(channel, { t: 'workflow', requestId, ...fields }, body);
+  return {
+    /**
+     * Runs fn once and checkpoints its JSON result; when the workflow
+     * resumes, a finished step returns its recorded result without running
+     * again. State written inside the step commits with its checkpoint.
+     */
+    async step(name, fn) {
+      if (typeof name !== 'string' || name === '') throw new TypeError("a step's name is a non-empty string");
+      if (typeof fn !== 'function') throw new TypeError('step takes a name and a function');
+      const [reply, body] = await call({ op: 'step_begin', name });
+      if (reply.replay) return JSON.parse(body.toString('utf8'));
+      let encoded;
+      try {
+        const value = await fn();
+        encoded = JSON.stringify(value === undefined ? null : value);
+      } catch (error) {
+        if (error instanceof WorkflowInterrupted) throw error;
+        await call({ op: 'step_fail', name, error: describe(error) });
+        throw error;
+      }
+      await call({ op: 'step_end', name }, Buffer.from(encoded));
+      return JSON.parse(encoded);
+    },
+    /** A durable timer: the workflow leaves its instance and resumes, on any node, when it is due. */
+    async sleep(seconds) {
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+        throw new TypeError('sleep takes a number of seconds, 0 or more');
+      }
+      await call({ op: 'sleep', seconds });
     },
   };
 }

@@ -97,6 +97,13 @@ class ConflictError(StateError):
     """A transaction's reads no longer held at commit; nothing was applied."""
 
 
+class WorkflowInterrupted(BaseException):
+    """The workflow's run stops here: it sleeps on a durable timer, or it is no longer this run's to finish.
+
+    A BaseException, so that `except Exception` in a handler lets it through.
+    """
+
+
 TRANSACTION_RERUNS = 5
 DEFAULT_NAMESPACE = "default"
 state_seq = 0
@@ -104,14 +111,20 @@ state_seq = 0
 
 def state_call(request_id, op, scope, key=None, prefix=None, body=b""):
     """Sends one state request on fd 3 and waits for its reply (the only frames that come during a call)."""
-    global state_seq
-    state_seq += 1
-    header = {"t": "state", "requestId": request_id, "seq": state_seq, "op": op}
+    header = {"t": "state", "requestId": request_id, "op": op}
     header.update(scope)
     if key is not None:
         header["key"] = key
     if prefix is not None:
         header["prefix"] = prefix
+    return data_plane_call(header, body)
+
+
+def data_plane_call(header, body=b""):
+    """Sends a state or workflow request and waits for the state_reply with its seq."""
+    global state_seq
+    state_seq += 1
+    header["seq"] = state_seq
     send(header, body)
     while True:
         reply, reply_body = receive()
@@ -120,6 +133,8 @@ def state_call(request_id, op, scope, key=None, prefix=None, body=b""):
         if reply.get("t") == "state_reply" and reply.get("seq") == state_seq:
             break
     if not reply["ok"]:
+        if reply["code"] == "workflow_interrupted":
+            raise WorkflowInterrupted(reply["error"])
         error_class = ConflictError if reply["code"] == "aborted" else StateError
         raise error_class(reply["code"], reply["error"])
     return reply, reply_body
@@ -270,12 +285,48 @@ class Context:
         self.metadata = header.get("metadata", {})
         self._deadline = time.monotonic() + header["timeoutMs"] / 1000.0
         self._state = None
+        # Set when this call is a run of a workflow (StartWorkflow): step and sleep work then.
+        self.workflow_id = header.get("workflowId")
 
     @property
     def state(self):
         if self._state is None:
             self._state = State(self.request_id, {}, {"transaction": False})
         return self._state
+
+    def step(self, name, fn, *args, **kwargs):
+        """Runs fn(*args, **kwargs) once and checkpoints its JSON result.
+
+        When the workflow resumes (after a sleep, a failure or its node's
+        death), a finished step returns its recorded result without running
+        again. State written inside the step commits with its checkpoint.
+        """
+        if not isinstance(name, str) or name == "":
+            raise TypeError("a step's name is a non-empty str")
+        reply, body = self._workflow_call({"op": "step_begin", "name": name})
+        if reply.get("replay"):
+            return json.loads(body)
+        try:
+            value = fn(*args, **kwargs)
+            encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except WorkflowInterrupted:
+            raise
+        except BaseException as error:
+            self._workflow_call({"op": "step_fail", "name": name, "error": describe(error)})
+            raise
+        self._workflow_call({"op": "step_end", "name": name}, encoded.encode())
+        return json.loads(encoded)
+
+    def sleep(self, seconds):
+        """A durable timer: the workflow leaves its instance and resumes, on any node, when it is due."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise TypeError("sleep takes a number of seconds, 0 or more")
+        self._workflow_call({"op": "sleep", "seconds": float(seconds)})
+
+    def _workflow_call(self, fields, body=b""):
+        header = {"t": "workflow", "requestId": self.request_id}
+        header.update(fields)
+        return data_plane_call(header, body)
 
     def progress(self, text):
         """How far the work has come ("step 2 of 3"); an async invocation keeps the last report."""
@@ -413,7 +464,8 @@ def invoke(handler, with_context, header, body, function):
     except MemoryError as error:
         result = {"t": "result", "requestId": header["requestId"], "ok": False, "fatal": "memory", "error": describe(error) or "MemoryError"}
     except BaseException as error:  # the handler's failure is the caller's answer, whatever it is
-        traceback.print_exc()
+        if not isinstance(error, WorkflowInterrupted):
+            traceback.print_exc()
         result = {"t": "result", "requestId": header["requestId"], "ok": False, "error": describe(error)}
         if isinstance(error, (SystemExit, KeyboardInterrupt)):
             result["fatal"] = "exit"
