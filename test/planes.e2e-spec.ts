@@ -46,6 +46,9 @@ describe('each plane on its own composition root', () => {
       assert.deepEqual(await servicesOf(plane.address), [
         'grpc.health.v1.Health',
         'nova.v1.DataPlane',
+        'nova.v1.Workflows',
+        'raftoral.RaftService',
+        'raftoral.WorkflowManagement',
         'statehouse.v1.StatehouseService',
       ]);
       const controlPlaneCall = await rawUnary(plane.address, '/nova.v1.ControlPlane/ListRuntimes', Buffer.alloc(0));

@@ -23,6 +23,9 @@ describe('server plumbing (unified mode)', () => {
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',
       'nova.v1.KeyAdmin',
+      'nova.v1.Workflows',
+      'raftoral.RaftService',
+      'raftoral.WorkflowManagement',
       'statehouse.v1.StatehouseService',
     ]);
   });
@@ -80,6 +83,8 @@ describe('server plumbing (unified mode)', () => {
       'nova.v1.ControlPlane',
       'nova.v1.DataPlane',
       'nova.v1.KeyAdmin',
+      'nova.v1.Workflows',
+      'raftoral.WorkflowManagement',
       'statehouse.v1.StatehouseService',
     ]) {
       assert.deepEqual(await checkHealth(fx.nova.address, service), { code: 0, status: 'SERVING' }, service);

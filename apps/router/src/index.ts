@@ -25,6 +25,9 @@ export const routerDefinition: PlaneDefinition = {
   services: [
     serviceNames.dataPlane,
     serviceNames.statehouse,
+    serviceNames.workflows,
+    serviceNames.workflowManagement,
+    serviceNames.raftService,
     serviceNames.controlPlane,
     serviceNames.cluster,
     serviceNames.keyAdmin,
@@ -50,7 +53,14 @@ export const unifiedRouterDefinition: PlaneDefinition = {
  */
 export const workersFrontDefinition: PlaneDefinition = {
   ...routerDefinition,
-  services: [serviceNames.dataPlane, serviceNames.statehouse, ...agentPlatform.services],
+  services: [
+    serviceNames.dataPlane,
+    serviceNames.statehouse,
+    serviceNames.workflows,
+    serviceNames.workflowManagement,
+    serviceNames.raftService,
+    ...agentPlatform.services,
+  ],
   rawServices: (app) =>
     app.get(RouterServices).build(forwardedServices.filter((forwarded) => forwarded.plane === 'data-plane')),
 };

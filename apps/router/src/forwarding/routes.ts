@@ -21,6 +21,9 @@ export const forwardedServices: readonly ForwardedService[] = [
     answered: new Set(['Health']),
   },
   { service: serviceNames.statehouse, plane: 'data-plane', affinity: new Set(), answered: new Set() },
+  { service: serviceNames.workflows, plane: 'data-plane', affinity: new Set(), answered: new Set() },
+  { service: serviceNames.workflowManagement, plane: 'data-plane', affinity: new Set(), answered: new Set() },
+  { service: serviceNames.raftService, plane: 'data-plane', affinity: new Set(), answered: new Set() },
   { service: serviceNames.controlPlane, plane: 'control-plane', affinity: new Set(), answered: new Set() },
   { service: serviceNames.cluster, plane: 'control-plane', affinity: new Set(), answered: new Set() },
   { service: serviceNames.keyAdmin, plane: 'control-plane', affinity: new Set(), answered: new Set() },
@@ -28,10 +31,10 @@ export const forwardedServices: readonly ForwardedService[] = [
 
 /**
  * Calls that change nothing, so sending one again after it may have reached
- * a node that then failed is harmless: reads, and Abort (idempotent).
+ * a node that then failed is harmless: reads (waits and watches included), and Abort (idempotent).
  * Anything else is retried on another node only when it cannot have
  * reached the first (refused connection, refused stream).
  */
 export function isIdempotent(method: string): boolean {
-  return /^(Get|List|Scan|Health|Version|Replay|Tail|Abort)/.test(method);
+  return /^(Get|List|Scan|Health|Version|Replay|Tail|Abort|Watch|WaitFor|Discover)/.test(method);
 }
