@@ -12,6 +12,7 @@ import {
 import type { raftoral, workflows } from '#proto';
 import type { PromiseClient } from '#proto';
 import { callsOf, useNova } from './support/fixture.js';
+import { runCli } from './support/nova-process.js';
 import { codeOf, statusOf } from './support/grpc-status.js';
 
 type WorkflowManagement = PromiseClient<raftoral.WorkflowManagementClient>;
@@ -306,5 +307,60 @@ describe('workflows', () => {
     await python('wf-not', ['def handler(event, context):', '    return context.step("x", lambda: 1)']);
     const response = await callsOf(fx).invoke('wf-not', '');
     assert.match(response.error, /only in a workflow/);
+  });
+
+  it('nova workflows: run --wait shows the steps live and prints the result; get, ls, watch, cancel', async () => {
+    await python('wf-cli', [
+      'def handler(event, context):',
+      '    a = context.step("fetch", lambda: event["city"].upper())',
+      '    return context.step("plan", lambda: {"city": a, "days": event["days"]})',
+    ]);
+    const env = { NOVA_ADDR: fx.nova.address };
+    const run = await runCli(
+      ['workflows', 'run', 'wf-cli', '{"city": "paris", "days": 3}', '--wait', '--id', 'wf-cli-1'],
+      env,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { city: 'PARIS', days: 3 });
+    assert.match(run.stderr, /workflow wf-cli-1/);
+    assert.match(run.stderr, /step 0 "fetch" done on .* in \d+ ms \(attempt 1\)/);
+    assert.match(run.stderr, /step 1 "plan" done/);
+    assert.match(run.stderr, /succeeded: \{"city":"PARIS","days":3\}/);
+
+    const again = await runCli(['workflows', 'run', 'wf-cli', '{}', '--id', 'wf-cli-1'], env);
+    assert.equal(again.stdout.trim(), 'wf-cli-1 already exists (succeeded)');
+
+    const get = await runCli(['workflows', 'get', 'wf-cli-1'], env);
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, /status:\s+succeeded/);
+    assert.match(get.stdout, /#\s+STEP\s+NODE\s+ATTEMPT\s+TOOK\s+RESULT/);
+    assert.match(get.stdout, /1\s+plan\s+/);
+
+    const list = await runCli(['workflows', 'ls', '--function', 'wf-cli', '--json'], env);
+    assert.equal((JSON.parse(list.stdout) as { total: number }).total, 1);
+
+    const watch = await runCli(['workflows', 'watch', 'wf-cli-1'], env);
+    assert.equal(watch.code, 0, watch.stderr);
+    assert.deepEqual(
+      watch.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.replace(/^\S+ \S+\s+/, '').split(' ')[0]),
+      ['started', 'step', 'step', 'succeeded:'],
+    );
+
+    await python('wf-cli-fail', ['def handler(event, context):', '    context.step("x", lambda: 1 / 0)']);
+    const failed = await runCli(['workflows', 'run', 'wf-cli-fail', '--wait', '--max-attempts', '1'], env);
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /failed: ZeroDivisionError/);
+
+    await python('wf-cli-sleep', ['def handler(event, context):', '    context.sleep(60)']);
+    const started = await runCli(['workflows', 'run', 'wf-cli-sleep', '--id', 'wf-cli-sleep-1'], env);
+    assert.equal(started.stdout.trim(), 'wf-cli-sleep-1 started');
+    const cancel = await runCli(['workflows', 'cancel', 'wf-cli-sleep-1'], env);
+    assert.equal(cancel.stdout.trim(), 'cancelled wf-cli-sleep-1');
+    const missing = await runCli(['workflows', 'get', 'nope'], env);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /not found/);
   });
 });

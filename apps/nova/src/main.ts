@@ -5,6 +5,7 @@ import { buildInfo } from '#server/cli';
 import { registerFunctionCommands } from './cli/function-commands.js';
 import { registerInvokeCommands } from './cli/invoke-commands.js';
 import { registerNodeCommands } from './cli/node-commands.js';
+import { registerWorkflowCommands } from './cli/workflow-commands.js';
 import { registerServerCommands } from './cli/server-commands.js';
 import { registerProjectCommands } from './cli/project-commands.js';
 import { registerStateCommands } from './cli/state-commands.js';
@@ -35,6 +36,7 @@ registerInvokeCommands(program);
 registerProjectCommands(program);
 registerStateCommands(program);
 registerNodeCommands(program);
+registerWorkflowCommands(program);
 acceptClientFlagsAnywhere(program);
 
 let running: Command = program;

@@ -68,3 +68,11 @@ export {
   type ToolSpec,
   type WorkerSpec,
 } from './agents.js';
+export {
+  Workflows,
+  type WorkflowEvent,
+  type WorkflowInfo,
+  type WorkflowStartOptions,
+  type WorkflowStatus,
+  type WorkflowStep,
+} from './workflows.js';
