@@ -69,11 +69,7 @@ function printWorkflow(workflow: WorkflowInfo): void {
       step.kind === 'sleep' ? 'sleep' : step.name,
       step.node,
       String(step.attempt),
-      step.kind === 'sleep'
-        ? step.finishedAt
-          ? 'woke'
-          : `until ${localTime(step.wakeAt)}`
-        : `${step.durationMs} ms`,
+      step.kind === 'sleep' ? (step.finishedAt ? 'woke' : `until ${localTime(step.wakeAt)}`) : `${step.durationMs} ms`,
       step.kind === 'sleep' ? '' : json(step.result).slice(0, 60),
     ]),
   );
