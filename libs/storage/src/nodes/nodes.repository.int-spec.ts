@@ -94,4 +94,26 @@ describe('NodesRepository (integration)', () => {
     const again = await nodes.get('slow');
     assert.deepEqual([again?.status, again?.address], ['live', '10.0.0.9:9090']);
   });
+
+  it('numbers every node; a static member an operator adds keeps its number and is never dead, until removed', async () => {
+    await nodes.register(node('numbered'));
+    const numbered = (await nodes.get('numbered'))!;
+    assert.ok(numbered.raftId > 0);
+    assert.deepEqual(await nodes.addStatic(900_001, '10.1.2.3:7001'), { added: true });
+    const added = (await nodes.get('900001'))!;
+    assert.deepEqual(
+      [added.status, added.raftId, added.address, added.planes],
+      ['static', 900_001, '10.1.2.3:7001', []],
+    );
+    assert.equal(await nodes.highestRaftId(), 900_001);
+    assert.deepEqual(await nodes.addStatic(numbered.raftId, '10.1.2.3:7002'), { added: false, takenBy: 'numbered' });
+    await nodes.register(node('after-static'));
+    assert.ok((await nodes.get('after-static'))!.raftId > 900_001, 'numbers handed out later start above it');
+    // A Nova node that starts under the static member's id takes the record over, number and all.
+    await nodes.register(node('900001'));
+    assert.deepEqual([(await nodes.get('900001'))!.status, (await nodes.get('900001'))!.raftId], ['live', 900_001]);
+    await nodes.deregister('900001');
+    assert.deepEqual(await nodes.addStatic(950_000, '10.1.2.3:7003'), { added: true });
+    assert.equal(await nodes.remove('950000'), 'removed');
+  });
 });
