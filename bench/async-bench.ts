@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
+import { rate, stopChildren } from './load.js';
 
 const { values: args } = parseArgs({
   options: { count: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '32' } },
@@ -46,28 +47,10 @@ async function startNova(env: Record<string, string>, port: number, mode: string
   return child;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
-
 async function databaseUrl(dataDir: string): Promise<string> {
   const url = await EmbeddedPostgres.runningUrl(dataDir);
   if (!url) throw new Error(`no embedded PostgreSQL runs on ${dataDir}`);
   return url;
-}
-
-/** Runs `total` tasks with `limit` in flight; returns tasks per second. */
-async function rate(total: number, limit: number, task: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
 }
 
 async function waitUntilDone(db: pg.Pool, fn: string, expected: number): Promise<void> {
@@ -143,7 +126,7 @@ async function main(): Promise<void> {
         [fn],
       );
       results[`drainPerS_${workers}`] = count / Number(rows[0]?.span);
-      await Promise.all(running.map(stop));
+      await stopChildren(running);
       process.stderr.write(
         `${workers} worker(s): enqueue ${results[`enqueuePerS_${workers}`]!.toFixed(0)}/s, drain ${results[`drainPerS_${workers}`]!.toFixed(0)}/s\n`,
       );
@@ -155,7 +138,7 @@ async function main(): Promise<void> {
       JSON.stringify({ count, asyncConcurrency: Number(args.concurrency), ...results }, null, 2) + '\n',
     );
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    for (const child of children.reverse()) await stopChildren([child]);
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -152,14 +152,23 @@ export async function invokeFrame(dir: string, functionName: string): Promise<st
   return file;
 }
 
-/** SIGTERM to every child, then waits until each has exited. */
+/** SIGTERM to every child still running (one killed by a signal has exited too), then waits until each has exited. */
 export async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
-  for (const child of children) child.kill('SIGTERM');
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of running) child.kill('SIGTERM');
+  await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+}
+
+/** Runs `total` tasks with `limit` in flight; returns tasks per second. */
+export async function rate(total: number, limit: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
   await Promise.all(
-    children.map(
-      (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))),
-    ),
+    Array.from({ length: limit }, async () => {
+      while (next < total) await task(next++);
+    }),
   );
+  return total / ((performance.now() - started) / 1000);
 }
 
 /** Resolves once the server at address answers grpc.health.v1 Check with SERVING (for servers that log only warnings). */

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createControlPlaneClient, createDataPlaneClient, createWorkflowsClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
-import { median, percentile } from './load.js';
+import { median, percentile, rate, stopChildren } from './load.js';
 
 const { values: args } = parseArgs({
   options: { count: { type: 'string', default: '500' }, failovers: { type: 'string', default: '10' } },
@@ -53,24 +53,6 @@ async function startNova(env: Record<string, string>, port: number, mode: string
   } finally {
     dp.close();
   }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
-
-/** Runs `total` tasks with `limit` in flight; returns tasks per second. */
-async function rate(total: number, limit: number, task: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < total) await task(next++);
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
 }
 
 const threeSteps = Buffer.from(
@@ -233,7 +215,7 @@ async function main(): Promise<void> {
       ) + '\n',
     );
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    for (const child of children.reverse()) await stopChildren([child]);
     await rm(work, { recursive: true, force: true });
   }
 }

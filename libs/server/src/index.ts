@@ -23,6 +23,7 @@ export {
   VersionNotFoundError,
   AliasNotFoundError,
   checkListPage,
+  raise,
 } from './errors/common.errors.js';
 export { GrpcStatusFilter, toGrpcStatus } from './errors/grpc-status.filter.js';
 export { JsonLogger, setLogLevel } from './logging/json-logger.js';

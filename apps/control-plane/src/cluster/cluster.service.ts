@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { NodesRepository, type NodeRecord, type NodeStatus } from '#storage';
-import { InvalidArgumentError } from '#server';
+import { InvalidArgumentError, raise } from '#server';
 import { clusterErrors } from './cluster.errors.js';
 
 const statuses: readonly NodeStatus[] = ['live', 'draining', 'dead', 'static'];
@@ -47,8 +47,4 @@ export class ClusterService {
 function checkedId(id: string): string {
   if (id.trim() === '') throw new InvalidArgumentError('id', 'is required');
   return id;
-}
-
-function raise(error: Error): never {
-  throw error;
 }

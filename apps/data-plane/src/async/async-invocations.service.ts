@@ -7,12 +7,25 @@ import { checkCallInput } from '../invoke/invoke.rules.js';
 
 const MAX_ATTEMPTS_LIMIT = 10;
 const DEFAULT_MAX_ATTEMPTS = 3;
-const DEFAULT_BACKOFF_BASE_MS = 1000;
-const DEFAULT_BACKOFF_MAX_MS = 60_000;
+/** Retry backoff when the caller names none; workflows retry failed runs with it too. */
+export const DEFAULT_BACKOFF_BASE_MS = 1000;
+export const DEFAULT_BACKOFF_MAX_MS = 60_000;
 const BACKOFF_LIMIT_MS = 24 * 3600 * 1000;
 const IDEMPOTENCY_KEY_MAX = 256;
 
 /** An asynchronous call as the caller asked for it; zeros mean the defaults. */
+/** max_attempts as a caller gives it (0: the default of 3), checked; shared by InvokeAsync and workflows. */
+export function checkMaxAttempts(requested: number): number {
+  const maxAttempts = requested === 0 ? DEFAULT_MAX_ATTEMPTS : requested;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
+    throw new InvalidArgumentError(
+      'max_attempts',
+      `must be 1 to ${MAX_ATTEMPTS_LIMIT} (got ${requested}); 0 means ${DEFAULT_MAX_ATTEMPTS}`,
+    );
+  }
+  return maxAttempts;
+}
+
 export interface AsyncCall {
   /** The call's x-request-id. */
   correlationId: string;
@@ -38,13 +51,7 @@ export class AsyncInvocationsService {
 
   async enqueue(request: AsyncCall): Promise<{ id: string; status: InvocationStatus }> {
     checkCallInput(request.functionName, request.payload);
-    const maxAttempts = request.maxAttempts === 0 ? DEFAULT_MAX_ATTEMPTS : request.maxAttempts;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
-      throw new InvalidArgumentError(
-        'max_attempts',
-        `must be 1 to ${MAX_ATTEMPTS_LIMIT} (got ${request.maxAttempts}); 0 means 3`,
-      );
-    }
+    const maxAttempts = checkMaxAttempts(request.maxAttempts);
     const backoffBaseMs = request.backoffBaseMs === 0 ? DEFAULT_BACKOFF_BASE_MS : request.backoffBaseMs;
     if (!Number.isInteger(backoffBaseMs) || backoffBaseMs < 1 || backoffBaseMs > BACKOFF_LIMIT_MS) {
       throw new InvalidArgumentError(

@@ -11,16 +11,17 @@ import {
   type WorkflowStatus,
   type WorkflowStepRecord,
 } from '#storage';
-import { InvalidArgumentError, checkListPage } from '#server';
+import { InvalidArgumentError, checkListPage, raise } from '#server';
 import { apiLimits } from '#proto';
 import { FunctionCatalog } from '../functions/function-catalog.js';
+import {
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  checkMaxAttempts,
+} from '../async/async-invocations.service.js';
 import { workflowErrors } from './workflows.errors.js';
 
 const WORKFLOW_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const MAX_ATTEMPTS_LIMIT = 10;
-const DEFAULT_MAX_ATTEMPTS = 3;
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
 /** How often a watcher or waiter reads again without a notification (one may be lost in a reconnect). */
 const RECHECK_MS = 2000;
 
@@ -85,13 +86,7 @@ export class WorkflowsService implements OnApplicationBootstrap, OnApplicationSh
     } catch {
       throw new InvalidArgumentError('input', 'must be JSON');
     }
-    const maxAttempts = start.maxAttempts === 0 ? DEFAULT_MAX_ATTEMPTS : start.maxAttempts;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
-      throw new InvalidArgumentError(
-        'max_attempts',
-        `must be 1 to ${MAX_ATTEMPTS_LIMIT} (got ${start.maxAttempts}); 0 means 3`,
-      );
-    }
+    const maxAttempts = checkMaxAttempts(start.maxAttempts);
     const record = await this.catalog.resolve(start.functionName, start.version);
     if (record.runtime === 'wasm') throw workflowErrors.runtimeCannotCheckpoint(record.name, record.runtime);
     const { record: workflow, created } = await this.repository.start({
@@ -100,8 +95,8 @@ export class WorkflowsService implements OnApplicationBootstrap, OnApplicationSh
       functionVersion: record.version,
       input,
       maxAttempts,
-      backoffBaseMs: BACKOFF_BASE_MS,
-      backoffMaxMs: BACKOFF_MAX_MS,
+      backoffBaseMs: DEFAULT_BACKOFF_BASE_MS,
+      backoffMaxMs: DEFAULT_BACKOFF_MAX_MS,
       correlationId: start.correlationId,
     });
     if (!created && workflow.functionName !== record.name) throw workflowErrors.idTaken(id, workflow.functionName);
@@ -218,8 +213,4 @@ export class WorkflowsService implements OnApplicationBootstrap, OnApplicationSh
     this.waiters.delete(id);
     for (const heard of waiting) heard();
   }
-}
-
-function raise(error: Error): never {
-  throw error;
 }

@@ -10,7 +10,7 @@ import {
   type RegisteredRecord,
   type RegistryChange,
 } from '#storage';
-import { JsonLogger } from '#server';
+import { JsonLogger, raise } from '#server';
 import { clientIdOf } from './agent-ids.js';
 import { BackendState, probe, type BackendStatus } from './backend-health.js';
 import { agentsErrors } from './agents.errors.js';
@@ -220,8 +220,4 @@ export class AgentDirectory implements OnModuleInit, OnModuleDestroy {
 
 function keyOf(kind: RegisteredKind, id: string): string {
   return `${kind}/${id}`;
-}
-
-function raise(error: Error): never {
-  throw error;
 }

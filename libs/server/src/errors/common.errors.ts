@@ -15,6 +15,11 @@ const kinds = {
   [CommonErrorCode.AliasNotFound]: 'not_found',
 } as const satisfies Record<CommonErrorCode, ErrorKind>;
 
+/** Throws `error` where an expression is wanted: `(await find(id)) ?? raise(notFound(id))`. */
+export function raise(error: Error): never {
+  throw error;
+}
+
 /** A rule about one request field was broken; the message names the field. */
 export class InvalidArgumentError extends DomainError<CommonErrorCode> {
   constructor(

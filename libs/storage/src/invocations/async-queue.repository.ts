@@ -1,6 +1,7 @@
 import { storableText, type Sql } from '../database/sql.js';
 import { notifyChannels } from '../database/notify-channels.js';
 import { notifyingFinished } from './finished-notify.js';
+import { DEAD_NODE_IDS } from '../nodes/nodes.repository.js';
 import type { AttemptResult, ClaimedInvocation, InvocationStatus, NewAsyncInvocation } from './invocation-record.js';
 
 const IDEMPOTENCY_WINDOW = "interval '24 hours'";
@@ -109,9 +110,7 @@ export class AsyncQueueRepository {
     const rows = await this.sql.rows(
       `UPDATE invocations SET next_run_at = now()
         WHERE is_async AND status = 'running' AND next_run_at > now()
-          AND split_part(lease_owner, '/', 1) IN (
-                SELECT id FROM cluster_nodes
-                 WHERE heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0))
+          AND split_part(lease_owner, '/', 1) IN (${DEAD_NODE_IDS})
        RETURNING id`,
     );
     return rows.length;

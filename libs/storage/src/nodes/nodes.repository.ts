@@ -19,9 +19,14 @@ interface NodeRow {
 }
 
 /** A node is dead after three of its own heartbeat intervals without one; computed where it is read. */
-const STATUS = `CASE WHEN status = 'static' THEN 'static'
-                     WHEN heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0) THEN 'dead'
-                     ELSE status END AS status`;
+const HEARTBEAT_STALE = 'heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0)';
+const STATUS = `CASE WHEN status = 'static' THEN 'static' WHEN ${HEARTBEAT_STALE} THEN 'dead' ELSE status END AS status`;
+
+/**
+ * The ids of dead nodes, as a subquery: work leased by a process whose lease
+ * owner starts with one of them can be taken over at once.
+ */
+export const DEAD_NODE_IDS = `SELECT id FROM cluster_nodes WHERE status <> 'static' AND ${HEARTBEAT_STALE}`;
 const COLUMNS = `id, address, planes, runtimes, capacity, ${STATUS}, version, heartbeat_ms, started_at, heartbeat_at,
                  in_flight, warm_instances, raft_id`;
 

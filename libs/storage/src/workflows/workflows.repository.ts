@@ -1,7 +1,7 @@
 import { countOf, storableText, type Sql } from '../database/sql.js';
 import { notifyChannels } from '../database/notify-channels.js';
-import type { OpenStateTransaction } from '../state/state.repository.js';
-import { applyOperations } from '../state/state.repository.js';
+import { applyOperations, type OpenStateTransaction } from '../state/state.repository.js';
+import { DEAD_NODE_IDS } from '../nodes/nodes.repository.js';
 import type {
   CheckpointOutcome,
   ClaimedWorkflow,
@@ -98,10 +98,6 @@ function toEventRecord(row: EventRow): WorkflowEventRecord {
 
 /** The lease of a claim or a renewal, from a parameter in milliseconds. */
 const leaseUntil = (param: string): string => `now() + make_interval(secs => ${param}::double precision / 1000)`;
-
-/** A node is dead after three of its heartbeat intervals without one (as in nodes.repository.ts). */
-const DEAD_NODES = `SELECT id FROM cluster_nodes
-  WHERE status <> 'static' AND heartbeat_at < now() - make_interval(secs => 3 * heartbeat_ms / 1000.0)`;
 
 /** Rolls a transaction back from inside `Sql.transaction` while still answering. */
 class RolledBack<T> extends Error {
@@ -223,7 +219,7 @@ export class WorkflowsRepository {
          INSERT INTO workflow_events (workflow_id, kind, data)
          SELECT id, 'owner_change', jsonb_build_object(
                   'from', split_part(previous_owner, '/', 1), 'to', $2::text,
-                  'reason', CASE WHEN split_part(previous_owner, '/', 1) IN (${DEAD_NODES})
+                  'reason', CASE WHEN split_part(previous_owner, '/', 1) IN (${DEAD_NODE_IDS})
                                  THEN 'owner_dead' ELSE 'lease_expired' END)
            FROM up WHERE previous_owner IS NOT NULL AND previous_owner <> $1)
        SELECT ${COLUMNS}, previous_owner FROM up`,
@@ -250,7 +246,7 @@ export class WorkflowsRepository {
     const { rowCount } = await this.sql.run(
       `UPDATE workflows SET lease_until = now()
         WHERE status IN ('running', 'sleeping') AND lease_until > now()
-          AND split_part(lease_owner, '/', 1) IN (${DEAD_NODES})`,
+          AND split_part(lease_owner, '/', 1) IN (${DEAD_NODE_IDS})`,
     );
     return rowCount;
   }
