@@ -6,7 +6,9 @@
 // weaker sandbox at start and in Health (docs/security.md).
 // `--bench` adds the load generator the benchmarks use (h2load); `--test`
 // adds grpcio and protobuf for Debian's python3, which the Python client
-// test of statehouse.v1 runs on (test/statehouse-python.e2e-spec.ts).
+// test of statehouse.v1 runs on (test/statehouse-python.e2e-spec.ts), openssl
+// for the certificates the TLS tests make, and HAProxy for the test that
+// runs docker/haproxy.cfg in front of local routers.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -25,6 +27,8 @@ const tools = [
     ? [
         { present: pythonHas('grpc'), pkg: 'python3-grpcio' },
         { present: pythonHas('google.protobuf'), pkg: 'python3-protobuf' },
+        { present: onPath('openssl'), pkg: 'openssl' },
+        { present: onPath('haproxy'), pkg: 'haproxy' },
       ]
     : []),
 ];

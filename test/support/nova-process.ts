@@ -65,6 +65,8 @@ export function baseEnv(extra: Record<string, string>): Record<string, string> {
     // One process per daemon whatever the machine's cores (the default is one worker per core
     // less one above two cores); tests that want workers say so.
     NOVA_WORKERS: '1',
+    // Many daemons share a test machine: /metrics only where a test asks for it.
+    NOVA_METRICS_ADDR: '',
     ...extra,
   };
 }

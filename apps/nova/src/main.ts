@@ -10,7 +10,7 @@ import { registerServerCommands } from './cli/server-commands.js';
 import { registerProjectCommands } from './cli/project-commands.js';
 import { registerStateCommands } from './cli/state-commands.js';
 import { describeError } from './cli/output.js';
-import { clientOptions } from './cli/client-options.js';
+import { addressOf } from './cli/client-options.js';
 
 // `nova functions list | head` closes stdout early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -25,6 +25,9 @@ const program = new Command('nova')
   .version(version, '-V, --version', 'print the version of Nova')
   .option('--addr <host:port>', 'server address for client commands (env NOVA_ADDR, default localhost:9090)')
   .option('--api-key <key>', 'API key for client commands (env NOVA_API_KEY)')
+  .option('--tls-ca <file>', 'TLS: CA bundle of the server (env NOVA_TLS_CA); --tls-* or https:// turn TLS on')
+  .option('--tls-cert <file>', 'TLS: client certificate, for a server that requires one (env NOVA_TLS_CERT)')
+  .option('--tls-key <file>', 'TLS: key of --tls-cert (env NOVA_TLS_KEY)')
   // `nova --version` is Nova's; `nova invoke NAME --version 3` is the function's.
   .enablePositionalOptions()
   .showHelpAfterError()
@@ -46,7 +49,7 @@ program.hook('preAction', (_program, actionCommand) => {
 
 /**
  * With positional options the root's flags must come before the command;
- * --addr and --api-key are also taken after it, as users type them.
+ * --addr, --api-key and --tls-* are also taken after it, as users type them.
  */
 function acceptClientFlagsAnywhere(command: Command): void {
   if (command.commands.length > 0) {
@@ -57,6 +60,9 @@ function acceptClientFlagsAnywhere(command: Command): void {
   if (has('--config')) return; // a server command: it has settings, not a server to call
   if (!has('--addr')) command.option('--addr <host:port>', 'server address (env NOVA_ADDR, default localhost:9090)');
   if (!has('--api-key')) command.option('--api-key <key>', 'API key (env NOVA_API_KEY)');
+  if (!has('--tls-ca')) command.option('--tls-ca <file>', 'TLS: CA bundle of the server (env NOVA_TLS_CA)');
+  if (!has('--tls-cert')) command.option('--tls-cert <file>', 'TLS: client certificate (env NOVA_TLS_CERT)');
+  if (!has('--tls-key')) command.option('--tls-key <file>', 'TLS: key of --tls-cert (env NOVA_TLS_KEY)');
 }
 
 try {
@@ -65,7 +71,7 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode;
   } else {
-    const address = clientOptions(running.optsWithGlobals(), process.env).address;
+    const address = addressOf(running.optsWithGlobals(), process.env);
     process.stderr.write(`error: ${describeError(error, address)}\n`);
     process.exitCode = 1;
   }

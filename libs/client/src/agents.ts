@@ -10,7 +10,7 @@ import {
 import type { agentPlatform, agentRegistry } from '#proto';
 import { translated } from './errors.js';
 import { streamed } from './streamed.js';
-import type { ClientOptions } from './statehouse.js';
+import { connectionOf, type ClientOptions } from './connection.js';
 
 /** What backs an agent, tool or worker: a Nova function, or external endpoints serving the same agentplatform service. */
 export type Backing = { function: string } | { endpoints: string[] };
@@ -132,7 +132,7 @@ export class Agents {
   private readonly registry: PromiseClient<agentRegistry.AgentRegistryClient> & ClosableClient;
 
   constructor(options: ClientOptions) {
-    const connection = { address: options.address, ...(options.apiKey ? { apiKey: options.apiKey } : {}) };
+    const connection = connectionOf(options);
     this.agents = createAgentServiceClient(connection);
     this.tools = createToolServiceClient(connection);
     this.workers = createTaskWorkerClient(connection);

@@ -12,6 +12,7 @@ export {
   NovaError,
   TransactionError,
 } from './errors.js';
+export type { ClientTls } from './connection.js';
 export {
   Statehouse,
   Transaction,

@@ -9,7 +9,8 @@ import {
 import type { cluster, controlPlane, dataPlane } from '#proto';
 import { translated } from './errors.js';
 import { streamed } from './streamed.js';
-import type { ClientOptions, JsonValue } from './statehouse.js';
+import type { JsonValue } from './statehouse.js';
+import { connectionOf, type ClientOptions } from './connection.js';
 
 /*
  * The SDK's own shapes of functions and invocations. They carry the wire's
@@ -354,7 +355,7 @@ export class Nova {
   private readonly cluster: PromiseClient<cluster.ClusterClient> & ClosableClient;
 
   constructor(options: ClientOptions) {
-    const connection = { address: options.address, ...(options.apiKey ? { apiKey: options.apiKey } : {}) };
+    const connection = connectionOf(options);
     this.controlPlane = createControlPlaneClient(connection);
     this.dataPlane = createDataPlaneClient(connection);
     this.cluster = createClusterClient(connection);

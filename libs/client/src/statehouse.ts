@@ -1,17 +1,13 @@
 import { createStatehouseClient, type StatehousePromiseClient } from '#proto/client';
 import { ConflictError, TransactionError, translated } from './errors.js';
 import { streamed } from './streamed.js';
+import { connectionOf, type ClientOptions } from './connection.js';
 
 /** A value as statehouse.v1 stores it: a JSON object. */
 export type JsonObject = { [key: string]: JsonValue };
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 
-export interface ClientOptions {
-  /** host:port of any Nova process that serves state (unified, data plane or router). */
-  address: string;
-  /** Sent as `authorization: Bearer <key>`; needs scope `state` or `admin` when auth is on. */
-  apiKey?: string;
-}
+export type { ClientOptions };
 
 export interface StatehouseOptions extends ClientOptions {
   /** The key space of calls that name none; "default" unless set. */
@@ -151,10 +147,7 @@ export class Statehouse {
   private readonly namespace: string;
 
   constructor(options: StatehouseOptions) {
-    this.client = createStatehouseClient({
-      address: options.address,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-    });
+    this.client = createStatehouseClient(connectionOf(options));
     this.namespace = options.namespace ?? 'default';
   }
 

@@ -2,7 +2,8 @@ import { createWorkflowsClient, type WorkflowsPromiseClient } from '#proto/clien
 import type { workflows } from '#proto';
 import { translated } from './errors.js';
 import { streamed } from './streamed.js';
-import type { ClientOptions, JsonValue } from './statehouse.js';
+import type { JsonValue } from './statehouse.js';
+import { connectionOf, type ClientOptions } from './connection.js';
 
 export type WorkflowStatus = 'pending' | 'running' | 'sleeping' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -90,10 +91,7 @@ export class Workflows {
   private readonly client: WorkflowsPromiseClient;
 
   constructor(options: ClientOptions) {
-    this.client = createWorkflowsClient({
-      address: options.address,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-    });
+    this.client = createWorkflowsClient(connectionOf(options));
   }
 
   /** Stores the workflow and answers at once with its id; `created` is false when the id named one already. */

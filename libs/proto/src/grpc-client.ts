@@ -50,7 +50,30 @@ export interface NovaClientOptions {
   address: string;
   /** API key, sent as `authorization: Bearer <key>`. */
   apiKey?: string;
+  /** Set: the call goes over TLS. */
+  tls?: ClientTls;
   channelOptions?: grpc.ChannelOptions;
+}
+
+/** PEM contents (not paths) for a TLS connection; none of them set: TLS verified against the system's CAs. */
+export interface ClientTls {
+  /** CA bundle the server's certificate must chain to. */
+  ca?: Buffer | string;
+  /** Client certificate and key, for a server that requires them (mTLS). */
+  cert?: Buffer | string;
+  key?: Buffer | string;
+}
+
+const pemBuffer = (pem: Buffer | string | undefined): Buffer | null =>
+  pem === undefined ? null : Buffer.isBuffer(pem) ? pem : Buffer.from(pem);
+
+/** Channel credentials for a connection: plaintext without `tls`. */
+export function channelCredentials(tls: ClientTls | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new Error('a client certificate needs its key, and a key its certificate');
+  }
+  return grpc.credentials.createSsl(pemBuffer(tls.ca), pemBuffer(tls.key), pemBuffer(tls.cert));
 }
 
 export const MAX_MESSAGE_BYTES = apiLimits.messageBytes;
@@ -113,7 +136,7 @@ function createPromiseClient<T>(serviceName: string, options: NovaClientOptions)
   const definition = loadDefinition()[serviceName];
   if (!definition || 'format' in definition) throw new Error(`unknown service ${serviceName}`);
   const ServiceClient = grpc.makeGenericClientConstructor(definition, serviceName);
-  const client = new ServiceClient(options.address, grpc.credentials.createInsecure(), {
+  const client = new ServiceClient(options.address, channelCredentials(options.tls), {
     // Outputs and code may be up to 10 MiB; grpc-js would refuse answers over 4 MiB.
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

@@ -76,7 +76,10 @@ export function describeError(error: unknown, address: string): string {
     const details = String(failure.details);
     if (code === GrpcStatus.UNAVAILABLE) {
       const reason = /connect (E[A-Z]+)/.exec(details)?.[1] ?? details;
-      return `cannot reach Nova at ${address} (${reason}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere`;
+      return (
+        `cannot reach Nova at ${address} (${reason}); is \`nova daemon\` running? Set NOVA_ADDR to point elsewhere, ` +
+        'and pass --tls-ca (NOVA_TLS_CA) if it serves TLS'
+      );
     }
     if (code === GrpcStatus.UNAUTHENTICATED) {
       return `${GrpcStatus[code]}: ${details}; set NOVA_API_KEY or pass --api-key`;

@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import type { ClientTls } from '#proto';
 
 /** What a unary call on a node came back with: its status, and the message when OK. */
 export interface UnaryOutcome {
@@ -48,7 +49,10 @@ export class H2UnaryChannel {
   private readonly reached = new WeakSet<http2.ClientHttp2Session>();
   private lastConnectError = '';
 
-  constructor(private readonly address: string) {}
+  constructor(
+    private readonly address: string,
+    private readonly tls?: ClientTls,
+  ) {}
 
   close(): void {
     this.session?.close();
@@ -165,10 +169,11 @@ export class H2UnaryChannel {
 
   private connected(): http2.ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(`http://${this.address}`, {
+    const session = http2.connect(`${this.tls ? 'https' : 'http'}://${this.address}`, {
       // The node's own limit on a message is the one that counts.
       maxSessionMemory: 64,
       settings: { enablePush: false },
+      ...(this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } : {}),
     });
     session.once('connect', () => this.reached.add(session));
     session.on('error', (error: NodeJS.ErrnoException) => {

@@ -3,11 +3,13 @@ import { hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { NovaConfig } from './nova-config.js';
 import { readCheckedYaml } from './yaml-keys.js';
+import { readTlsFiles } from '../tls/tls-files.js';
 import {
   flagKeyOf,
   isLoopbackHost,
   settings,
   type ListenAddress,
+  type SettingDefinition,
   type SettingKey,
   type SettingValues,
 } from './settings.js';
@@ -78,7 +80,8 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     if (fromFile !== undefined && fromFile !== null)
       candidates.push({ raw: fromFile, source: `${definition.yaml} in ${configFile}` });
     const fromEnv = env[definition.env];
-    if (fromEnv !== undefined && fromEnv !== '') candidates.push({ raw: fromEnv, source: `${definition.env}` });
+    if (fromEnv !== undefined && (fromEnv !== '' || (definition as SettingDefinition<unknown>).emptyIsValue))
+      candidates.push({ raw: fromEnv, source: `${definition.env}` });
     const fromFlag = flags[flagKeyOf(definition.flagName)];
     if (fromFlag !== undefined) candidates.push({ raw: fromFlag, source: `${definition.flagName}` });
     const fromSupervisor = workerSettings?.[key];
@@ -99,11 +102,22 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const v = values as SettingValues;
+  const tls = readTlsFiles(v, cwd, problems);
+  if (tls.server && !tls.nodes && v.mode === 'unified' && v.workers > 1) {
+    problems.push(
+      `--workers ${v.workers} with TLS: the workers serve TLS too, and the front process dials them; ` +
+        'set NOVA_TLS_CA to the CA that signed NOVA_TLS_CERT (or run one worker)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
-  if (v.auth === 'off' && !v.insecure && !isLoopbackHost(v.grpcAddr.host)) {
+  // TLS alone encrypts but lets anyone in; client certificates (mTLS) or
+  // API keys decide who may call.
+  if (v.auth === 'off' && !v.insecure && tls.server?.clientCa === undefined && !isLoopbackHost(v.grpcAddr.host)) {
     throw new ConfigError([
       `grpc address ${written.grpcAddr ?? ''} listens beyond this machine while auth is off, so anyone who can reach it ` +
         'could deploy and run code. Either enable auth (NOVA_AUTH=required, then create keys with `nova keys create`), ' +
+        'require client certificates (NOVA_TLS_CERT, NOVA_TLS_KEY and NOVA_TLS_CLIENT_CA), ' +
         'or accept the risk explicitly with --insecure (NOVA_INSECURE=true).',
     ]);
   }
@@ -142,6 +156,12 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
     },
     workflows: { concurrency: v.workflowConcurrency, leaseMs: v.workflowLeaseMs },
     router: { balance: v.routerBalance },
+    tls,
+    metrics: { listen: v.metricsAddr, explicit: written.metricsAddr !== undefined },
+    tracing: {
+      endpoint: env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
+      serviceName: env['OTEL_SERVICE_NAME'] || `nova-${v.mode}`,
+    },
     path: env['PATH'] || '/usr/local/bin:/usr/bin:/bin',
     configFile,
   };

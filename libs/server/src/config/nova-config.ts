@@ -1,3 +1,4 @@
+import type { TlsConfig } from '../tls/tls-files.js';
 import type { AuthMode, BalanceMode, GrpcMode, ListenAddress, LogLevel } from './settings.js';
 
 /** The one validated configuration object of a Nova process. */
@@ -66,6 +67,15 @@ export interface NovaConfig {
     /** affinity: Invoke by the function's rendezvous rank; round-robin: every call in turn (for comparison). */
     balance: BalanceMode;
   };
+  tls: TlsConfig;
+  metrics: {
+    /** Unset: no /metrics. */
+    listen: ListenAddress | undefined;
+    /** Whether the address was chosen (a taken one is then an error, not a warning). */
+    explicit: boolean;
+  };
+  /** OpenTelemetry, from its own environment variables; off without an endpoint. */
+  tracing: { endpoint: string | undefined; serviceName: string };
   /** PATH of the environment Nova started in, where runtimes are looked for. */
   path: string;
   /** Where the YAML file came from, if one was read. */

@@ -39,6 +39,8 @@ export interface SettingDefinition<T> {
   /** How the default is shown when its value says little (computed, or unset). */
   shownDefault?: string;
   default: T;
+  /** An empty value from the environment is a value (it turns the setting off), not "unset". */
+  emptyIsValue?: true;
   parse(raw: unknown): T;
 }
 
@@ -120,6 +122,12 @@ export function parseListenAddress(raw: unknown): ListenAddress {
 export function isLoopbackHost(host: string): boolean {
   const lower = host.toLowerCase();
   return lower === 'localhost' || lower === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower);
+}
+
+/** A listen address, or empty for "off". */
+function optionalListenAddress(raw: unknown): ListenAddress | undefined {
+  if (typeof raw === 'string' && raw.trim() === '') return undefined;
+  return parseListenAddress(raw);
 }
 
 function databaseUrl(raw: unknown): string | undefined {
@@ -248,6 +256,57 @@ export const settings = {
     help: 'Allow non-loopback with auth off',
     default: false,
     parse: boolean,
+  },
+  tlsCert: {
+    yaml: 'tls.cert',
+    env: 'NOVA_TLS_CERT',
+    flagName: '--tls-cert',
+    help: "PEM certificate (chain) served on the gRPC port, with `tls.key`; also this process's client certificate when it dials nodes",
+    arg: '<file>',
+    shownDefault: 'unset (plaintext)',
+    default: undefined,
+    parse: optionalString,
+  },
+  tlsKey: {
+    yaml: 'tls.key',
+    env: 'NOVA_TLS_KEY',
+    flagName: '--tls-key',
+    help: 'PEM private key of `tls.cert`',
+    arg: '<file>',
+    shownDefault: 'unset',
+    default: undefined,
+    parse: optionalString,
+  },
+  tlsClientCa: {
+    yaml: 'tls.client_ca',
+    env: 'NOVA_TLS_CLIENT_CA',
+    flagName: '--tls-client-ca',
+    help: 'PEM CA bundle: every client must present a certificate it signed (mTLS)',
+    arg: '<file>',
+    shownDefault: 'unset (no client certificates)',
+    default: undefined,
+    parse: optionalString,
+  },
+  tlsCa: {
+    yaml: 'tls.ca',
+    env: 'NOVA_TLS_CA',
+    flagName: '--tls-ca',
+    help: 'PEM CA bundle of the data-plane nodes a router dials; set, it dials them over TLS',
+    arg: '<file>',
+    shownDefault: 'unset (plaintext to nodes)',
+    default: undefined,
+    parse: optionalString,
+  },
+  metricsAddr: {
+    yaml: 'metrics.addr',
+    env: 'NOVA_METRICS_ADDR',
+    flagName: '--metrics-addr',
+    help: 'Where `/metrics` (Prometheus text) is served; empty turns it off',
+    arg: '<addr>',
+    shownDefault: '127.0.0.1:9464',
+    default: { host: '127.0.0.1', port: 9464 },
+    emptyIsValue: true,
+    parse: optionalListenAddress,
   },
   idleTtlS: {
     yaml: 'instances.idle_ttl_s',

@@ -2,7 +2,7 @@ import { type INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
-import type { Server } from '@grpc/grpc-js';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import {
   MAX_MESSAGE_BYTES,
@@ -107,6 +107,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         protoPath: [...new Set(planes.flatMap((plane) => plane.protoFiles)), healthProtoFile],
         loader: { ...protoLoaderOptions, includeDirs: [protoRoot] },
         gracefulShutdown: true,
+        ...(config.tls.server ? { credentials: serverCredentials(config.tls.server) } : {}),
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
         channelOptions: {
@@ -152,6 +153,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     planes: planes.map((plane) => plane.name),
     database: !database ? 'none' : database.isEmbedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
     auth: config.auth,
+    tls: !config.tls.server ? 'off' : config.tls.server.clientCa ? 'mutual' : 'on',
   });
 
   const nestApp = app;
@@ -180,6 +182,15 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
       return stopping;
     },
   };
+}
+
+/** TLS on the gRPC port; with a client CA, a client without a certificate it signed is refused in the handshake. */
+function serverCredentials(tls: NonNullable<NovaConfig['tls']['server']>): ServerCredentials {
+  return ServerCredentials.createSsl(
+    tls.clientCa ?? null,
+    [{ cert_chain: tls.cert, private_key: tls.key }],
+    tls.clientCa !== undefined,
+  );
 }
 
 /** Stops the server (and its data-plane workers) on SIGINT or SIGTERM; a second signal exits at once. */
