@@ -32,6 +32,7 @@ export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 export { currentRequestId, runDetached, runWithRequestId } from './logging/request-context.js';
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';
+export { NovaMetrics, SeriesCache, DURATION_BUCKETS } from './metrics/nova-metrics.js';
 export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
 export type { PlaneDefinition, RawGrpcService } from './grpc/plane.js';

@@ -6,23 +6,30 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { GrpcStatusFilter } from './errors/grpc-status.filter.js';
 import { GrpcHealth } from './health/grpc-health.js';
 import { ServerStopping } from './grpc/server-stopping.js';
+import { NovaMetrics } from './metrics/nova-metrics.js';
 
-/** What every Nova server shares: its config, auth and error mapping. */
+/** What every Nova server shares: its config, auth, error mapping and metrics registry. */
 @Global()
 @Module({})
 export class NovaServerModule {
   /** withAuth: whether API keys can be checked (they live in the database). */
-  static forRoot(config: NovaConfig, health: GrpcHealth, withAuth: boolean): DynamicModule {
+  static forRoot(
+    config: NovaConfig,
+    health: GrpcHealth,
+    withAuth: boolean,
+    metrics = new NovaMetrics(config.grpc.mode),
+  ): DynamicModule {
     return {
       module: NovaServerModule,
       providers: [
         { provide: NOVA_CONFIG, useValue: config },
         { provide: GrpcHealth, useValue: health },
+        { provide: NovaMetrics, useValue: metrics },
         ServerStopping,
         ...(withAuth ? [ApiKeyVerifier, { provide: APP_GUARD, useClass: AuthGuard }] : []),
         { provide: APP_FILTER, useClass: GrpcStatusFilter },
       ],
-      exports: [NOVA_CONFIG, GrpcHealth, ServerStopping],
+      exports: [NOVA_CONFIG, GrpcHealth, ServerStopping, NovaMetrics],
     };
   }
 }

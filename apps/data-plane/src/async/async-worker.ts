@@ -19,6 +19,7 @@ import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
 import { LatestWriter } from './latest-writer.js';
+import { AsyncMetrics } from './async-metrics.js';
 
 const POLL_MS = 250;
 // Leases run out in seconds, not milliseconds: sweep for dead runners less often.
@@ -56,6 +57,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly catalog: FunctionCatalog,
     private readonly runner: InvocationRunner,
     private readonly listener: NotificationListener,
+    private readonly metrics: AsyncMetrics,
     @Optional() private readonly membership?: NodeMembership,
   ) {
     this.owner = `${config.cluster.nodeId}/${randomUUID().slice(0, 8)}`;
@@ -214,6 +216,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
     status: AttemptResult['status'],
     rest: { output?: Buffer; error?: string; log?: string; version?: number; nextRunAt?: Date },
   ): AttemptResult {
+    this.metrics.attempted(invocation.functionName, status);
     return {
       id: invocation.id,
       attempt: invocation.attempt,

@@ -5,6 +5,7 @@ import { InstancePoolService } from '../pool/instance-pool.service.js';
 import { LoadFailure, type ChunkConsumer, type InvokeOutcome, type StateHandler } from '../pool/instance.js';
 import type { Acquired } from '../pool/function-pool.js';
 import { FunctionStateService, type FunctionStateSession } from '../state/function-state.js';
+import { InvocationMetrics } from './invocation-metrics.js';
 
 /** How one attempt to run a function ended, whoever asked for it. */
 export type RunResult = { durationMs: number; startedAt: Date; version: number } & (
@@ -40,9 +41,16 @@ export class InvocationRunner {
   constructor(
     private readonly pools: InstancePoolService,
     private readonly functionState: FunctionStateService,
+    private readonly metrics: InvocationMetrics,
   ) {}
 
   async run(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
+    const result = await this.attempt(record, options);
+    this.metrics.finished(record.name, result);
+    return result;
+  }
+
+  private async attempt(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
     const started = performance.now();
     const startedAt = new Date();
     const base = (): { durationMs: number; startedAt: Date; version: number } => ({

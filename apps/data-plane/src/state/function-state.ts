@@ -12,6 +12,7 @@ import { DomainError, InvalidArgumentError, JsonLogger } from '#server';
 import type { StateAnswer, StateHandler } from '../pool/instance.js';
 import { instanceLimits, type StateRequest, type WorkflowRequest } from '../pool/instance-protocol.js';
 import { stateErrors } from './state.errors.js';
+import { StateMetrics } from './state-metrics.js';
 import { checkStateKey, checkValue, stateLimits } from './state.rules.js';
 
 /** Where function code's state lives unless it names another scope. */
@@ -73,11 +74,14 @@ const logger = new JsonLogger('function-state');
 export class FunctionStateService {
   private readonly slots = new Slots(OPEN_TRANSACTIONS_PER_NODE);
 
-  constructor(private readonly state: StateRepository) {}
+  constructor(
+    private readonly state: StateRepository,
+    private readonly metrics: StateMetrics,
+  ) {}
 
   /** The state of one call of `functionName`, until `deadline` (epoch ms). */
   session(functionName: string, deadline: number): FunctionStateSession {
-    return new FunctionStateSession(this.state, this.slots, functionName, deadline);
+    return new FunctionStateSession(this.state, this.slots, this.metrics, functionName, deadline);
   }
 }
 
@@ -130,6 +134,7 @@ export class FunctionStateSession implements StateHandler {
   constructor(
     private readonly state: StateRepository,
     private readonly slots: Slots,
+    private readonly metrics: StateMetrics,
     private readonly functionName: string,
     private readonly deadline: number,
   ) {}
@@ -248,8 +253,13 @@ export class FunctionStateSession implements StateHandler {
             : { commitTs: 0 };
         }
         if ('conflict' in result) {
+          this.metrics.transaction('conflict');
           const { key, expected, actual } = result.conflict;
           throw stateErrors.conflict(key, expected, actual);
+        }
+        this.metrics.transaction('committed');
+        for (const operation of operations) {
+          if (operation.kind !== 'check') this.metrics.operation(operation.kind === 'delete' ? 'delete' : 'put');
         }
         return { header: { t: 'state_reply', seq, ok: true, commitTs: result.commitTs } };
       }

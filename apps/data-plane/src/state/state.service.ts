@@ -14,6 +14,7 @@ import {
 } from '#storage';
 import { InvalidArgumentError, JsonLogger, Periodic } from '#server';
 import { stateErrors } from './state.errors.js';
+import { StateMetrics } from './state-metrics.js';
 import {
   checkAgentId,
   checkStateKey,
@@ -90,6 +91,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly state: StateRepository,
     private readonly listener: NotificationListener,
+    private readonly metrics: StateMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -132,17 +134,23 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
       expectedVersion: expected,
     });
     if (problem) throw this.errorOf(txnId, problem);
+    this.metrics.operation(operation.kind === 'write' ? 'put' : 'delete');
   }
 
   async commit(txnId: string): Promise<number> {
     checkTransactionId(txnId);
     checkKnownShape(txnId);
     const result = await this.state.commit(txnId);
-    if (typeof result === 'string') throw this.errorOf(txnId, result);
+    if (typeof result === 'string') {
+      this.metrics.transaction('failed');
+      throw this.errorOf(txnId, result);
+    }
     if ('conflict' in result) {
+      this.metrics.transaction('conflict');
       const { key, expected, actual } = result.conflict;
       throw stateErrors.conflict(key, expected, actual);
     }
+    this.metrics.transaction('committed');
     return result.commitTs;
   }
 
@@ -151,10 +159,13 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
     checkKnownShape(txnId);
     const problem = await this.state.abort(txnId);
     if (problem) throw this.errorOf(txnId, problem);
+    this.metrics.transaction('aborted');
   }
 
   get(key: StateKey): Promise<StateValue> {
-    return this.state.get(checkStateKey(key));
+    checkStateKey(key);
+    this.metrics.operation('get');
+    return this.state.get(key);
   }
 
   async getAtVersion(key: StateKey, version: number): Promise<StateValue> {
@@ -162,21 +173,28 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
     if (!Number.isInteger(version) || version < 1) {
       throw new InvalidArgumentError('version', `must be 1 or more (got ${version})`);
     }
+    this.metrics.operation('get_version');
     const found = await this.state.getAtVersion(key, version);
     if (!found) throw stateErrors.versionNotFound(key.key, version);
     return found;
   }
 
   history(key: StateKey): Promise<StateValue[]> {
-    return this.state.history(checkStateKey(key));
+    checkStateKey(key);
+    this.metrics.operation('history');
+    return this.state.history(key);
   }
 
   listKeys(namespace: string, agentId: string): Promise<string[]> {
-    return this.state.listKeys(namespace, checkAgentId(agentId));
+    checkAgentId(agentId);
+    this.metrics.operation('list_keys');
+    return this.state.listKeys(namespace, agentId);
   }
 
   scanPrefix(namespace: string, agentId: string, prefix: string): Promise<StateEntryRecord[]> {
-    return this.state.scanPrefix(namespace, checkAgentId(agentId), prefix);
+    checkAgentId(agentId);
+    this.metrics.operation('scan');
+    return this.state.scanPrefix(namespace, agentId, prefix);
   }
 
   /**
@@ -191,6 +209,7 @@ export class StateService implements OnApplicationBootstrap, OnApplicationShutdo
    */
   async *replay(query: ReplayQuery, signal: AbortSignal): AsyncGenerator<StateEvent[]> {
     checkAgentId(query.agentId);
+    this.metrics.operation('replay');
     const bell = new Bell();
     const stops: (() => void)[] = [];
     if (query.follow && query.endTs === undefined) {

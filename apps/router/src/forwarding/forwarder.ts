@@ -4,6 +4,7 @@ import { JsonLogger, NOVA_CONFIG, deadlineOf, type NovaConfig } from '#server';
 import { NodeChannels } from '../nodes/node-channels.js';
 import { NodeDirectory, type PlaneName, type RoutedNode } from '../nodes/node-directory.js';
 import { rankFor } from '../nodes/rendezvous.js';
+import { ForwardMetrics } from './forward-metrics.js';
 import { FunctionCapacities } from './function-capacities.js';
 import { functionNameOf } from './function-name.js';
 
@@ -54,6 +55,7 @@ export class Forwarder {
     private readonly directory: NodeDirectory,
     private readonly channels: NodeChannels,
     private readonly capacities: FunctionCapacities,
+    private readonly metrics: ForwardMetrics,
     @Inject(NOVA_CONFIG) config: NovaConfig,
   ) {
     this.affinity = config.router.balance === 'affinity';
@@ -155,6 +157,7 @@ export class Forwarder {
       this.count(node, fn, 1);
       const answer = await this.channels.unaryFor(node.address).call(route.path, request, metadata, deadline, onCancel);
       this.count(node, fn, -1);
+      this.metrics.attempt(node.id, answer.code);
       if (answer.code === grpc.status.OK) {
         this.directory.succeeded(node);
         return {
@@ -209,10 +212,12 @@ export class Forwarder {
           received = true;
           yield message;
         }
+        this.metrics.attempt(node.id, grpc.status.OK);
         this.directory.succeeded(node);
         return;
       } catch (error) {
         const failure = error as grpc.ServiceError;
+        this.metrics.attempt(node.id, failure.code);
         if (received || signal.aborted || !this.mayTryNext(route, node, failure)) throw failure;
         last = failure;
       } finally {
@@ -269,6 +274,7 @@ export class Forwarder {
         }
       });
       forwarded.on('error', (error: grpc.ServiceError) => {
+        this.metrics.attempt(node.id, error.code);
         if (!relayed && this.mayTryNext(route, node, error)) return resolve(error);
         startRelaying();
         call.emit('error', error);
@@ -279,6 +285,7 @@ export class Forwarder {
       let ended = false;
       const finish = (): void => {
         if (!trailer || !ended) return;
+        this.metrics.attempt(node.id, grpc.status.OK);
         this.directory.succeeded(node);
         startRelaying();
         call.end(trailer);
@@ -316,6 +323,7 @@ export class Forwarder {
 
   private noNode(route: ForwardedCall, last: grpc.ServiceError | undefined): grpc.ServiceError {
     if (last) return last;
+    this.metrics.noNode();
     const details = `no live ${route.plane} node to send ${route.path} to`;
     return Object.assign(new Error(details), {
       code: grpc.status.UNAVAILABLE,

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { FunctionInvoker } from '#server';
 import { NodesModule } from '../nodes/nodes.module.js';
 import { Forwarder } from './forwarder.js';
+import { ForwardMetrics } from './forward-metrics.js';
 import { FunctionCapacities } from './function-capacities.js';
 import { RouterHealthReport } from './router-health.js';
 import { RouterServices } from './router-services.js';
@@ -17,6 +18,7 @@ import { RoutedFunctionInvoker } from './routed-function-invoker.js';
   imports: [NodesModule],
   providers: [
     Forwarder,
+    ForwardMetrics,
     FunctionCapacities,
     RouterHealthReport,
     RouterServices,

@@ -13,6 +13,7 @@ import { JsonLogger } from '../logging/json-logger.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { buildInfo } from '../build-info.js';
 import { NodeReport } from './node-report.js';
+import { NovaMetrics } from '../metrics/nova-metrics.js';
 
 /** The planes this process serves, as the cluster names them. */
 export const CLUSTER_PLANES = Symbol('CLUSTER_PLANES');
@@ -34,6 +35,8 @@ export class NodeMembership implements OnModuleInit, OnApplicationBootstrap, OnA
   private timer: NodeJS.Timeout | undefined;
   private beat: Promise<void> | undefined;
   private drainingNow = false;
+  /** performance.now() of the last heartbeat the database took. */
+  private lastBeatAt = performance.now();
 
   constructor(
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
@@ -41,7 +44,10 @@ export class NodeMembership implements OnModuleInit, OnApplicationBootstrap, OnA
     private readonly nodes: NodesRepository,
     private readonly stopping: ServerStopping,
     private readonly moduleRef: ModuleRef,
-  ) {}
+    metrics: NovaMetrics,
+  ) {
+    metrics.heartbeatAges(() => [[this.nodeId, (performance.now() - this.lastBeatAt) / 1000]]);
+  }
 
   get nodeId(): string {
     return this.config.cluster.nodeId;
@@ -94,12 +100,14 @@ export class NodeMembership implements OnModuleInit, OnApplicationBootstrap, OnA
       heartbeatMs,
     });
     this.drainingNow = false;
+    this.lastBeatAt = performance.now();
     this.logger.info('joined the cluster', { node: nodeId, address: advertiseAddr, planes: this.planes });
   }
 
   private async heartbeat(): Promise<void> {
     try {
       const status = await this.nodes.heartbeat(this.nodeId, this.report?.load() ?? IDLE);
+      if (status !== undefined) this.lastBeatAt = performance.now();
       if (status === undefined) {
         if (this.stopping.signal.aborted) return;
         this.logger.warn('this node was removed from the cluster while it seemed dead: joining again', {

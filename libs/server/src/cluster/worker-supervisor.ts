@@ -40,6 +40,7 @@ export class WorkerSupervisor {
     const port = listen.port + this.firstOffset + index;
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const { instances } = this.config;
+    const metrics = this.config.metrics.listen;
     return {
       mode: 'dataplane',
       workers: 1,
@@ -51,6 +52,10 @@ export class WorkerSupervisor {
       maxMemoryMb: Math.max(128, Math.floor(instances.maxMemoryMb / count)),
       warmPoolSize: Math.ceil(instances.warmPoolSize / count),
       asyncConcurrency: Math.ceil(instances.asyncConcurrency / count),
+      // Each worker is its own scrape target, on the ports after the front's (as its gRPC port is).
+      metricsAddr: metrics
+        ? `${metrics.host.includes(':') ? `[${metrics.host}]` : metrics.host}:${metrics.port === 0 ? 0 : metrics.port + this.firstOffset + index}`
+        : '',
     };
   }
 

@@ -19,7 +19,9 @@ import { GrpcHealth } from '../health/grpc-health.js';
 import { ServerStopping } from './server-stopping.js';
 import { JsonLogger, setLogLevel } from '../logging/json-logger.js';
 import { setRequestContextEnabled } from '../logging/request-context.js';
-import { callLoggingInterceptor } from '../logging/call-logging.interceptor.js';
+import { callInterceptor } from '../logging/call-logging.interceptor.js';
+import { NovaMetrics } from '../metrics/nova-metrics.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import { ClusterMembershipModule } from '../cluster/cluster-membership.module.js';
 import type { PlaneDefinition } from './plane.js';
@@ -74,7 +76,14 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   // Before the database starts or migrates: a taken port is the commonest
   // mistake, and it should cost a second, not a PostgreSQL start.
   await checkListenAddress(config);
-  const database = planes.some((plane) => plane.usesDatabase) ? await openDatabase(config, logger) : undefined;
+  const metrics = new NovaMetrics(config.grpc.mode);
+  const metricsServer = await startMetricsServer(config, metrics);
+  const database = planes.some((plane) => plane.usesDatabase)
+    ? await openDatabase(config, logger).catch(async (error: unknown) => {
+        await metricsServer?.close();
+        throw error;
+      })
+    : undefined;
   const services = planes.flatMap((plane) => plane.services);
   const health = new GrpcHealth(services);
   const clusterPlanes = planes.filter((plane) => plane.joinsCluster).map((plane) => plane.name);
@@ -82,7 +91,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
 
   @Module({
     imports: [
-      NovaServerModule.forRoot(config, health, database !== undefined),
+      NovaServerModule.forRoot(config, health, database !== undefined, metrics),
       ...(database ? [StorageModule.forDatabase(database)] : []),
       ...(database && clusterPlanes.length > 0 ? [ClusterMembershipModule.forPlanes(clusterPlanes)] : []),
       ...planes.map((plane) => plane.module),
@@ -111,7 +120,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
         channelOptions: {
-          interceptors: [callLoggingInterceptor],
+          interceptors: [callInterceptor(metrics)],
           // Connections cost a descriptor and memory each: idle ones are
           // closed, silent ones (dead, half-open, stuck before the
           // handshake) found by pings, and calls per connection bounded.
@@ -138,6 +147,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   } catch (error) {
     await app?.close().catch(() => undefined);
     await database?.close();
+    await metricsServer?.close();
     throw error;
   }
   // Serving while the database can be reached: a node that cannot record or
@@ -154,6 +164,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     database: !database ? 'none' : database.isEmbedded ? `embedded (${config.dataDir})` : 'DATABASE_URL',
     auth: config.auth,
     tls: !config.tls.server ? 'off' : config.tls.server.clientCa ? 'mutual' : 'on',
+    metrics: metricsServer ? `http://${metricsServer.address}/metrics` : 'off',
   });
 
   const nestApp = app;
@@ -176,6 +187,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           // Data-plane workers may use this process's database until they have drained.
           await alsoWaitFor?.catch(() => undefined);
           await database?.close();
+          await metricsServer?.close();
         }
         logger.info('stopped');
       })();

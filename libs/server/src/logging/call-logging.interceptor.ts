@@ -4,6 +4,7 @@ import { JsonLogger, isLogLevelEnabled } from './json-logger.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { runWithRequestId } from './request-context.js';
 import { malformedRequestStatus } from '../grpc/malformed-requests.js';
+import type { NovaMetrics } from '../metrics/nova-metrics.js';
 
 const logger = new JsonLogger('grpc');
 // Request ids come from clients: keep them short and printable.
@@ -18,50 +19,54 @@ const acceptableRequestId = /^[\w.:-]{1,128}$/;
  * call whose request could not be decoded with INVALID_ARGUMENT: one
  * interceptor layer per call, not two, on the hot path. The handler runs
  * inside the call's request context, so every log line it causes carries
- * the request id (request-context.ts).
+ * the request id (request-context.ts). Each call also counts in the call
+ * metrics (method, code, duration).
  */
-export const callLoggingInterceptor: ServerInterceptor = (methodDescriptor, call) => {
-  const started = process.hrtime.bigint();
-  let requestId = '';
-  const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
-    start(next) {
-      next({
-        onReceiveMessage(message: unknown, messageNext) {
-          const malformed = malformedRequestStatus(methodDescriptor.path, message);
-          if (malformed) intercepted.sendStatus(malformed);
-          else runWithRequestId(requestId, () => messageNext(message));
-        },
-        // grpc-js calls the handler from here (or from the message, for some
-        // call types): what the handler logs, now or later, has the call's id.
-        onReceiveHalfClose(halfCloseNext) {
-          runWithRequestId(requestId, halfCloseNext);
-        },
-        onReceiveMetadata(metadata: Metadata, mdNext) {
-          const given = metadata.get(REQUEST_ID_HEADER)[0];
-          requestId = typeof given === 'string' && acceptableRequestId.test(given) ? given : randomUUID();
-          metadata.set(REQUEST_ID_HEADER, requestId);
-          mdNext(metadata);
-        },
-      });
-    },
-    sendMetadata(metadata, next) {
-      if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
-      next(metadata);
-    },
-    sendStatus(status, next) {
-      const level = status.code === GrpcStatus.OK ? 'info' : status.code === GrpcStatus.INTERNAL ? 'error' : 'warn';
-      if (isLogLevelEnabled(level)) {
-        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.write(level, 'call', {
-          method: methodDescriptor.path,
-          code: GrpcStatus[status.code],
-          durationMs: Math.round(durationMs * 1000) / 1000,
-          requestId,
-          ...(status.code === GrpcStatus.OK ? {} : { details: status.details }),
+export const callInterceptor =
+  (metrics: NovaMetrics): ServerInterceptor =>
+  (methodDescriptor, call) => {
+    const started = process.hrtime.bigint();
+    let requestId = '';
+    const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMessage(message: unknown, messageNext) {
+            const malformed = malformedRequestStatus(methodDescriptor.path, message);
+            if (malformed) intercepted.sendStatus(malformed);
+            else runWithRequestId(requestId, () => messageNext(message));
+          },
+          // grpc-js calls the handler from here (or from the message, for some
+          // call types): what the handler logs, now or later, has the call's id.
+          onReceiveHalfClose(halfCloseNext) {
+            runWithRequestId(requestId, halfCloseNext);
+          },
+          onReceiveMetadata(metadata: Metadata, mdNext) {
+            const given = metadata.get(REQUEST_ID_HEADER)[0];
+            requestId = typeof given === 'string' && acceptableRequestId.test(given) ? given : randomUUID();
+            metadata.set(REQUEST_ID_HEADER, requestId);
+            mdNext(metadata);
+          },
         });
-      }
-      next(status);
-    },
-  });
-  return intercepted;
-};
+      },
+      sendMetadata(metadata, next) {
+        if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
+        next(metadata);
+      },
+      sendStatus(status, next) {
+        const level = status.code === GrpcStatus.OK ? 'info' : status.code === GrpcStatus.INTERNAL ? 'error' : 'warn';
+        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        metrics.grpcCall(methodDescriptor.path, GrpcStatus[status.code] ?? String(status.code), durationMs / 1000);
+        if (isLogLevelEnabled(level)) {
+          logger.write(level, 'call', {
+            method: methodDescriptor.path,
+            code: GrpcStatus[status.code],
+            durationMs: Math.round(durationMs * 1000) / 1000,
+            requestId,
+            ...(status.code === GrpcStatus.OK ? {} : { details: status.details }),
+          });
+        }
+        next(status);
+      },
+    });
+    return intercepted;
+  };

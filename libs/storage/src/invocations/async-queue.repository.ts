@@ -124,6 +124,17 @@ export class AsyncQueueRepository {
     );
   }
 
+  /** The queue as it stands: waiting (queued, or failed and due for a retry) and running, across the cluster. */
+  async depth(): Promise<{ queued: number; retrying: number; running: number }> {
+    const row = await this.sql.one<{ queued: number; retrying: number; running: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued,
+              count(*) FILTER (WHERE status = 'failed')::int AS retrying,
+              count(*) FILTER (WHERE status = 'running')::int AS running
+         FROM invocations WHERE is_async AND status IN ('queued', 'failed', 'running')`,
+    );
+    return row ?? { queued: 0, retrying: 0, running: 0 };
+  }
+
   /** Invocations whose runner died on their last allowed attempt go to dead letter. */
   async deadLetterExpired(): Promise<number> {
     const row = await this.sql.one<{ done: number }>(
