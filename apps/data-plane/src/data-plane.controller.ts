@@ -7,7 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { dataPlane } from '#proto';
-import { JsonLogger, RequiredScope, ServerStopping, deadlineOf, requestIdOf } from '#server';
+import { JsonLogger, RequiredScope, ServerStopping, deadlineOf, requestIdOf, traceparentOf } from '#server';
 import { AsyncInvocationsService } from './async/async-invocations.service.js';
 import { NodeHealthService } from './health/node-health.service.js';
 import { InvocationsService } from './invocations/invocations.service.js';
@@ -46,7 +46,9 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
     metadata: Metadata,
     call: ServerUnaryCall<dataPlane.InvokeRequest, dataPlane.InvokeResponse>,
   ): Promise<dataPlane.InvokeResponse> {
-    const result = await this.invokeService.invoke(toInvokeCall(request, requestIdOf(metadata), deadlineOf(call)));
+    const result = await this.invokeService.invoke(
+      toInvokeCall(request, requestIdOf(metadata), deadlineOf(call), traceparentOf(metadata)),
+    );
     return toInvokeResponse(result);
   }
 
@@ -66,7 +68,7 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
       const abort = new AbortController();
       this.invokeService
         .stream(
-          toInvokeCall(request, correlationId, deadlineOf(call)),
+          toInvokeCall(request, correlationId, deadlineOf(call), traceparentOf(metadata)),
           (chunk) => {
             subscriber.next(toStreamChunk(chunk));
             // The client reads slower than the function yields: stop reading

@@ -1,4 +1,5 @@
 import type { dataPlane } from '#proto';
+import { validTraceparent } from '#server';
 import type { InvocationDetail, InvocationMetrics } from '#storage';
 import type { AsyncCall } from './async/async-invocations.service.js';
 import type { NodeHealth } from './health/node-health.service.js';
@@ -8,10 +9,14 @@ import type { InvokeCall, InvokeResult, StreamChunk } from './invoke/invoke.serv
 // Between nova.v1.DataPlane's messages and the features' own types: the
 // controller calls these and nothing past it sees a wire type.
 
+const withTraceparent = (traceparent: string | undefined): { traceparent?: string } =>
+  traceparent ? { traceparent } : {};
+
 export function toInvokeCall(
   request: dataPlane.InvokeRequest,
   correlationId: string,
   callDeadline: number | undefined,
+  traceparent: string | undefined,
 ): InvokeCall {
   return {
     functionName: request.function,
@@ -22,6 +27,8 @@ export function toInvokeCall(
     timeoutS: request.timeoutS,
     correlationId,
     callDeadline,
+    // The call's own (gRPC metadata, its span's when tracing is on), else one the caller put in the request.
+    ...withTraceparent(traceparent ?? validTraceparent(request.metadata['traceparent'])),
   };
 }
 

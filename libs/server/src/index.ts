@@ -33,6 +33,7 @@ export { currentRequestId, runDetached, runWithRequestId } from './logging/reque
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth } from './health/grpc-health.js';
 export { NovaMetrics, SeriesCache, DURATION_BUCKETS } from './metrics/nova-metrics.js';
+export { NovaTracing, TRACEPARENT, traceparentOf, validTraceparent, type ActiveSpan } from './tracing/nova-tracing.js';
 export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';
 export type { PlaneDefinition, RawGrpcService } from './grpc/plane.js';

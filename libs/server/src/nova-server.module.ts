@@ -7,8 +7,9 @@ import { GrpcStatusFilter } from './errors/grpc-status.filter.js';
 import { GrpcHealth } from './health/grpc-health.js';
 import { ServerStopping } from './grpc/server-stopping.js';
 import { NovaMetrics } from './metrics/nova-metrics.js';
+import { NovaTracing } from './tracing/nova-tracing.js';
 
-/** What every Nova server shares: its config, auth, error mapping and metrics registry. */
+/** What every Nova server shares: its config, auth, error mapping, metrics registry and tracer. */
 @Global()
 @Module({})
 export class NovaServerModule {
@@ -17,19 +18,23 @@ export class NovaServerModule {
     config: NovaConfig,
     health: GrpcHealth,
     withAuth: boolean,
-    metrics = new NovaMetrics(config.grpc.mode),
+    observability: { metrics: NovaMetrics; tracing: NovaTracing } = {
+      metrics: new NovaMetrics(config.grpc.mode),
+      tracing: NovaTracing.off,
+    },
   ): DynamicModule {
     return {
       module: NovaServerModule,
       providers: [
         { provide: NOVA_CONFIG, useValue: config },
         { provide: GrpcHealth, useValue: health },
-        { provide: NovaMetrics, useValue: metrics },
+        { provide: NovaMetrics, useValue: observability.metrics },
+        { provide: NovaTracing, useValue: observability.tracing },
         ServerStopping,
         ...(withAuth ? [ApiKeyVerifier, { provide: APP_GUARD, useClass: AuthGuard }] : []),
         { provide: APP_FILTER, useClass: GrpcStatusFilter },
       ],
-      exports: [NOVA_CONFIG, GrpcHealth, ServerStopping, NovaMetrics],
+      exports: [NOVA_CONFIG, GrpcHealth, ServerStopping, NovaMetrics, NovaTracing],
     };
   }
 }

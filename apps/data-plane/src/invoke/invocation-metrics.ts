@@ -5,7 +5,7 @@ import { InstancePoolService } from '../pool/instance-pool.service.js';
 import type { RunResult } from './invocation-runner.js';
 
 /** How an attempt ended, as a label: the outcome's kind, or why it never ran. */
-function outcomeOf(run: RunResult): string {
+export function outcomeOf(run: RunResult): string {
   return run.kind === 'outcome' ? run.outcome.kind : run.kind;
 }
 

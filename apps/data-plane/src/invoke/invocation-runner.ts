@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { FunctionRecord } from '#storage';
-import { DomainError } from '#server';
+import { DomainError, NovaTracing } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 import { LoadFailure, type ChunkConsumer, type InvokeOutcome, type StateHandler } from '../pool/instance.js';
 import type { Acquired } from '../pool/function-pool.js';
 import { FunctionStateService, type FunctionStateSession } from '../state/function-state.js';
-import { InvocationMetrics } from './invocation-metrics.js';
+import { InvocationMetrics, outcomeOf } from './invocation-metrics.js';
 
 /** How one attempt to run a function ended, whoever asked for it. */
 export type RunResult = { durationMs: number; startedAt: Date; version: number } & (
@@ -33,6 +33,8 @@ export interface RunOptions {
    * answers its calls, made around the call's state session.
    */
   workflow?: { id: string; handlerFor(state: FunctionStateSession): StateHandler };
+  /** The caller's W3C trace context: the invocation's span is its child. */
+  traceparent?: string;
 }
 
 /** Runs one attempt of a function on an instance of its pool: shared by Invoke, InvokeStream and the async workers. */
@@ -42,15 +44,30 @@ export class InvocationRunner {
     private readonly pools: InstancePoolService,
     private readonly functionState: FunctionStateService,
     private readonly metrics: InvocationMetrics,
+    private readonly tracing: NovaTracing,
   ) {}
 
   async run(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
-    const result = await this.attempt(record, options);
+    const span = this.tracing.start(`invoke ${record.name}`, 'internal', options.traceparent, {
+      'faas.name': record.name,
+      'faas.version': String(record.version),
+      'faas.invocation_id': options.requestId,
+    });
+    const result = await this.attempt(record, options, span?.traceparent ?? options.traceparent);
     this.metrics.finished(record.name, result);
+    if (span) {
+      const { error, coldStart } = summarize(result);
+      span.setAttributes({ 'faas.coldstart': coldStart, 'nova.outcome': outcomeOf(result) });
+      span.end(error === '' ? undefined : error);
+    }
     return result;
   }
 
-  private async attempt(record: FunctionRecord, options: RunOptions): Promise<RunResult> {
+  private async attempt(
+    record: FunctionRecord,
+    options: RunOptions,
+    traceparent: string | undefined,
+  ): Promise<RunResult> {
     const started = performance.now();
     const startedAt = new Date();
     const base = (): { durationMs: number; startedAt: Date; version: number } => ({
@@ -76,6 +93,7 @@ export class InvocationRunner {
         state: options.workflow ? options.workflow.handlerFor(state) : state,
         onProgress: options.onProgress,
         workflowId: options.workflow?.id,
+        traceparent,
       });
       this.pools.release(
         record,

@@ -24,6 +24,8 @@ export interface InvokeCall {
   correlationId: string;
   /** Epoch ms of the client's own deadline, when it set one. */
   callDeadline: number | undefined;
+  /** W3C trace context of the call (its span, with tracing on), handed to the handler as context.traceparent. */
+  traceparent?: string;
 }
 
 /** A finished call: the output, or the handler's error (a failure of the platform is thrown instead). */
@@ -127,6 +129,7 @@ export class InvokeService {
       payload: call.payload,
       metadata: call.metadata,
       deadline,
+      ...(call.traceparent ? { traceparent: call.traceparent } : {}),
       ...streaming,
     });
     return { record, result };

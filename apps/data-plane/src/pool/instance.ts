@@ -78,6 +78,8 @@ export interface InvokeOptions {
   onProgress?: (text: string) => void;
   /** Set when the call is a run of a workflow: its context has step and sleep. */
   workflowId?: string;
+  /** W3C trace context for the handler (context.traceparent), to continue the trace in what it calls. */
+  traceparent?: string;
 }
 
 /** State calls one instance may have unanswered at once (Node code can issue many without waiting). */
@@ -227,7 +229,7 @@ export class Instance {
     payload: Uint8Array,
     metadata: Record<string, string>,
     timeoutMs: number,
-    { onChunk, state, onProgress, workflowId }: InvokeOptions = {},
+    { onChunk, state, onProgress, workflowId, traceparent }: InvokeOptions = {},
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
@@ -237,7 +239,7 @@ export class Instance {
       }, timeoutMs);
       this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0, onProgress };
       this.channel.send(
-        { t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined, workflowId },
+        { t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined, workflowId, traceparent },
         payload,
       );
     });

@@ -22,6 +22,7 @@ import { setRequestContextEnabled } from '../logging/request-context.js';
 import { callInterceptor } from '../logging/call-logging.interceptor.js';
 import { NovaMetrics } from '../metrics/nova-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
+import { NovaTracing } from '../tracing/nova-tracing.js';
 import { NovaServerModule } from '../nova-server.module.js';
 import { ClusterMembershipModule } from '../cluster/cluster-membership.module.js';
 import type { PlaneDefinition } from './plane.js';
@@ -78,6 +79,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   await checkListenAddress(config);
   const metrics = new NovaMetrics(config.grpc.mode);
   const metricsServer = await startMetricsServer(config, metrics);
+  const tracing = await NovaTracing.start(config);
   const database = planes.some((plane) => plane.usesDatabase)
     ? await openDatabase(config, logger).catch(async (error: unknown) => {
         await metricsServer?.close();
@@ -91,7 +93,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
 
   @Module({
     imports: [
-      NovaServerModule.forRoot(config, health, database !== undefined, metrics),
+      NovaServerModule.forRoot(config, health, database !== undefined, { metrics, tracing }),
       ...(database ? [StorageModule.forDatabase(database)] : []),
       ...(database && clusterPlanes.length > 0 ? [ClusterMembershipModule.forPlanes(clusterPlanes)] : []),
       ...planes.map((plane) => plane.module),
@@ -120,7 +122,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         maxReceiveMessageLength: MAX_MESSAGE_BYTES,
         maxSendMessageLength: MAX_MESSAGE_BYTES,
         channelOptions: {
-          interceptors: [callInterceptor(metrics)],
+          interceptors: [callInterceptor(metrics, tracing)],
           // Connections cost a descriptor and memory each: idle ones are
           // closed, silent ones (dead, half-open, stuck before the
           // handshake) found by pings, and calls per connection bounded.
@@ -165,6 +167,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
     auth: config.auth,
     tls: !config.tls.server ? 'off' : config.tls.server.clientCa ? 'mutual' : 'on',
     metrics: metricsServer ? `http://${metricsServer.address}/metrics` : 'off',
+    tracing: tracing.enabled ? 'otlp' : 'off',
   });
 
   const nestApp = app;
@@ -188,6 +191,7 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           await alsoWaitFor?.catch(() => undefined);
           await database?.close();
           await metricsServer?.close();
+          await tracing.shutdown();
         }
         logger.info('stopped');
       })();

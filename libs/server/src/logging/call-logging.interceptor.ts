@@ -5,6 +5,7 @@ import { REQUEST_ID_HEADER } from './request-id.js';
 import { runWithRequestId } from './request-context.js';
 import { malformedRequestStatus } from '../grpc/malformed-requests.js';
 import type { NovaMetrics } from '../metrics/nova-metrics.js';
+import { TRACEPARENT, type ActiveSpan, type NovaTracing } from '../tracing/nova-tracing.js';
 
 const logger = new JsonLogger('grpc');
 // Request ids come from clients: keep them short and printable.
@@ -20,13 +21,16 @@ const acceptableRequestId = /^[\w.:-]{1,128}$/;
  * interceptor layer per call, not two, on the hot path. The handler runs
  * inside the call's request context, so every log line it causes carries
  * the request id (request-context.ts). Each call also counts in the call
- * metrics (method, code, duration).
+ * metrics (method, code, duration) and, with tracing on, is a span whose
+ * traceparent replaces the caller's in the metadata: what the handler
+ * starts (an invocation, a router's forward to a node) is its child.
  */
 export const callInterceptor =
-  (metrics: NovaMetrics): ServerInterceptor =>
+  (metrics: NovaMetrics, tracing: NovaTracing): ServerInterceptor =>
   (methodDescriptor, call) => {
     const started = process.hrtime.bigint();
     let requestId = '';
+    let span: ActiveSpan | undefined;
     const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -44,7 +48,12 @@ export const callInterceptor =
             const given = metadata.get(REQUEST_ID_HEADER)[0];
             requestId = typeof given === 'string' && acceptableRequestId.test(given) ? given : randomUUID();
             metadata.set(REQUEST_ID_HEADER, requestId);
+            if (tracing.enabled) span = startCallSpan(tracing, methodDescriptor.path, metadata, requestId);
             mdNext(metadata);
+          },
+          onCancel() {
+            span?.end('cancelled by the client');
+            span = undefined;
           },
         });
       },
@@ -56,6 +65,11 @@ export const callInterceptor =
         const level = status.code === GrpcStatus.OK ? 'info' : status.code === GrpcStatus.INTERNAL ? 'error' : 'warn';
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         metrics.grpcCall(methodDescriptor.path, GrpcStatus[status.code] ?? String(status.code), durationMs / 1000);
+        if (span) {
+          span.setAttributes({ 'rpc.grpc.status_code': status.code });
+          span.end(status.code === GrpcStatus.OK ? undefined : `${GrpcStatus[status.code]}: ${status.details}`);
+          span = undefined;
+        }
         if (isLogLevelEnabled(level)) {
           logger.write(level, 'call', {
             method: methodDescriptor.path,
@@ -70,3 +84,22 @@ export const callInterceptor =
     });
     return intercepted;
   };
+
+/** The call's server span, under the caller's traceparent; its own replaces it in the metadata. */
+function startCallSpan(
+  tracing: NovaTracing,
+  path: string,
+  metadata: Metadata,
+  requestId: string,
+): ActiveSpan | undefined {
+  const parent = metadata.get(TRACEPARENT)[0];
+  const [, service = '', method = ''] = path.split('/');
+  const span = tracing.start(`${service}/${method}`, 'server', typeof parent === 'string' ? parent : undefined, {
+    'rpc.system': 'grpc',
+    'rpc.service': service,
+    'rpc.method': method,
+    'nova.request_id': requestId,
+  });
+  if (span) metadata.set(TRACEPARENT, span.traceparent);
+  return span;
+}

@@ -56,6 +56,8 @@ function context(header) {
     memoryLimitMb: fn.memoryMb,
     memoryLimitInMB: fn.memoryMb,
     metadata: header.metadata ?? {},
+    /** W3C trace context of this invocation: send it on (a `traceparent` header) to continue the trace. */
+    traceparent: header.traceparent ?? '',
     getRemainingTimeInMillis: () => Math.max(0, Math.floor(deadline - performance.now())),
     /** How far the work has come ("step 2 of 3"); an async invocation keeps the last report. */
     progress: (text) => channel.send({ t: 'progress', requestId: header.requestId, text: String(text).slice(0, 256) }),

@@ -287,6 +287,8 @@ class Context:
         self._state = None
         # Set when this call is a run of a workflow (StartWorkflow): step and sleep work then.
         self.workflow_id = header.get("workflowId")
+        # W3C trace context of this invocation: send it on (a "traceparent" header) to continue the trace.
+        self.traceparent = header.get("traceparent") or ""
 
     @property
     def state(self):
