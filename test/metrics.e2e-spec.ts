@@ -120,7 +120,10 @@ describe('/metrics (NOVA_METRICS_ADDR)', async () => {
     }
   });
 
-  it('answers 404 to anything but GET /metrics', async () => {
+  it('answers GET /healthz as grpc.health.v1 answers for the whole server, and 404 to anything else', async () => {
+    const healthz = await fetch(`http://${metricsAddress}/healthz`);
+    assert.equal(healthz.status, 200);
+    assert.equal(await healthz.text(), 'SERVING\n');
     assert.equal((await fetch(`http://${metricsAddress}/`)).status, 404);
     assert.equal((await fetch(`http://${metricsAddress}/metrics`, { method: 'POST' })).status, 404);
   });

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Observable } from 'rxjs';
 import { protoLoaderOptions } from './loader-options.js';
-import { protoFiles, protoRoot, serviceNames } from './proto-files.js';
+import { healthProtoFile, protoFiles, protoRoot, serviceNames } from './proto-files.js';
 import type { ControlPlaneClient } from './generated/nova/v1/control_plane.js';
 import type { KeyAdminClient } from './generated/nova/v1/key_admin.js';
 import type { ClusterClient } from './generated/nova/v1/cluster.js';
@@ -81,7 +81,7 @@ export const MAX_MESSAGE_BYTES = apiLimits.messageBytes;
 let packageDefinition: protoLoader.PackageDefinition | undefined;
 
 function loadDefinition(): protoLoader.PackageDefinition {
-  packageDefinition ??= protoLoader.loadSync(Object.values(protoFiles), {
+  packageDefinition ??= protoLoader.loadSync([...Object.values(protoFiles), healthProtoFile], {
     ...protoLoaderOptions,
     includeDirs: [protoRoot],
   });
@@ -252,4 +252,13 @@ export function createWorkflowManagementClient(
 
 export function createRaftServiceClient(options: NovaClientOptions): PromiseClient<RaftServiceClient> & ClosableClient {
   return createPromiseClient<RaftServiceClient>(serviceNames.raftService, options);
+}
+
+/** grpc.health.v1's Check; status 1 is SERVING, 2 NOT_SERVING, 0 UNKNOWN. */
+export interface HealthPromiseClient extends ClosableClient {
+  check(request: { service: string }, options?: UnaryCallOptions): Promise<{ status: number }>;
+}
+
+export function createHealthClient(options: NovaClientOptions): HealthPromiseClient {
+  return createPromiseClient<unknown>(serviceNames.health, options) as unknown as HealthPromiseClient;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { NodeInfo } from '#client';
-import { withNova, type ClientFlags } from './client-options.js';
+import { createHealthClient } from '#proto/client';
+import { withClient, withNova, type ClientFlags } from './client-options.js';
 import { localTime, printJson, printRecord, printTable } from './output.js';
 
 type Flags = ClientFlags & { json?: boolean };
@@ -34,8 +35,26 @@ function printNode(node: NodeInfo): void {
   });
 }
 
-/** `nova nodes`: the cluster's members (nova.v1.Cluster). */
+const HEALTH_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/** `nova nodes`: the cluster's members (nova.v1.Cluster); `nova health`: one server's grpc.health.v1. */
 export function registerNodeCommands(program: Command): void {
+  program
+    .command('health')
+    .description(
+      'ask a server whether it serves (grpc.health.v1 Check); exit 0 when SERVING: for HEALTHCHECK and probes',
+    )
+    .argument('[service]', 'a service name, e.g. nova.v1.DataPlane; none: the whole server', '')
+    .option('--timeout <ms>', 'give up after this long', '3000')
+    .action(async (service: string, flags: { timeout: string }, command: Command) => {
+      const answer = await withClient(command, createHealthClient, (health) =>
+        health.check({ service }, { timeoutMs: Number(flags.timeout) || 3000 }),
+      );
+      const status = HEALTH_STATUS[answer.status] ?? String(answer.status);
+      process.stdout.write(`${status}\n`);
+      if (status !== 'SERVING') process.exitCode = 1;
+    });
+
   const nodes = program.command('nodes').alias('node').description('the nodes of the cluster (nova.v1.Cluster)');
 
   const list = async (flags: Flags & { plane?: string; status?: string }, command: Command): Promise<void> => {

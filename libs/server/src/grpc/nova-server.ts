@@ -78,7 +78,9 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
   // mistake, and it should cost a second, not a PostgreSQL start.
   await checkListenAddress(config);
   const metrics = new NovaMetrics(config.grpc.mode);
-  const metricsServer = await startMetricsServer(config, metrics);
+  const services = planes.flatMap((plane) => plane.services);
+  const health = new GrpcHealth(services);
+  const metricsServer = await startMetricsServer(config, metrics, health);
   const tracing = await NovaTracing.start(config);
   const database = planes.some((plane) => plane.usesDatabase)
     ? await openDatabase(config, logger).catch(async (error: unknown) => {
@@ -86,8 +88,6 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
         throw error;
       })
     : undefined;
-  const services = planes.flatMap((plane) => plane.services);
-  const health = new GrpcHealth(services);
   const clusterPlanes = planes.filter((plane) => plane.joinsCluster).map((plane) => plane.name);
   let grpcServer: Server | undefined;
 

@@ -8,6 +8,7 @@ import type { Server } from '@grpc/grpc-js';
  */
 export class GrpcHealth {
   private readonly implementation: HealthImplementation;
+  private servingNow = false;
 
   constructor(private readonly services: readonly string[]) {
     this.implementation = new HealthImplementation(
@@ -19,7 +20,13 @@ export class GrpcHealth {
     this.implementation.addToServer(server);
   }
 
+  /** What Check of the whole server ("") answers: for the HTTP /healthz of load balancers that cannot speak gRPC. */
+  get serving(): boolean {
+    return this.servingNow;
+  }
+
   setServing(serving: boolean): void {
+    this.servingNow = serving;
     const status: ServingStatus = serving ? 'SERVING' : 'NOT_SERVING';
     for (const name of ['', ...this.services]) this.implementation.setStatus(name, status);
   }

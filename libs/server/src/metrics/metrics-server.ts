@@ -3,23 +3,35 @@ import { ConfigError } from '../config/load-config.js';
 import type { NovaConfig } from '../config/nova-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import type { NovaMetrics } from './nova-metrics.js';
+import type { GrpcHealth } from '../health/grpc-health.js';
 
 /**
- * Serves GET /metrics (Prometheus text) on NOVA_METRICS_ADDR. A taken
+ * Serves GET /metrics (Prometheus text) on NOVA_METRICS_ADDR, and GET
+ * /healthz: 200 SERVING or 503 NOT_SERVING, what grpc.health.v1 answers for
+ * the whole server, for load balancers whose checks cannot speak gRPC
+ * (HAProxy 2.6's HTTP/2 checks reset the connection). A taken
  * default port (a second daemon on the machine) costs a warning, not the
  * start; a taken port someone chose is a configuration error.
  */
 export async function startMetricsServer(
   config: NovaConfig,
   metrics: NovaMetrics,
+  health: GrpcHealth,
 ): Promise<{ address: string; close(): Promise<void> } | undefined> {
   const listen = config.metrics.listen;
   if (!listen) return undefined;
   const logger = new JsonLogger('metrics');
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && path === '/healthz') {
+      const serving = health.serving;
+      response
+        .writeHead(serving ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(serving ? 'SERVING\n' : 'NOT_SERVING\n');
+      return;
+    }
     if (request.method !== 'GET' || path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics or GET /healthz\n');
       return;
     }
     metrics.exposition().then(
