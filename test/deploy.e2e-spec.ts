@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { Agents, Nova } from '#client';
+import { settings } from '#server';
 import { createUrlDatabase, freePort, repoRoot, runCli, startNova, type NovaProcess } from './support/nova-process.js';
 import { waitUntil } from './support/wait.js';
 
@@ -73,6 +74,12 @@ describe('docker/: the image and the compose file', () => {
       assert.match(service.environment?.['DATABASE_URL'] ?? '', /^postgres:\/\/nova:.*@postgres:5432\/nova$/, name);
     }
     assert.deepEqual(services['migrate']!.depends_on, { postgres: { condition: 'service_healthy' } });
+    const novaEnvironment = new Set(Object.values(settings).map((setting) => setting.env));
+    for (const [name, service] of novaServices) {
+      for (const key of Object.keys(service.environment ?? {})) {
+        if (key.startsWith('NOVA_')) assert.ok(novaEnvironment.has(key), `${name}: ${key} is a Nova setting`);
+      }
+    }
     for (const name of ['dataplane-1', 'dataplane-2']) {
       assert.equal(services[name]!.environment?.['NOVA_ADVERTISE_ADDR'], `${name}:9090`);
     }

@@ -90,6 +90,8 @@ describe('server plumbing (unified mode)', () => {
       assert.deepEqual(await checkHealth(fx.nova.address, service), { code: 0, status: 'SERVING' }, service);
     }
     assert.equal((await checkHealth(fx.nova.address, 'no.such.Service')).code, status.NOT_FOUND);
+    // What Kubernetes' liveness probe asks (docker/k8s): the process answers.
+    assert.deepEqual(await checkHealth(fx.nova.address, 'liveness'), { code: 0, status: 'SERVING' });
   });
 
   it('serves DataPlane Health with the database and each runtime', async () => {
