@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Nova, Statehouse } from '#client';
-import { freePort, runCli, startNova, createTestDatabase } from './support/nova-process.js';
+import { createTestDatabase, freePort, repoRoot, runCli, startNova } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
 import { useTopology } from './support/topology.js';
 
@@ -120,6 +123,21 @@ describe('/metrics (NOVA_METRICS_ADDR)', async () => {
     }
   });
 
+  it('has every metric docker/grafana/nova-dashboard.json graphs', async () => {
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\w+) /gm)].map((match) => match[1]));
+    const dashboard = readFileSync(join(repoRoot, 'docker', 'grafana', 'nova-dashboard.json'), 'utf8');
+    const graphed = new Set(
+      [...dashboard.matchAll(/\b((?:nova|statehouse)_\w+)/g)].map((match) =>
+        match[1]!.replace(/_(bucket|sum|count)$/, ''),
+      ),
+    );
+    assert.ok(graphed.size >= 14, [...graphed].join(' '));
+    // A router's own metric: the router test below reads it from a router.
+    const routerOnly = new Set(['nova_router_forwards_total']);
+    for (const name of graphed) assert.ok(exposed.has(name) || routerOnly.has(name), `${name} is exposed`);
+  });
+
   it('answers GET /healthz as grpc.health.v1 answers for the whole server, and 404 to anything else', async () => {
     const healthz = await fetch(`http://${metricsAddress}/healthz`);
     assert.equal(healthz.status, 200);
@@ -129,30 +147,21 @@ describe('/metrics (NOVA_METRICS_ADDR)', async () => {
   });
 });
 
-describe('NOVA_METRICS_ADDR: off, and a taken address', () => {
-  it('serves nothing when empty, and refuses to start on an address someone chose that is taken', async () => {
+describe('NOVA_METRICS_ADDR taken', () => {
+  it('refuses to start on an address someone chose that is taken, before it opens the database', async () => {
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
     const database = await createTestDatabase();
     try {
-      const off = await startNova({ env: { ...database.env, NOVA_METRICS_ADDR: '' } });
-      const listening = off.logLines().find((line) => line['msg'] === 'nova listening');
-      assert.equal(listening?.['metrics'], 'off');
-      await off.stop();
-      const port = await freePort();
-      const first = await startNova({ env: { ...database.env, NOVA_METRICS_ADDR: `127.0.0.1:${port}` } });
-      try {
-        const taken = await runCli(['daemon', '--grpc-addr', `127.0.0.1:${await freePort()}`], {
-          ...database.env,
-          NOVA_METRICS_ADDR: `127.0.0.1:${port}`,
-        });
-        assert.equal(taken.code, 1);
-        assert.match(
-          taken.stderr,
-          new RegExp(`metrics address 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\)`),
-        );
-      } finally {
-        await first.stop();
-      }
+      const taken = await runCli(['daemon', '--grpc-addr', `127.0.0.1:${await freePort()}`], {
+        ...database.env,
+        NOVA_METRICS_ADDR: `127.0.0.1:${port}`,
+      });
+      assert.equal(taken.code, 1);
+      assert.match(taken.stderr, new RegExp(`metrics address 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\)`));
     } finally {
+      holder.close();
       await database.dispose();
     }
   });
@@ -180,5 +189,11 @@ describe('a router’s /metrics: forwards by node and outcome, heartbeats by nod
     const age = valueOf(samples, 'nova_node_heartbeat_age_seconds', { node: 'dp-0' });
     assert.ok(age >= 0 && age < 2, `dp-0 heard lately: ${age}`);
     assert.equal(samples.find((s) => s.name === 'nova_grpc_calls_total')?.labels['plane'], 'router');
+    // The topology's own nodes run with NOVA_METRICS_ADDR empty: no /metrics.
+    const listening = topology.dataPlanes
+      .get('dp-0')!
+      .logLines()
+      .find((line) => line['msg'] === 'nova listening');
+    assert.equal(listening?.['metrics'], 'off');
   });
 });

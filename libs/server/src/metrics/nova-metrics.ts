@@ -20,7 +20,7 @@ export class NovaMetrics {
 
   constructor(plane: string) {
     this.registry.setDefaultLabels({ plane });
-    collectDefaultMetrics({ register: this.registry, prefix: 'nova_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'nova_' });
     const calls = new Counter({
       name: 'nova_grpc_calls_total',
       help: 'gRPC calls served, by method and status code',
