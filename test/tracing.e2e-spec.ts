@@ -166,4 +166,23 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     );
     assert.equal(invocation.attributes['faas.coldstart'], false);
   });
+
+  it('hands a Node handler its traceparent too', async () => {
+    const nova = new Nova({ address: topology.routers[0]!.address });
+    try {
+      await nova.createFunction({
+        name: 'traced-node',
+        runtime: 'node',
+        handler: 'handler',
+        code: Buffer.from('exports.handler = (event, context) => ({ traceparent: context.traceparent });\n'),
+      });
+      const result = await nova.invoke('traced-node', {});
+      const { traceparent } = JSON.parse(Buffer.from(result.output).toString()) as { traceparent: string };
+      const [, traceId, spanId] = traceparent.split('-');
+      const invocation = await spanWhere('the Node invocation span', (span) => span.name === 'invoke traced-node');
+      assert.deepEqual([invocation.traceId, invocation.spanId], [traceId, spanId]);
+    } finally {
+      nova.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
+import { Gauge, type Counter } from 'prom-client';
 import { AsyncQueueRepository, type AttemptResult } from '#storage';
 import { NovaMetrics, SeriesCache } from '#server';
 
@@ -13,13 +13,11 @@ export class AsyncMetrics {
   private readonly attempts: SeriesCache<Counter.Internal>;
 
   constructor(metrics: NovaMetrics, queue: AsyncQueueRepository) {
-    const attempts = new Counter({
-      name: 'nova_async_attempts_total',
-      help: 'Asynchronous invocation attempts run on this node, by function and result',
-      labelNames: ['function', 'result'],
-      registers: [metrics.registry],
-    });
-    this.attempts = new SeriesCache(([fn, result]) => attempts.labels(fn!, result!));
+    this.attempts = metrics.counter(
+      'nova_async_attempts_total',
+      'Asynchronous invocation attempts run on this node, by function and result',
+      ['function', 'result'],
+    );
     new Gauge({
       name: 'nova_async_queue_depth',
       help: 'Asynchronous invocations in the queue (the whole cluster’s), by state: queued, retrying, running',

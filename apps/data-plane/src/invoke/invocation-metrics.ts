@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
-import { DURATION_BUCKETS, NovaMetrics, SeriesCache } from '#server';
+import { Gauge, type Counter, type Histogram } from 'prom-client';
+import { NovaMetrics, type SeriesCache } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 import type { RunResult } from './invocation-runner.js';
 
@@ -17,26 +17,20 @@ export function outcomeOf(run: RunResult): string {
  */
 @Injectable()
 export class InvocationMetrics {
-  private readonly series: SeriesCache<{ count: Counter.Internal; duration: Histogram.Internal<string> }>;
+  private readonly count: SeriesCache<Counter.Internal>;
+  private readonly duration: SeriesCache<Histogram.Internal<string>>;
 
   constructor(metrics: NovaMetrics, pools: InstancePoolService) {
-    const count = new Counter({
-      name: 'nova_invocations_total',
-      help: 'Function invocations (every attempt: sync, stream, async, workflow step), by function, outcome and cold start',
-      labelNames: ['function', 'outcome', 'cold_start'],
-      registers: [metrics.registry],
-    });
-    const duration = new Histogram({
-      name: 'nova_invocation_duration_seconds',
-      help: 'Time from asking for an instance to the answer, by function and outcome',
-      labelNames: ['function', 'outcome'],
-      buckets: DURATION_BUCKETS,
-      registers: [metrics.registry],
-    });
-    this.series = new SeriesCache(([fn, outcome, cold]) => ({
-      count: count.labels(fn!, outcome!, cold!),
-      duration: duration.labels(fn!, outcome!),
-    }));
+    this.count = metrics.counter(
+      'nova_invocations_total',
+      'Function invocations (every attempt: sync, stream, async, workflow step), by function, outcome and cold start',
+      ['function', 'outcome', 'cold_start'],
+    );
+    this.duration = metrics.histogram(
+      'nova_invocation_duration_seconds',
+      'Time from asking for an instance to the answer, by function and outcome',
+      ['function', 'outcome'],
+    );
     new Gauge({
       name: 'nova_instances',
       help: 'Function instances on this node, by function and state (idle: warm and free; busy; starting)',
@@ -65,9 +59,9 @@ export class InvocationMetrics {
 
   finished(functionName: string, run: RunResult): void {
     const cold = run.kind === 'outcome' ? run.coldStart : run.kind === 'load_failure';
-    const series = this.series.get(functionName, outcomeOf(run), cold ? 'true' : 'false');
-    series.count.inc();
-    series.duration.observe(run.durationMs / 1000);
+    const outcome = outcomeOf(run);
+    this.count.get(functionName, outcome, cold ? 'true' : 'false').inc();
+    this.duration.get(functionName, outcome).observe(run.durationMs / 1000);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
-import { DURATION_BUCKETS, NovaMetrics, SeriesCache } from '#server';
+import type { Counter } from 'prom-client';
+import { NovaMetrics, type SeriesCache } from '#server';
 
 export type TransactionStatus = 'committed' | 'conflict' | 'aborted' | 'failed';
 export type StateOperationType = 'put' | 'delete' | 'get' | 'get_version' | 'history' | 'list_keys' | 'scan' | 'replay';
@@ -18,28 +18,19 @@ export class StateMetrics {
   private readonly operations: SeriesCache<Counter.Internal>;
 
   constructor(metrics: NovaMetrics) {
-    const transactions = new Counter({
-      name: 'statehouse_transactions_total',
-      help: 'State transactions, by how they ended (committed, conflict, aborted, failed)',
-      labelNames: ['status'],
-      registers: [metrics.registry],
-    });
-    const operations = new Counter({
-      name: 'statehouse_operations_total',
-      help: 'State operations, by type (put, delete, get, get_version, history, list_keys, scan, replay)',
-      labelNames: ['type'],
-      registers: [metrics.registry],
-    });
-    const rpcDuration = new Histogram({
-      name: 'statehouse_rpc_duration_seconds',
-      help: 'Time to serve a statehouse.v1 call, by RPC',
-      labelNames: ['rpc'],
-      buckets: DURATION_BUCKETS,
-      registers: [metrics.registry],
-    });
-    this.transactions = new SeriesCache(([status]) => transactions.labels(status!));
-    this.operations = new SeriesCache(([type]) => operations.labels(type!));
-    const rpcs = new SeriesCache(([rpc]) => rpcDuration.labels(rpc!));
+    this.transactions = metrics.counter(
+      'statehouse_transactions_total',
+      'State transactions, by how they ended (committed, conflict, aborted, failed)',
+      ['status'],
+    );
+    this.operations = metrics.counter(
+      'statehouse_operations_total',
+      'State operations, by type (put, delete, get, get_version, history, list_keys, scan, replay)',
+      ['type'],
+    );
+    const rpcs = metrics.histogram('statehouse_rpc_duration_seconds', 'Time to serve a statehouse.v1 call, by RPC', [
+      'rpc',
+    ]);
     metrics.observeCalls(STATEHOUSE_SERVICE, (method, seconds) => rpcs.get(method).observe(seconds));
   }
 

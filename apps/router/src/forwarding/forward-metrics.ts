@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { NovaMetrics, SeriesCache } from '#server';
 import { NodeDirectory } from '../nodes/node-directory.js';
 
@@ -15,13 +15,11 @@ export class ForwardMetrics {
   private readonly forwards: SeriesCache<Counter.Internal>;
 
   constructor(metrics: NovaMetrics, directory: NodeDirectory) {
-    const forwards = new Counter({
-      name: 'nova_router_forwards_total',
-      help: 'Calls this router sent to nodes, by node and outcome (ok, error, unavailable, no_node)',
-      labelNames: ['node', 'outcome'],
-      registers: [metrics.registry],
-    });
-    this.forwards = new SeriesCache(([node, outcome]) => forwards.labels(node!, outcome!));
+    this.forwards = metrics.counter(
+      'nova_router_forwards_total',
+      'Calls this router sent to nodes, by node and outcome (ok, error, unavailable, no_node)',
+      ['node', 'outcome'],
+    );
     metrics.heartbeatAges(() => {
       const now = performance.now();
       return directory.all().map((node): [string, number] => [node.id, (now - node.heardAt) / 1000]);

@@ -16,24 +16,21 @@ export class NovaMetrics {
   readonly registry = new Registry();
   private readonly heartbeatSources: (() => Iterable<[node: string, ageS: number]>)[] = [];
   private readonly callObservers: { prefix: string; observe: (method: string, seconds: number) => void }[] = [];
-  private readonly callSeries: SeriesCache<{ count: Counter.Internal; duration: Histogram.Internal<'method'> }>;
+  private readonly calls: SeriesCache<Counter.Internal>;
+  private readonly callDurations: SeriesCache<Histogram.Internal<string>>;
 
   constructor(plane: string) {
     this.registry.setDefaultLabels({ plane });
     collectDefaultMetrics({ register: this.registry, prefix: 'nova_' });
-    const calls = new Counter({
-      name: 'nova_grpc_calls_total',
-      help: 'gRPC calls served, by method and status code',
-      labelNames: ['method', 'code'],
-      registers: [this.registry],
-    });
-    const duration = new Histogram({
-      name: 'nova_grpc_call_duration_seconds',
-      help: 'Time from a call’s headers to its status, by method',
-      labelNames: ['method'],
-      buckets: DURATION_BUCKETS,
-      registers: [this.registry],
-    });
+    this.calls = this.counter('nova_grpc_calls_total', 'gRPC calls served, by method and status code', [
+      'method',
+      'code',
+    ]);
+    this.callDurations = this.histogram(
+      'nova_grpc_call_duration_seconds',
+      'Time from a call’s headers to its status, by method',
+      ['method'],
+    );
     const heartbeatSources = this.heartbeatSources;
     new Gauge({
       name: 'nova_node_heartbeat_age_seconds',
@@ -45,17 +42,24 @@ export class NovaMetrics {
         for (const source of heartbeatSources) for (const [node, age] of source()) this.set({ node }, age);
       },
     });
-    this.callSeries = new SeriesCache(([method, code]) => ({
-      count: calls.labels(method!, code!),
-      duration: duration.labels(method!),
-    }));
+  }
+
+  /** A counter on this registry, its series by label values in the order of `labelNames`. */
+  counter(name: string, help: string, labelNames: string[]): SeriesCache<Counter.Internal> {
+    const counter = new Counter({ name, help, labelNames, registers: [this.registry] });
+    return new SeriesCache((values) => counter.labels(...values));
+  }
+
+  /** A histogram of seconds (DURATION_BUCKETS) on this registry, its series by label values. */
+  histogram(name: string, help: string, labelNames: string[]): SeriesCache<Histogram.Internal<string>> {
+    const histogram = new Histogram({ name, help, labelNames, buckets: DURATION_BUCKETS, registers: [this.registry] });
+    return new SeriesCache((values) => histogram.labels(...values));
   }
 
   /** One finished call; the method is a path of a served service (grpc-js sees only those), so labels stay bounded. */
   grpcCall(method: string, code: string, seconds: number): void {
-    const series = this.callSeries.get(method, code);
-    series.count.inc();
-    series.duration.observe(seconds);
+    this.calls.get(method, code).inc();
+    this.callDurations.get(method).observe(seconds);
     for (const observer of this.callObservers) {
       if (method.startsWith(observer.prefix)) observer.observe(method.slice(observer.prefix.length), seconds);
     }
