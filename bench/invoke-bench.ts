@@ -1,18 +1,19 @@
 // Warm Invoke throughput and latency of Nova beside a bare grpc-js echo
 // server measured in the same run, and cold starts per runtime.
 //
-//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20]
+//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20] [--profile DIR]
 //
 // Load comes from h2load (Debian package nghttp2-client) sending a prebuilt
 // gRPC frame, pinned to CPU 1 while the servers are pinned to CPU 0.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { invokeRequest } from '../test/support/requests.js';
+import { summarizeCpuProfile } from './cpu-profile.js';
 import {
   h2load,
   hasTaskset,
@@ -33,6 +34,8 @@ const { values: args } = parseArgs({
     cold: { type: 'string', default: '20' },
     // Servers on CPU 0 only (the default), or free to use both cores.
     'pin-servers': { type: 'string', default: 'true' },
+    // A directory: Nova runs under --cpu-prof, and its self time per place is printed per call.
+    profile: { type: 'string' },
   },
 });
 const pinServers = args['pin-servers'] !== 'false';
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
 
     const novaPort = 19000 + Math.floor(Math.random() * 1000);
     const [novaCommand, novaArgs] = pinned(serverCpu, process.execPath, [
+      ...(args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : []),
       join(repoRoot, 'dist/apps/nova/src/main.js'),
       'daemon',
     ]);
@@ -194,6 +198,23 @@ async function main(): Promise<void> {
         2,
       ) + '\n',
     );
+    await stopChildren(children);
+    if (args.profile) {
+      // The newest profile is this run's (Nova writes it as it exits).
+      const [newest] = (await readdir(args.profile))
+        .filter((name) => name.endsWith('.cpuprofile'))
+        .sort()
+        .reverse();
+      if (newest) {
+        const summary = summarizeCpuProfile(join(args.profile, newest), calls.total);
+        process.stderr.write(`Nova's CPU, ${summary.busyMs.toFixed(0)} ms over ${calls.total} calls:\n`);
+        for (const { place, usPerCall, share } of summary.places) {
+          process.stderr.write(
+            `  ${usPerCall.toFixed(1).padStart(7)} µs/call ${(share * 100).toFixed(1).padStart(5)} %  ${place}\n`,
+          );
+        }
+      }
+    }
   } finally {
     await stopChildren(children);
     await rm(work, { recursive: true, force: true });

@@ -32,7 +32,7 @@ export { REQUEST_ID_HEADER, requestIdOf } from './logging/request-id.js';
 export { currentRequestId, runDetached, runWithRequestId } from './logging/request-context.js';
 export { RequiredScope } from './auth/required-scope.decorator.js';
 export { GrpcHealth, LIVENESS_SERVICE } from './health/grpc-health.js';
-export { NovaMetrics, SeriesCache, DURATION_BUCKETS } from './metrics/nova-metrics.js';
+export { NovaMetrics, MetricFamily, CounterSeries, HistogramSeries, DURATION_BUCKETS } from './metrics/nova-metrics.js';
 export { NovaTracing, TRACEPARENT, traceparentOf, validTraceparent, type ActiveSpan } from './tracing/nova-tracing.js';
 export { NovaServerModule } from './nova-server.module.js';
 export { startNovaServer, stopOnSignals, type RunningNovaServer } from './grpc/nova-server.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Gauge, type Counter } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { AsyncQueueRepository, type AttemptResult } from '#storage';
-import { NovaMetrics, SeriesCache } from '#server';
+import { NovaMetrics, type CounterSeries, type MetricFamily } from '#server';
 
 /**
  * The durable queue: attempts this node ran, by function and result
@@ -10,7 +10,7 @@ import { NovaMetrics, SeriesCache } from '#server';
  */
 @Injectable()
 export class AsyncMetrics {
-  private readonly attempts: SeriesCache<Counter.Internal>;
+  private readonly attempts: MetricFamily<CounterSeries>;
 
   constructor(metrics: NovaMetrics, queue: AsyncQueueRepository) {
     this.attempts = metrics.counter(
@@ -35,6 +35,6 @@ export class AsyncMetrics {
   }
 
   attempted(functionName: string, status: AttemptResult['status']): void {
-    this.attempts.get(functionName, status).inc();
+    this.attempts.of(functionName, status).inc();
   }
 }

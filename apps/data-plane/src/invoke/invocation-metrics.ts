@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Gauge, type Counter, type Histogram } from 'prom-client';
-import { NovaMetrics, type SeriesCache } from '#server';
+import { Gauge } from 'prom-client';
+import { NovaMetrics, type CounterSeries, type HistogramSeries, type MetricFamily } from '#server';
 import { InstancePoolService } from '../pool/instance-pool.service.js';
 import type { RunResult } from './invocation-runner.js';
 
@@ -17,8 +17,8 @@ export function outcomeOf(run: RunResult): string {
  */
 @Injectable()
 export class InvocationMetrics {
-  private readonly count: SeriesCache<Counter.Internal>;
-  private readonly duration: SeriesCache<Histogram.Internal<string>>;
+  private readonly count: MetricFamily<CounterSeries>;
+  private readonly duration: MetricFamily<HistogramSeries>;
 
   constructor(metrics: NovaMetrics, pools: InstancePoolService) {
     this.count = metrics.counter(
@@ -60,8 +60,8 @@ export class InvocationMetrics {
   finished(functionName: string, run: RunResult): void {
     const cold = run.kind === 'outcome' ? run.coldStart : run.kind === 'load_failure';
     const outcome = outcomeOf(run);
-    this.count.get(functionName, outcome, cold ? 'true' : 'false').inc();
-    this.duration.get(functionName, outcome).observe(run.durationMs / 1000);
+    this.count.of(functionName, outcome, cold ? 'true' : 'false').inc();
+    this.duration.of(functionName, outcome).observe(run.durationMs / 1000);
   }
 }
 

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Counter } from 'prom-client';
-import { NovaMetrics, type SeriesCache } from '#server';
+import { NovaMetrics, type CounterSeries, type MetricFamily } from '#server';
 
 export type TransactionStatus = 'committed' | 'conflict' | 'aborted' | 'failed';
 export type StateOperationType = 'put' | 'delete' | 'get' | 'get_version' | 'history' | 'list_keys' | 'scan' | 'replay';
@@ -14,8 +13,8 @@ const STATEHOUSE_SERVICE = '/statehouse.v1.StatehouseService/';
  */
 @Injectable()
 export class StateMetrics {
-  private readonly transactions: SeriesCache<Counter.Internal>;
-  private readonly operations: SeriesCache<Counter.Internal>;
+  private readonly transactions: MetricFamily<CounterSeries>;
+  private readonly operations: MetricFamily<CounterSeries>;
 
   constructor(metrics: NovaMetrics) {
     this.transactions = metrics.counter(
@@ -31,14 +30,14 @@ export class StateMetrics {
     const rpcs = metrics.histogram('statehouse_rpc_duration_seconds', 'Time to serve a statehouse.v1 call, by RPC', [
       'rpc',
     ]);
-    metrics.observeCalls(STATEHOUSE_SERVICE, (method, seconds) => rpcs.get(method).observe(seconds));
+    metrics.observeCalls(STATEHOUSE_SERVICE, (method, seconds) => rpcs.of(method).observe(seconds));
   }
 
   transaction(status: TransactionStatus): void {
-    this.transactions.get(status).inc();
+    this.transactions.of(status).inc();
   }
 
   operation(type: StateOperationType, count = 1): void {
-    this.operations.get(type).inc(count);
+    this.operations.of(type).inc(count);
   }
 }

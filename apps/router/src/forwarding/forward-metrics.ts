@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import type { Counter } from 'prom-client';
-import { NovaMetrics, SeriesCache } from '#server';
+import { NovaMetrics, type CounterSeries, type MetricFamily } from '#server';
 import { NodeDirectory } from '../nodes/node-directory.js';
 
 /**
@@ -12,7 +11,7 @@ import { NodeDirectory } from '../nodes/node-directory.js';
  */
 @Injectable()
 export class ForwardMetrics {
-  private readonly forwards: SeriesCache<Counter.Internal>;
+  private readonly forwards: MetricFamily<CounterSeries>;
 
   constructor(metrics: NovaMetrics, directory: NodeDirectory) {
     this.forwards = metrics.counter(
@@ -29,11 +28,11 @@ export class ForwardMetrics {
   /** One attempt on a node, by the status it ended with. */
   attempt(nodeId: string, code: grpc.status): void {
     const outcome = code === grpc.status.OK ? 'ok' : code === grpc.status.UNAVAILABLE ? 'unavailable' : 'error';
-    this.forwards.get(nodeId, outcome).inc();
+    this.forwards.of(nodeId, outcome).inc();
   }
 
   /** A call no node could take. */
   noNode(): void {
-    this.forwards.get('', 'no_node').inc();
+    this.forwards.of('', 'no_node').inc();
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Seconds; from a warm call's fraction of a millisecond to a long function's minutes. */
 export const DURATION_BUCKETS = [
@@ -16,8 +16,8 @@ export class NovaMetrics {
   readonly registry = new Registry();
   private readonly heartbeatSources: (() => Iterable<[node: string, ageS: number]>)[] = [];
   private readonly callObservers: { prefix: string; observe: (method: string, seconds: number) => void }[] = [];
-  private readonly calls: SeriesCache<Counter.Internal>;
-  private readonly callDurations: SeriesCache<Histogram.Internal<string>>;
+  private readonly calls: MetricFamily<CounterSeries>;
+  private readonly callDurations: MetricFamily<HistogramSeries>;
 
   constructor(plane: string) {
     this.registry.setDefaultLabels({ plane });
@@ -45,21 +45,25 @@ export class NovaMetrics {
   }
 
   /** A counter on this registry, its series by label values in the order of `labelNames`. */
-  counter(name: string, help: string, labelNames: string[]): SeriesCache<Counter.Internal> {
-    const counter = new Counter({ name, help, labelNames, registers: [this.registry] });
-    return new SeriesCache((values) => counter.labels(...values));
+  counter(name: string, help: string, labelNames: string[]): MetricFamily<CounterSeries> {
+    return this.family(new MetricFamily(name, help, 'counter', labelNames, () => new CounterSeries()));
   }
 
   /** A histogram of seconds (DURATION_BUCKETS) on this registry, its series by label values. */
-  histogram(name: string, help: string, labelNames: string[]): SeriesCache<Histogram.Internal<string>> {
-    const histogram = new Histogram({ name, help, labelNames, buckets: DURATION_BUCKETS, registers: [this.registry] });
-    return new SeriesCache((values) => histogram.labels(...values));
+  histogram(name: string, help: string, labelNames: string[]): MetricFamily<HistogramSeries> {
+    return this.family(new MetricFamily(name, help, 'histogram', labelNames, () => new HistogramSeries()));
+  }
+
+  private family<T extends CounterSeries | HistogramSeries>(family: MetricFamily<T>): MetricFamily<T> {
+    // prom-client reads any object with a name, help, type and getForPromString().
+    this.registry.registerMetric(family as unknown as Parameters<Registry['registerMetric']>[0]);
+    return family;
   }
 
   /** One finished call; the method is a path of a served service (grpc-js sees only those), so labels stay bounded. */
   grpcCall(method: string, code: string, seconds: number): void {
-    this.calls.get(method, code).inc();
-    this.callDurations.get(method).observe(seconds);
+    this.calls.of(method, code).inc();
+    this.callDurations.of(method).observe(seconds);
     for (const observer of this.callObservers) {
       if (method.startsWith(observer.prefix)) observer.observe(method.slice(observer.prefix.length), seconds);
     }
@@ -81,22 +85,90 @@ export class NovaMetrics {
   }
 }
 
+/** A counter's series: a number, raised on the call path with nothing else to do. */
+export class CounterSeries {
+  value = 0;
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+/** A histogram's series over DURATION_BUCKETS: a count per bucket, the sum and the count. */
+export class HistogramSeries {
+  /** Per bucket, not cumulative; the last one is +Inf. */
+  readonly counts = new Float64Array(DURATION_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++;
+    this.counts[bucket]! += 1;
+    this.sum += seconds;
+    this.count += 1;
+  }
+}
+
+interface ExportedValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
 /**
- * A label set's series, looked up once: prom-client hashes the labels on
- * every inc/observe otherwise, which the invoke path would pay per call.
+ * A metric's series by label values, each made once and then updated in
+ * place: prom-client's own children validate and hash their labels on every
+ * inc()/observe(), which a warm call would pay for each metric it counts.
+ * The family is a metric of the registry (prom-client reads it through
+ * getForPromString() when Prometheus scrapes), so the text format and the
+ * registry's default labels are prom-client's.
  */
-export class SeriesCache<T> {
-  private readonly cache = new Map<string, T>();
+export class MetricFamily<T extends CounterSeries | HistogramSeries> {
+  private readonly series = new Map<string, { labels: Record<string, string>; series: T }>();
+  readonly aggregator = 'sum';
 
-  constructor(private readonly make: (labels: string[]) => T) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly labelNames: readonly string[],
+    private readonly make: () => T,
+  ) {}
 
-  get(...labels: string[]): T {
-    const key = labels.join('\u0000');
-    let series = this.cache.get(key);
-    if (series === undefined) {
-      series = this.make(labels);
-      this.cache.set(key, series);
+  /** The series of these label values, in the order of the label names. */
+  of(...values: string[]): T {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000');
+    let entry = this.series.get(key);
+    if (entry === undefined) {
+      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] ?? '']));
+      entry = { labels, series: this.make() };
+      this.series.set(key, entry);
     }
-    return series;
+    return entry.series;
+  }
+
+  getForPromString(): { name: string; help: string; type: string; values: ExportedValue[]; aggregator: string } {
+    const values: ExportedValue[] = [];
+    for (const { labels, series } of this.series.values()) {
+      if (series instanceof CounterSeries) {
+        values.push({ labels, value: series.value });
+        continue;
+      }
+      let cumulative = 0;
+      for (let bucket = 0; bucket <= DURATION_BUCKETS.length; bucket++) {
+        cumulative += series.counts[bucket]!;
+        const le = bucket < DURATION_BUCKETS.length ? DURATION_BUCKETS[bucket]! : '+Inf';
+        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels, value: series.sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: series.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** The registry's resetMetrics() calls this. */
+  reset(): void {
+    this.series.clear();
   }
 }
