@@ -76,8 +76,9 @@ async function main(): Promise<void> {
         HOME: process.env['HOME'] ?? '/tmp',
         NOVA_GRPC_ADDR: `127.0.0.1:${novaPort}`,
         NOVA_DATA_DIR: join(work, 'data'),
-        // One log line per call costs as much as a trivial call: measured without.
-        NOVA_LOG_LEVEL: 'warn',
+        // One log line per call costs as much as a trivial call: measured without
+        // (NOVA_LOG_LEVEL=info npm run bench measures with).
+        NOVA_LOG_LEVEL: process.env['NOVA_LOG_LEVEL'] ?? 'warn',
         NOVA_WORKERS: '1',
         // To measure the request context's cost: NOVA_LOG_CALL_CONTEXT=on npm run bench.
         ...(process.env['NOVA_LOG_CALL_CONTEXT']
