@@ -167,6 +167,37 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     assert.equal(invocation.attributes['faas.coldstart'], false);
   });
 
+  it('continues the caller’s trace in every attempt of an async invocation', async () => {
+    const traceId = 'c'.repeat(31) + '3';
+    const client = createDataPlaneClient({ address: topology.routers[0]!.address });
+    try {
+      await client.invokeAsync(
+        {
+          function: 'traced',
+          payload: Buffer.from('{}'),
+          maxAttempts: 1,
+          backoffBaseMs: 0,
+          backoffMaxMs: 0,
+          idempotencyKey: '',
+          version: 0,
+        },
+        { metadata: { traceparent: `00-${traceId}-${'d'.repeat(15)}4-01` } },
+      );
+    } finally {
+      client.close();
+    }
+    const served = await spanWhere(
+      'the data plane’s InvokeAsync span',
+      (span) =>
+        span.traceId === traceId && span.name === 'nova.v1.DataPlane/InvokeAsync' && span.service === 'nova-dataplane',
+    );
+    const attempt = await spanWhere(
+      'the attempt’s invocation span',
+      (span) => span.traceId === traceId && span.name === 'invoke traced',
+    );
+    assert.equal(attempt.parentSpanId, served.spanId, 'the attempt is a child of the call that queued it');
+  });
+
   it('hands a Node handler its traceparent too', async () => {
     const nova = new Nova({ address: topology.routers[0]!.address });
     try {

@@ -53,7 +53,9 @@ export class DataPlaneController implements dataPlane.DataPlaneController {
   }
 
   async invokeAsync(request: dataPlane.InvokeAsyncRequest, metadata: Metadata): Promise<dataPlane.InvokeAsyncResponse> {
-    const queued = await this.asyncInvocations.enqueue(toAsyncCall(request, requestIdOf(metadata)));
+    const queued = await this.asyncInvocations.enqueue(
+      toAsyncCall(request, requestIdOf(metadata), traceparentOf(metadata)),
+    );
     return { invocationId: queued.id, status: queued.status };
   }
 

@@ -55,7 +55,11 @@ export function toStreamChunk(chunk: StreamChunk): dataPlane.InvokeStreamChunk {
   };
 }
 
-export function toAsyncCall(request: dataPlane.InvokeAsyncRequest, correlationId: string): AsyncCall {
+export function toAsyncCall(
+  request: dataPlane.InvokeAsyncRequest,
+  correlationId: string,
+  traceparent: string | undefined,
+): AsyncCall {
   return {
     correlationId,
     functionName: request.function,
@@ -65,6 +69,7 @@ export function toAsyncCall(request: dataPlane.InvokeAsyncRequest, correlationId
     backoffBaseMs: request.backoffBaseMs,
     backoffMaxMs: request.backoffMaxMs,
     idempotencyKey: request.idempotencyKey,
+    ...withTraceparent(traceparent),
   };
 }
 

@@ -39,6 +39,8 @@ export interface AsyncCall {
   backoffMaxMs: number;
   /** Empty for none. */
   idempotencyKey: string;
+  /** The call's W3C trace context: every attempt continues it. */
+  traceparent?: string;
 }
 
 /** InvokeAsync: checks the request and stores it durably; workers run it. */
@@ -85,6 +87,7 @@ export class AsyncInvocationsService {
       backoffBaseMs,
       backoffMaxMs,
       idempotencyKey: request.idempotencyKey,
+      ...(request.traceparent ? { traceparent: request.traceparent } : {}),
     });
     return { id: stored.id, status: stored.status };
   }

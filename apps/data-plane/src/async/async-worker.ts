@@ -175,6 +175,7 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       requestId: invocation.id,
       payload: invocation.payload,
       metadata: { attempt: String(invocation.attempt) },
+      ...(invocation.traceparent ? { traceparent: invocation.traceparent } : {}),
       deadline: Date.now() + record.timeoutS * 1000,
       onProgress: (text) => progress.offer(text),
     });

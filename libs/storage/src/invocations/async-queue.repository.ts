@@ -29,7 +29,7 @@ export class AsyncQueueRepository {
     if (!invocation.idempotencyKey) {
       // One statement is atomic on its own: one round trip instead of four.
       await this.sql.run(
-        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($10, function_name) FROM stored`,
+        `WITH stored AS (${INSERT_QUEUED} RETURNING function_name) SELECT pg_notify($11, function_name) FROM stored`,
         [...insertParams(invocation), notifyChannels.asyncInvocations],
       );
       return { id: invocation.id, status: 'queued', duplicate: false };
@@ -86,7 +86,7 @@ export class AsyncQueueRepository {
                 FOR UPDATE SKIP LOCKED) picked
         WHERE i.id = picked.id
        RETURNING i.id, i.function_name, i.pinned_version, i.payload, i.attempts, i.max_attempts, i.backoff_base_ms,
-                 i.backoff_max_ms`,
+                 i.backoff_max_ms, i.traceparent`,
       [owner, limit, this.leaseMarginS],
     );
     return claimed.map((row) => ({
@@ -98,6 +98,7 @@ export class AsyncQueueRepository {
       maxAttempts: row.max_attempts,
       backoffBaseMs: row.backoff_base_ms,
       backoffMaxMs: row.backoff_max_ms,
+      ...(row.traceparent ? { traceparent: row.traceparent } : {}),
     }));
   }
 
@@ -212,8 +213,8 @@ const LEASE_EXPIRED_ATTEMPT = `jsonb_build_object(
 const INSERT_QUEUED = `INSERT INTO invocations
     (id, function_name, function_version, duration_ms, success, cold_start, error, log, created_at,
      status, is_async, attempts, max_attempts, backoff_base_ms, backoff_max_ms, payload, next_run_at, updated_at,
-     kind, correlation_id, pinned_version)
-  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now(), 'async', $8, $9)`;
+     kind, correlation_id, pinned_version, traceparent)
+  VALUES ($1, $2, $3, 0, false, false, '', '', now(), 'queued', true, 0, $4, $5, $6, $7, now(), now(), 'async', $8, $9, $10)`;
 
 function insertParams(invocation: NewAsyncInvocation): unknown[] {
   return [
@@ -226,6 +227,7 @@ function insertParams(invocation: NewAsyncInvocation): unknown[] {
     invocation.payload,
     invocation.correlationId,
     invocation.pinnedVersion ?? null,
+    invocation.traceparent ?? null,
   ];
 }
 
@@ -238,4 +240,5 @@ interface ClaimRow {
   max_attempts: number;
   backoff_base_ms: number;
   backoff_max_ms: number;
+  traceparent: string | null;
 }

@@ -71,6 +71,8 @@ export interface NewAsyncInvocation {
   backoffMaxMs: number;
   /** Empty for none. */
   idempotencyKey: string;
+  /** The W3C trace context of the call that queued it, for its attempts to continue. */
+  traceparent?: string;
 }
 
 /** An asynchronous invocation this process has leased to run one attempt of. */
@@ -85,6 +87,8 @@ export interface ClaimedInvocation {
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Set when the call that queued it carried one. */
+  traceparent?: string;
 }
 
 /** How one attempt ended, to be written back under the lease that ran it. */

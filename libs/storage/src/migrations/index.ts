@@ -10,6 +10,7 @@ import { StateGroupCommit1795470000000 } from './1795470000000-StateGroupCommit.
 import { ClusterNodes1795480000000 } from './1795480000000-ClusterNodes.js';
 import { AgentRegistry1795490000000 } from './1795490000000-AgentRegistry.js';
 import { InvocationProgress1795500000000 } from './1795500000000-InvocationProgress.js';
+import { InvocationTraceparent1795520000000 } from './1795520000000-InvocationTraceparent.js';
 import { Workflows1795510000000 } from './1795510000000-Workflows.js';
 
 /** Every migration, oldest first. */
@@ -27,4 +28,5 @@ export const migrations = [
   AgentRegistry1795490000000,
   InvocationProgress1795500000000,
   Workflows1795510000000,
+  InvocationTraceparent1795520000000,
 ];
