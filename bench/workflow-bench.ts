@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createControlPlaneClient, createDataPlaneClient, createWorkflowsClient } from '#proto';
+import { createControlPlaneClient, createWorkflowsClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
-import { median, percentile, rate, stopChildren } from './load.js';
+import { median, percentile, rate, stopChildren, waitServing } from './load.js';
 
 const { values: args } = parseArgs({
   options: { count: { type: 'string', default: '500' }, failovers: { type: 'string', default: '10' } },
@@ -37,22 +37,8 @@ async function startNova(env: Record<string, string>, port: number, mode: string
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const address = `127.0.0.1:${port}`;
-  // DataPlane.Health answers on unified and data-plane processes alike.
-  const dp = createDataPlaneClient({ address });
-  try {
-    for (let tries = 0; ; tries++) {
-      try {
-        await dp.health({}, { timeoutMs: 1000 });
-        return child;
-      } catch (error) {
-        if (child.exitCode !== null || tries > 300) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  } finally {
-    dp.close();
-  }
+  await waitServing(`127.0.0.1:${port}`);
+  return child;
 }
 
 const threeSteps = Buffer.from(

@@ -51,4 +51,5 @@ export {
   type QueuedFunctionCall,
 } from './invoke/function-invoker.js';
 export { Periodic } from './periodic.js';
+export { ClaimLoop, type ClaimLoopOptions } from './claim-loop.js';
 export { buildInfo, type BuildInfo } from './build-info.js';

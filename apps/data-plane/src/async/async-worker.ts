@@ -14,7 +14,7 @@ import {
   type AttemptResult,
   type ClaimedInvocation,
 } from '#storage';
-import { JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, runWithRequestId, type NovaConfig } from '#server';
+import { ClaimLoop, JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { BatchWriter } from '../invocations/batch-writer.js';
@@ -43,13 +43,8 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly pollFailures = new ThrottledLog(this.logger);
   /** Identifies this process's leases: its node id first, so a dead node's leases can be found. */
   private readonly owner: string;
-  private running = 0;
-  private claiming: Promise<void> | undefined;
-  private wantMore = false;
-  private stopped = false;
   private readonly results: BatchWriter<AttemptResult>;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly loop: ClaimLoop<ClaimedInvocation>;
 
   constructor(
     @Inject(NOVA_CONFIG) private readonly config: NovaConfig,
@@ -75,83 +70,38 @@ export class AsyncWorker implements OnApplicationBootstrap, BeforeApplicationShu
       maxBuffered: 100_000,
       what: 'attempt results',
     });
-  }
-
-  private get concurrency(): number {
-    return this.config.instances.asyncConcurrency;
+    this.loop = new ClaimLoop({
+      concurrency: config.instances.asyncConcurrency,
+      claim: (room) => this.queue.claim(this.owner, room),
+      run: async (invocation) => this.results.push(await this.attempt(invocation)),
+      idOf: (invocation) => invocation.id,
+      mayClaim: () => !this.membership?.draining,
+      pollMs: POLL_MS,
+      sweepEveryPolls: SWEEP_EVERY_POLLS,
+      sweep: async () => {
+        await this.queue.releaseLeasesOfDeadNodes();
+        await this.queue.deadLetterExpired();
+      },
+      onError: (stage, error, invocation) => {
+        if (stage === 'claim')
+          this.pollFailures.write('warn', 'could not claim async invocations', { error: error.message });
+        else if (stage === 'sweep') this.pollFailures.write('warn', 'lease sweep failed', { error: error.message });
+        else this.logger.error('async attempt failed unexpectedly', { id: invocation?.id, error: error.stack });
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.concurrency === 0) return;
-    await this.listener.subscribe(notifyChannels.asyncInvocations, () => this.wake());
-    this.listener.onReconnect(() => this.wake());
-    let polls = 0;
-    this.pollTimer = setInterval(() => {
-      this.wake();
-      if (++polls % SWEEP_EVERY_POLLS !== 0) return;
-      void this.queue
-        .releaseLeasesOfDeadNodes()
-        .then(() => this.queue.deadLetterExpired())
-        .catch((error: Error) => this.pollFailures.write('warn', 'lease sweep failed', { error: error.message }));
-    }, POLL_MS);
-    this.pollTimer.unref();
-    this.wake();
+    if (this.config.instances.asyncConcurrency === 0) return;
+    await this.listener.subscribe(notifyChannels.asyncInvocations, () => this.loop.wake());
+    this.listener.onReconnect(() => this.loop.wake());
+    this.loop.start();
   }
 
   /** Stops claiming, lets running attempts finish, writes their results. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.pollTimer);
-    await this.claiming;
-    await Promise.all([...this.inFlight]);
+    await this.loop.stop();
     await this.results.close();
-  }
-
-  /** Claims more work when there is room; concurrent wakes share one claim. */
-  wake(): void {
-    if (this.stopped || this.concurrency === 0) return;
-    if (this.claiming) {
-      this.wantMore = true;
-      return;
-    }
-    this.claiming = this.claimLoop().finally(() => {
-      this.claiming = undefined;
-    });
-  }
-
-  private async claimLoop(): Promise<void> {
-    do {
-      this.wantMore = false;
-      const room = this.concurrency - this.running;
-      // A drained node finishes what it has and takes nothing new.
-      if (room <= 0 || this.stopped || this.membership?.draining) return;
-      let claimed: ClaimedInvocation[];
-      try {
-        claimed = await this.queue.claim(this.owner, room);
-      } catch (error) {
-        this.pollFailures.write('warn', 'could not claim async invocations', { error: (error as Error).message });
-        return;
-      }
-      for (const invocation of claimed) this.start(invocation);
-      // A full batch suggests more is waiting.
-      if (claimed.length === room) this.wantMore = true;
-    } while (this.wantMore);
-  }
-
-  private start(invocation: ClaimedInvocation): void {
-    this.running += 1;
-    // An attempt's log lines carry its invocation id, as a call's carry its request id.
-    const done = runWithRequestId(invocation.id, () => this.attempt(invocation))
-      .then((result) => this.results.push(result))
-      .catch((error: Error) =>
-        this.logger.error('async attempt failed unexpectedly', { id: invocation.id, error: error.stack }),
-      )
-      .finally(() => {
-        this.running -= 1;
-        this.inFlight.delete(done);
-        this.wake();
-      });
-    this.inFlight.add(done);
   }
 
   private async attempt(invocation: ClaimedInvocation): Promise<AttemptResult> {

@@ -14,7 +14,7 @@ import {
   type ClaimedWorkflow,
   type WorkflowChange,
 } from '#storage';
-import { JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, runWithRequestId, type NovaConfig } from '#server';
+import { ClaimLoop, JsonLogger, NOVA_CONFIG, NodeMembership, ThrottledLog, type NovaConfig } from '#server';
 import { FunctionCatalog } from '../functions/function-catalog.js';
 import { InvocationRunner, summarize, type RunResult } from '../invoke/invocation-runner.js';
 import { WorkflowRun } from './workflow-run.js';
@@ -38,12 +38,8 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
   /** This process's leases: its node id first, so that a dead node's workflows are found. */
   readonly owner: string;
   private readonly running = new Map<string, WorkflowRun>();
-  private readonly inFlight = new Set<Promise<void>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private claiming: Promise<void> | undefined;
-  private wantMore = false;
-  private stopped = false;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop<ClaimedWorkflow>;
   private renewTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -56,10 +52,24 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
     @Optional() private readonly membership?: NodeMembership,
   ) {
     this.owner = `${config.cluster.nodeId}/${randomUUID().slice(0, 8)}`;
-  }
-
-  private get concurrency(): number {
-    return this.config.workflows.concurrency;
+    this.loop = new ClaimLoop({
+      concurrency: config.workflows.concurrency,
+      claim: (room) => this.repository.claim(this.owner, config.cluster.nodeId, room, this.leaseMs),
+      run: (workflow) => this.runOnce(workflow),
+      idOf: (workflow) => workflow.id,
+      mayClaim: () => !this.membership?.draining,
+      pollMs: POLL_MS,
+      sweepEveryPolls: SWEEP_EVERY_POLLS,
+      sweep: async () => {
+        if ((await this.repository.expireLeasesOfDeadNodes()) > 0) this.loop.wake();
+      },
+      onError: (stage, error, workflow) => {
+        if (stage === 'claim') this.pollFailures.write('warn', 'could not claim workflows', { error: error.message });
+        else if (stage === 'sweep')
+          this.pollFailures.write('warn', 'workflow lease sweep failed', { error: error.message });
+        else this.logger.error('workflow run failed unexpectedly', { workflow: workflow?.id, error: error.stack });
+      },
+    });
   }
 
   private get leaseMs(): number {
@@ -67,21 +77,9 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.concurrency === 0) return;
+    if (this.config.workflows.concurrency === 0) return;
     this.unsubscribe = await this.listener.subscribe(notifyChannels.workflows, (payload) => this.onChange(payload));
-    this.listener.onReconnect(() => this.wake());
-    let polls = 0;
-    this.pollTimer = setInterval(() => {
-      this.wake();
-      if (++polls % SWEEP_EVERY_POLLS !== 0) return;
-      this.repository
-        .expireLeasesOfDeadNodes()
-        .then((expired) => expired > 0 && this.wake())
-        .catch((error: Error) =>
-          this.pollFailures.write('warn', 'workflow lease sweep failed', { error: error.message }),
-        );
-    }, POLL_MS);
-    this.pollTimer.unref();
+    this.listener.onReconnect(() => this.loop.wake());
     // Renewed five times a lease: a missed renewal or two (a slow database) does not lose it.
     this.renewTimer = setInterval(() => {
       this.repository
@@ -91,7 +89,7 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
         );
     }, this.leaseMs / 5);
     this.renewTimer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   /**
@@ -99,12 +97,10 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
    * given back, so another node resumes them when they wake.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.pollTimer);
+    const stopped = this.loop.stop();
     this.unsubscribe?.();
     for (const timer of this.timers.values()) clearTimeout(timer);
-    await this.claiming;
-    await Promise.all([...this.inFlight]);
+    await stopped;
     clearInterval(this.renewTimer);
     await Promise.all(
       [...this.timers.keys()].map((id) =>
@@ -125,7 +121,7 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
     } catch {
       return;
     }
-    if (change.op === 'started') return this.wake();
+    if (change.op === 'started') return this.loop.wake();
     const run = this.running.get(change.id);
     if (run) {
       this.logger.info('workflow cancelled; stopping its run', { workflow: change.id });
@@ -138,36 +134,8 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  /** Claims more work when there is room; concurrent wakes share one claim. */
-  wake(): void {
-    if (this.stopped || this.concurrency === 0) return;
-    if (this.claiming) {
-      this.wantMore = true;
-      return;
-    }
-    this.claiming = this.claimLoop().finally(() => {
-      this.claiming = undefined;
-    });
-  }
-
-  private async claimLoop(): Promise<void> {
-    do {
-      this.wantMore = false;
-      const room = this.concurrency - this.running.size;
-      if (room <= 0 || this.stopped || this.membership?.draining) return;
-      let claimed: ClaimedWorkflow[];
-      try {
-        claimed = await this.repository.claim(this.owner, this.config.cluster.nodeId, room, this.leaseMs);
-      } catch (error) {
-        this.pollFailures.write('warn', 'could not claim workflows', { error: (error as Error).message });
-        return;
-      }
-      for (const workflow of claimed) this.start(workflow);
-      if (claimed.length === room) this.wantMore = true;
-    } while (this.wantMore);
-  }
-
-  private start(workflow: ClaimedWorkflow): void {
+  /** One run: from the start of the handler, replaying the workflow's checkpoints, to its end or its next sleep. */
+  private async runOnce(workflow: ClaimedWorkflow): Promise<void> {
     const timer = this.timers.get(workflow.id);
     if (timer) {
       clearTimeout(timer);
@@ -176,21 +144,15 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
     if (workflow.previousOwner) {
       this.logger.info('took over a workflow', { workflow: workflow.id, from: workflow.previousOwner });
     }
-    const abort = new AbortController();
-    const done = runWithRequestId(workflow.id, () => this.runOnce(workflow, abort))
-      .catch((error: Error) =>
-        this.logger.error('workflow run failed unexpectedly', { workflow: workflow.id, error: error.stack }),
-      )
-      .finally(() => {
-        this.running.delete(workflow.id);
-        this.inFlight.delete(done);
-        this.wake();
-      });
-    this.inFlight.add(done);
+    try {
+      await this.runFromHistory(workflow);
+    } finally {
+      this.running.delete(workflow.id);
+    }
   }
 
-  /** One run: from the start of the handler, replaying the workflow's checkpoints, to its end or its next sleep. */
-  private async runOnce(workflow: ClaimedWorkflow, abort: AbortController): Promise<void> {
+  private async runFromHistory(workflow: ClaimedWorkflow): Promise<void> {
+    const abort = new AbortController();
     const history = await this.repository.steps(workflow.id);
     const run = new WorkflowRun(this.repository, workflow, this.owner, this.config.cluster.nodeId, history, () =>
       abort.abort(),
@@ -262,11 +224,11 @@ export class WorkflowWorker implements OnApplicationBootstrap, BeforeApplication
 
   /** Resumes one of this node's sleeping workflows when its timer comes (the poll would find it too, a little later). */
   private wakeAt(id: string, at: Date): void {
-    if (this.stopped) return;
+    if (this.loop.stopping) return;
     const timer = setTimeout(
       () => {
         this.timers.delete(id);
-        this.wake();
+        this.loop.wake();
       },
       Math.min(Math.max(0, at.getTime() - Date.now()), 2 ** 31 - 1),
     );
