@@ -2,7 +2,11 @@
 // events through Nova, each beside a bare `pg` loop doing the same SQL
 // against the same embedded PostgreSQL in the same run (issue 10, item 6).
 //
-//   npm run bench:state -- [--duration 5] [--concurrency 16]
+//   npm run bench:state -- [--duration 5] [--concurrency 16] [--phases get,txn,replay] [--profile DIR]
+//
+// --profile runs Nova under --cpu-prof and prints its self time per place
+// (bench/cpu-profile.ts) per operation of the phases run: run one phase at
+// a time to see where that operation's CPU goes.
 //
 // The load on Nova must not come from a client slower than the server: a
 // grpc-js client with proto-loader spends more CPU per GetState than Nova
@@ -13,22 +17,31 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createStatehouseClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
+import { summarizeCpuProfile } from './cpu-profile.js';
 
 const { values: args } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '16' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '16' },
+    phases: { type: 'string', default: 'get,txn,replay' },
+    profile: { type: 'string' },
+  },
 });
+const phases = new Set(args.phases.split(','));
 const durationS = Number(args.duration);
 const concurrency = Number(args.concurrency);
 const repoRoot = join(import.meta.dirname, '..', '..');
 
 async function startNova(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist/apps/nova/src/main.js'), 'daemon'], {
+  const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+  const child = spawn(process.execPath, [...profiling, join(repoRoot, 'dist/apps/nova/src/main.js'), 'daemon'], {
     cwd: repoRoot,
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -186,6 +199,27 @@ async function throughput(limit: number, task: (i: number) => Promise<unknown>):
   return done / ((performance.now() - started) / 1000);
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Nova's self time per place and per operation, from the profile it wrote as it exited (the newest in `dir`). */
+function printProfile(dir: string, operations: number): void {
+  const [newest] = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  if (!newest) throw new Error(`no .cpuprofile in ${dir}`);
+  const summary = summarizeCpuProfile(join(dir, newest.name), operations);
+  process.stderr.write(`Nova's CPU, ${summary.busyMs.toFixed(0)} ms over ${Math.round(operations)} operations:\n`);
+  for (const { place, usPerCall, share } of summary.places) {
+    process.stderr.write(
+      `  ${usPerCall.toFixed(1).padStart(7)} µs/op ${(share * 100).toFixed(1).padStart(5)} %  ${place}\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'nova-state-bench-'));
   await chmod(work, 0o755);
@@ -225,75 +259,85 @@ async function main(): Promise<void> {
       results[`${name}PostgresCpuUsPerOp`] = ((after.postgres - before.postgres) * 1e6) / operations;
       return rate;
     };
-    results['pgGetPerS'] = await measured('pgGet', () =>
-      throughput(concurrency, (i) =>
-        db.query(
-          'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
-          ['bench', 'agent', `k${i % 1000}`],
-        ),
-      ),
-    );
     const address = `127.0.0.1:${port}`;
-    results['novaGetStatePerS'] = await measured('novaGetState', () =>
-      h2loadRate(
-        address,
-        `${SERVICE}GetState`,
-        Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'agent'), bytesField(3, 'k1')]),
-        concurrency,
-      ),
-    );
     const session = connect(`http://${address}`);
+    // Nova's operations in the phases run, for the profile's per-operation figures.
+    let novaOperations = 0;
+    if (phases.has('get')) {
+      results['pgGetPerS'] = await measured('pgGet', () =>
+        throughput(concurrency, (i) =>
+          db.query(
+            'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
+            ['bench', 'agent', `k${i % 1000}`],
+          ),
+        ),
+      );
+      results['novaGetStatePerS'] = await measured('novaGetState', () =>
+        h2loadRate(
+          address,
+          `${SERVICE}GetState`,
+          Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'agent'), bytesField(3, 'k1')]),
+          concurrency,
+        ),
+      );
+      novaOperations += results['novaGetStatePerS'] * durationS;
+    }
 
-    // The bare transaction: what one commit must do at least (a row written, fsync at COMMIT).
-    await db.query('CREATE TABLE bench_kv (key text PRIMARY KEY, value jsonb, version bigint)');
-    const bareTransaction = async (i: number): Promise<void> => {
-      const client = await db.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO bench_kv VALUES ($1, $2, 1)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = bench_kv.version + 1`,
-          [`w${i % 1000}`, JSON.stringify({ i })],
+    if (phases.has('txn')) {
+      // The bare transaction: what one commit must do at least (a row written, fsync at COMMIT).
+      await db.query('CREATE TABLE bench_kv (key text PRIMARY KEY, value jsonb, version bigint)');
+      const bareTransaction = async (i: number): Promise<void> => {
+        const client = await db.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(
+            `INSERT INTO bench_kv VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = bench_kv.version + 1`,
+            [`w${i % 1000}`, JSON.stringify({ i })],
+          );
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      };
+      results['pgTxnPerS'] = await measured('pgTxn', () => throughput(concurrency, bareTransaction));
+      // One at a time: the rate of commits that each wait for their own fsync,
+      // the ceiling of any design that orders commits by taking a clock in turn.
+      results['pgTxnOneAtATimePerS'] = await throughput(1, bareTransaction);
+      const begin = grpcFrame(Buffer.alloc(0));
+      results['novaBeginWriteCommitPerS'] = await measured('novaBeginWriteCommit', () =>
+        throughput(concurrency, async (i) => {
+          const txnId = firstString((await rawCall(session, `${SERVICE}BeginTransaction`, begin))[0]!);
+          const where = [bytesField(2, 'bench'), bytesField(3, 'agent'), bytesField(4, `w${i % 1000}`)];
+          const write = Buffer.concat([bytesField(1, txnId), ...where, bytesField(5, STRUCT_VALUE)]);
+          await rawCall(session, `${SERVICE}Write`, grpcFrame(write));
+          await rawCall(session, `${SERVICE}Commit`, grpcFrame(bytesField(1, txnId)));
+        }),
+      );
+      novaOperations += results['novaBeginWriteCommitPerS'] * durationS;
+    }
+
+    if (phases.has('replay')) {
+      const replayRequest = grpcFrame(Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'replayed')]));
+      const replayMs: number[] = [];
+      const pgReplayMs: number[] = [];
+      for (let run = 0; run < 20; run++) {
+        let started = performance.now();
+        const events = await rawCall(session, `${SERVICE}Replay`, replayRequest);
+        if (events.length !== 1000) throw new Error(`replayed ${events.length} events, not 1000`);
+        replayMs.push(performance.now() - started);
+        started = performance.now();
+        await db.query(
+          'SELECT txn_id, commit_ts, operations FROM state_events WHERE namespace = $1 AND agent_id = $2 ORDER BY commit_ts',
+          ['bench', 'replayed'],
         );
-        await client.query('COMMIT');
-      } finally {
-        client.release();
+        pgReplayMs.push(performance.now() - started);
       }
-    };
-    results['pgTxnPerS'] = await measured('pgTxn', () => throughput(concurrency, bareTransaction));
-    // One at a time: the rate of commits that each wait for their own fsync,
-    // the ceiling of any design that orders commits by taking a clock in turn.
-    results['pgTxnOneAtATimePerS'] = await throughput(1, bareTransaction);
-    const begin = grpcFrame(Buffer.alloc(0));
-    results['novaBeginWriteCommitPerS'] = await measured('novaBeginWriteCommit', () =>
-      throughput(concurrency, async (i) => {
-        const txnId = firstString((await rawCall(session, `${SERVICE}BeginTransaction`, begin))[0]!);
-        const where = [bytesField(2, 'bench'), bytesField(3, 'agent'), bytesField(4, `w${i % 1000}`)];
-        const write = Buffer.concat([bytesField(1, txnId), ...where, bytesField(5, STRUCT_VALUE)]);
-        await rawCall(session, `${SERVICE}Write`, grpcFrame(write));
-        await rawCall(session, `${SERVICE}Commit`, grpcFrame(bytesField(1, txnId)));
-      }),
-    );
-
-    const replayMs: number[] = [];
-    const replayRequest = grpcFrame(Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'replayed')]));
-    for (let run = 0; run < 20; run++) {
-      const started = performance.now();
-      const events = await rawCall(session, `${SERVICE}Replay`, replayRequest);
-      if (events.length !== 1000) throw new Error(`replayed ${events.length} events, not 1000`);
-      replayMs.push(performance.now() - started);
+      novaOperations += 20;
+      results['replay1000P50Ms'] = median(replayMs);
+      results['pgReplay1000P50Ms'] = median(pgReplayMs);
     }
     session.close();
-    replayMs.sort((a, b) => a - b);
-    results['replay1000P50Ms'] = replayMs[10]!;
-    results['pgReplay1000Ms'] = await (async () => {
-      const started = performance.now();
-      await db.query(
-        'SELECT txn_id, commit_ts, operations FROM state_events WHERE namespace = $1 AND agent_id = $2 ORDER BY commit_ts',
-        ['bench', 'replayed'],
-      );
-      return performance.now() - started;
-    })();
     state.close();
     await db.end();
     const round = (value: number): number => Math.round(value * 10) / 10;
@@ -304,17 +348,22 @@ async function main(): Promise<void> {
           settings: { durationS, concurrency },
           results: Object.fromEntries(Object.entries(results).map(([key, value]) => [key, round(value)])),
           ratios: {
-            getState: ratio(results['novaGetStatePerS'] / results['pgGetPerS']),
-            beginWriteCommit: ratio(results['novaBeginWriteCommitPerS'] / results['pgTxnPerS']),
+            getState: ratio(results['novaGetStatePerS']! / results['pgGetPerS']!),
+            beginWriteCommit: ratio(results['novaBeginWriteCommitPerS']! / results['pgTxnPerS']!),
           },
         },
         null,
         2,
       )}\n`,
     );
-  } finally {
     nova.kill('SIGTERM');
     await new Promise((resolve) => nova.once('exit', resolve));
+    if (args.profile) printProfile(args.profile, novaOperations);
+  } finally {
+    if (nova.exitCode === null && nova.signalCode === null) {
+      nova.kill('SIGTERM');
+      await new Promise((resolve) => nova.once('exit', resolve));
+    }
     await rm(work, { recursive: true, force: true });
   }
 }

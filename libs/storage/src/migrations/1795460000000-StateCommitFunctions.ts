@@ -1,31 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/**
- * A commit in one round trip (docs/adr/0007-state-on-postgres.md). Every
- * commit holds state_clock's row lock from taking its commit_ts to COMMIT,
- * so the commits of the whole store queue on it: each statement sent while
- * the lock is held is time every other commit waits. These functions do a
- * commit's work inside the server, where a statement costs no network trip.
- *
- * nova_state_apply: takes the next commit_ts, checks expected versions
- * against the versions as of that moment, and applies the operations
- * (versions, latest, one event per agent, NOTIFY nova_state). A conflict
- * applies nothing and answers the operation that broke.
- *
- * nova_state_commit: statehouse.v1's Commit of a staged transaction.
- *
- * nova_state_locked_get: a read for a transaction that function code holds
- * open: the key's advisory lock first (held to the end of the transaction,
- * so function transactions on one key take turns instead of conflicting),
- * then the read, in a statement of its own so that it sees every commit
- * made before the lock was granted.
- */
-export class StateCommitFunctions1795460000000 implements MigrationInterface {
-  name = 'StateCommitFunctions1795460000000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
-      CREATE FUNCTION nova_state_apply(
+/** nova_state_apply as this migration made it (1795530000000 replaces it and, going down, restores it). */
+export const stateApplyV1 = `
+      CREATE OR REPLACE FUNCTION nova_state_apply(
         p_txn uuid, p_kind text[], p_namespace text[], p_agent text[], p_key text[], p_value jsonb[], p_expected bigint[]
       ) RETURNS TABLE (
         applied_ts bigint, conflict_namespace text, conflict_agent text, conflict_key text,
@@ -94,7 +71,33 @@ export class StateCommitFunctions1795460000000 implements MigrationInterface {
         PERFORM pg_notify('nova_state', v_notice);
         RETURN QUERY SELECT v_ts, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::bigint;
       END
-      $fn$`);
+      $fn$`;
+
+/**
+ * A commit in one round trip (docs/adr/0007-state-on-postgres.md). Every
+ * commit holds state_clock's row lock from taking its commit_ts to COMMIT,
+ * so the commits of the whole store queue on it: each statement sent while
+ * the lock is held is time every other commit waits. These functions do a
+ * commit's work inside the server, where a statement costs no network trip.
+ *
+ * nova_state_apply: takes the next commit_ts, checks expected versions
+ * against the versions as of that moment, and applies the operations
+ * (versions, latest, one event per agent, NOTIFY nova_state). A conflict
+ * applies nothing and answers the operation that broke.
+ *
+ * nova_state_commit: statehouse.v1's Commit of a staged transaction.
+ *
+ * nova_state_locked_get: a read for a transaction that function code holds
+ * open: the key's advisory lock first (held to the end of the transaction,
+ * so function transactions on one key take turns instead of conflicting),
+ * then the read, in a statement of its own so that it sees every commit
+ * made before the lock was granted.
+ */
+export class StateCommitFunctions1795460000000 implements MigrationInterface {
+  name = 'StateCommitFunctions1795460000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(stateApplyV1);
 
     await queryRunner.query(`
       CREATE FUNCTION nova_state_commit(p_txn uuid) RETURNS TABLE (

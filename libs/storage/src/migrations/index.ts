@@ -12,6 +12,7 @@ import { AgentRegistry1795490000000 } from './1795490000000-AgentRegistry.js';
 import { InvocationProgress1795500000000 } from './1795500000000-InvocationProgress.js';
 import { InvocationTraceparent1795520000000 } from './1795520000000-InvocationTraceparent.js';
 import { Workflows1795510000000 } from './1795510000000-Workflows.js';
+import { StateCheaperStatements1795530000000 } from './1795530000000-StateCheaperStatements.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   InvocationProgress1795500000000,
   Workflows1795510000000,
   InvocationTraceparent1795520000000,
+  StateCheaperStatements1795530000000,
 ];

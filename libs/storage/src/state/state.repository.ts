@@ -223,17 +223,10 @@ export class StateRepository {
     );
   }
 
-  /** Stages one operation; a problem when the transaction cannot take it. */
+  /** Stages one operation; a problem when the transaction cannot take it (nova_state_stage, migration 1795530000000). */
   async stage(txnId: string, operation: StagedOperation): Promise<TransactionProblem | undefined> {
-    const staged = await this.sql.rows<{ seq: number }>(
-      `WITH txn AS (
-         SELECT txn_id FROM state_txns
-          WHERE txn_id = $1 AND status = 'open' AND expires_at > now()
-            AND (SELECT count(*) FROM state_staged WHERE txn_id = $1) < $7
-          FOR SHARE)
-       INSERT INTO state_staged (txn_id, namespace, agent_id, key, value, expected_version)
-       SELECT txn_id, $2, $3, $4, $5::jsonb, $6 FROM txn
-       RETURNING seq`,
+    const row = await this.sql.one<{ problem: TransactionProblem | null }>(
+      'SELECT nova_state_stage($1, $2, $3, $4, $5::jsonb, $6, $7) AS problem',
       [
         txnId,
         operation.namespace,
@@ -244,8 +237,7 @@ export class StateRepository {
         this.maxOperations,
       ],
     );
-    if (staged.length > 0) return undefined;
-    return (await this.problemOf(txnId)) ?? 'too_many_operations';
+    return row?.problem ?? undefined;
   }
 
   /** Why a transaction is not open, or undefined when it is (Commit asks the same in nova_state_commit). */
