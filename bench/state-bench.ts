@@ -2,7 +2,7 @@
 // events through Nova, each beside a bare `pg` loop doing the same SQL
 // against the same embedded PostgreSQL in the same run (issue 10, item 6).
 //
-//   npm run bench:state -- [--duration 5] [--concurrency 16] [--phases get,txn,replay] [--profile DIR]
+//   npm run bench:state -- [--duration 5] [--concurrency 16] [--phases get,txn,replay] [--replays 20] [--profile DIR]
 //
 // --profile runs Nova under --cpu-prof and prints its self time per place
 // (bench/cpu-profile.ts) per operation of the phases run: run one phase at
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     phases: { type: 'string', default: 'get,txn,replay' },
+    replays: { type: 'string', default: '20' },
     profile: { type: 'string' },
   },
 });
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
       const replayRequest = grpcFrame(Buffer.concat([bytesField(1, 'bench'), bytesField(2, 'replayed')]));
       const replayMs: number[] = [];
       const pgReplayMs: number[] = [];
-      for (let run = 0; run < 20; run++) {
+      for (let run = 0; run < Number(args.replays); run++) {
         let started = performance.now();
         const events = await rawCall(session, `${SERVICE}Replay`, replayRequest);
         if (events.length !== 1000) throw new Error(`replayed ${events.length} events, not 1000`);
@@ -333,7 +334,7 @@ async function main(): Promise<void> {
         );
         pgReplayMs.push(performance.now() - started);
       }
-      novaOperations += 20;
+      novaOperations += replayMs.length;
       results['replay1000P50Ms'] = median(replayMs);
       results['pgReplay1000P50Ms'] = median(pgReplayMs);
     }

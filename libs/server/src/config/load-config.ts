@@ -132,6 +132,7 @@ export function loadConfig(sources: ConfigSources = {}): NovaConfig {
       maxStreams: v.grpcMaxStreams,
     },
     databaseUrl: v.databaseUrl,
+    databasePreparedStatements: v.databasePreparedStatements,
     dataDir: resolve(cwd, v.dataDir),
     logLevel: v.logLevel,
     logCallContext: v.logCallContext === 'auto' ? contextPropagationIsCheap() : v.logCallContext === 'on',

@@ -21,6 +21,8 @@ export interface NovaConfig {
   };
   /** Unset: Nova runs its own embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
+  /** Hot statements go as named prepared statements (off for PgBouncer < 1.21 in transaction mode). */
+  databasePreparedStatements: boolean;
   /** Absolute. */
   dataDir: string;
   logLevel: LogLevel;

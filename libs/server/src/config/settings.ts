@@ -213,6 +213,15 @@ export const settings = {
     default: undefined,
     parse: databaseUrl,
   },
+  databasePreparedStatements: {
+    yaml: 'database_prepared_statements',
+    env: 'NOVA_DB_PREPARED_STATEMENTS',
+    flagName: '--db-prepared-statements',
+    help: 'Prepare hot statements per connection; `false` behind PgBouncer < 1.21 (transaction mode)',
+    arg: '<true|false>',
+    default: true,
+    parse: boolean,
+  },
   dataDir: {
     yaml: 'data_dir',
     env: 'NOVA_DATA_DIR',

@@ -242,6 +242,7 @@ async function openDatabase(config: NovaConfig, logger: JsonLogger): Promise<Dat
     dataDir: config.dataDir,
     log: (message) => logger.info(message),
     warn: (message) => logger.warn(message),
+    preparedStatements: config.databasePreparedStatements,
   });
   try {
     // Unified mode and the embedded database are single-deployment setups:

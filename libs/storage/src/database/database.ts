@@ -15,6 +15,8 @@ export interface DatabaseOptions {
   warn?: (message: string) => void;
   /** Pool size of the DataSource. */
   poolSize?: number;
+  /** Hot statements as named prepared statements (Sql); default true. */
+  preparedStatements?: boolean;
 }
 
 /** A pooled connection gives up after this long, so calls fail instead of hanging on a cut network. */
@@ -35,9 +37,10 @@ export class Database {
     private readonly embedded: EmbeddedPostgres | undefined,
     log: (message: string) => void,
     warn: (message: string) => void,
+    preparedStatements: boolean,
   ) {
     this.listener = new NotificationListener(url, log, warn);
-    this.sql = new Sql(dataSource);
+    this.sql = new Sql(dataSource, undefined, preparedStatements);
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -62,7 +65,14 @@ export class Database {
       await embedded?.stop();
       throw error;
     }
-    return new Database(dataSource, url, embedded, options.log, options.warn ?? options.log);
+    return new Database(
+      dataSource,
+      url,
+      embedded,
+      options.log,
+      options.warn ?? options.log,
+      options.preparedStatements ?? true,
+    );
   }
 
   /** Runs pending migrations (one process at a time); returns the names of those it ran. */

@@ -1,4 +1,4 @@
-import type { HeldTransaction, Sql } from '../database/sql.js';
+import { prepared, type HeldTransaction, type Sql } from '../database/sql.js';
 import type {
   AppliedOperation,
   CommitConflict,
@@ -19,6 +19,31 @@ export interface CommitNotice {
 
 /** Finished transactions are remembered this long, so a late call learns "already committed" rather than "unknown". */
 const FINISHED_KEPT = "interval '1 hour'";
+
+/** The statements of statehouse.v1's hot paths, prepared once per pooled connection. */
+const BEGIN = prepared(
+  'state_begin',
+  `INSERT INTO state_txns (txn_id, status, expires_at)
+   VALUES ($1, 'open', now() + make_interval(secs => $2::double precision / 1000))`,
+);
+const STAGE = prepared('state_stage', 'SELECT nova_state_stage($1, $2, $3, $4, $5::jsonb, $6, $7) AS problem');
+const COMMIT_MANY = prepared('state_commit_many', 'SELECT * FROM nova_state_commit_many($1::uuid[])');
+const APPLY = prepared('state_apply', 'SELECT * FROM nova_state_apply($1, $2, $3, $4, $5, $6::jsonb[], $7)');
+const GET = prepared(
+  'state_get',
+  'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
+);
+const GET_AT_VERSION = prepared(
+  'state_get_at_version',
+  `SELECT value, version, commit_ts FROM state_versions
+    WHERE namespace = $1 AND agent_id = $2 AND key = $3 AND version = $4`,
+);
+const EVENTS = prepared(
+  'state_events',
+  `SELECT txn_id, commit_ts, operations FROM state_events
+    WHERE namespace = $1 AND agent_id = $2 AND commit_ts > $3 AND ($4::bigint IS NULL OR commit_ts <= $4)
+    ORDER BY commit_ts LIMIT $5`,
+);
 
 interface VersionRow {
   value: JsonObject | null;
@@ -66,7 +91,7 @@ export async function applyOperations(
   txnId: string,
   operations: readonly AppliedOperation[],
 ): Promise<{ commitTs: number } | CommitConflict> {
-  const row = await sql.one<CommitRow>('SELECT * FROM nova_state_apply($1, $2, $3, $4, $5, $6::jsonb[], $7)', [
+  const row = await sql.one<CommitRow>(APPLY, [
     txnId,
     operations.map((op) => op.kind),
     operations.map((op) => op.namespace),
@@ -132,7 +157,7 @@ class GroupCommit {
   private async commitBatch(batch: QueuedCommit[]): Promise<void> {
     let rows: (CommitRow & { batch_position: number; problem: string | null })[];
     try {
-      rows = await this.sql.rows('SELECT * FROM nova_state_commit_many($1::uuid[])', [batch.map((c) => c.txnId)]);
+      rows = await this.sql.rows(COMMIT_MANY, [batch.map((c) => c.txnId)]);
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
       // The batch rolled back as a whole: each on its own, so a failure answers only its own caller.
@@ -216,27 +241,20 @@ export class StateRepository {
   }
 
   async begin(txnId: string, timeoutMs: number): Promise<void> {
-    await this.sql.run(
-      `INSERT INTO state_txns (txn_id, status, expires_at)
-       VALUES ($1, 'open', now() + make_interval(secs => $2::double precision / 1000))`,
-      [txnId, timeoutMs],
-    );
+    await this.sql.run(BEGIN, [txnId, timeoutMs]);
   }
 
   /** Stages one operation; a problem when the transaction cannot take it (nova_state_stage, migration 1795530000000). */
   async stage(txnId: string, operation: StagedOperation): Promise<TransactionProblem | undefined> {
-    const row = await this.sql.one<{ problem: TransactionProblem | null }>(
-      'SELECT nova_state_stage($1, $2, $3, $4, $5::jsonb, $6, $7) AS problem',
-      [
-        txnId,
-        operation.namespace,
-        operation.agentId,
-        operation.key,
-        operation.value === undefined ? null : JSON.stringify(operation.value),
-        operation.expectedVersion ?? null,
-        this.maxOperations,
-      ],
-    );
+    const row = await this.sql.one<{ problem: TransactionProblem | null }>(STAGE, [
+      txnId,
+      operation.namespace,
+      operation.agentId,
+      operation.key,
+      operation.value === undefined ? null : JSON.stringify(operation.value),
+      operation.expectedVersion ?? null,
+      this.maxOperations,
+    ]);
     return row?.problem ?? undefined;
   }
 
@@ -322,20 +340,13 @@ export class StateRepository {
   }
 
   async get(key: StateKey): Promise<StateValue> {
-    const row = await this.sql.one<VersionRow>(
-      'SELECT value, version, commit_ts FROM state_latest WHERE namespace = $1 AND agent_id = $2 AND key = $3',
-      [key.namespace, key.agentId, key.key],
-    );
+    const row = await this.sql.one<VersionRow>(GET, [key.namespace, key.agentId, key.key]);
     return toStateValue(row);
   }
 
   /** The key as of one version; undefined when it never had that version. */
   async getAtVersion(key: StateKey, version: number): Promise<StateValue | undefined> {
-    const row = await this.sql.one<VersionRow>(
-      `SELECT value, version, commit_ts FROM state_versions
-        WHERE namespace = $1 AND agent_id = $2 AND key = $3 AND version = $4`,
-      [key.namespace, key.agentId, key.key, version],
-    );
+    const row = await this.sql.one<VersionRow>(GET_AT_VERSION, [key.namespace, key.agentId, key.key, version]);
     return row && toStateValue(row);
   }
 
@@ -385,12 +396,7 @@ export class StateRepository {
       txn_id: string;
       commit_ts: string;
       operations: { key: string; value: JsonObject | null; version: number }[];
-    }>(
-      `SELECT txn_id, commit_ts, operations FROM state_events
-        WHERE namespace = $1 AND agent_id = $2 AND commit_ts > $3 AND ($4::bigint IS NULL OR commit_ts <= $4)
-        ORDER BY commit_ts LIMIT $5`,
-      [namespace, agentId, afterTs, endTs ?? null, limit],
-    );
+    }>(EVENTS, [namespace, agentId, afterTs, endTs ?? null, limit]);
     return rows.map((row) => ({
       txnId: row.txn_id,
       commitTs: Number(row.commit_ts),
