@@ -21,7 +21,7 @@ export interface NovaConfig {
   };
   /** Unset: Nova runs its own embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
-  /** Hot statements go as named prepared statements (off for PgBouncer < 1.21 in transaction mode). */
+  /** Hot statements go as named prepared statements (off for a proxy that loses them between calls). */
   databasePreparedStatements: boolean;
   /** Absolute. */
   dataDir: string;

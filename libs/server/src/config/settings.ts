@@ -217,7 +217,7 @@ export const settings = {
     yaml: 'database_prepared_statements',
     env: 'NOVA_DB_PREPARED_STATEMENTS',
     flagName: '--db-prepared-statements',
-    help: 'Prepare hot statements per connection; `false` behind PgBouncer < 1.21 (transaction mode)',
+    help: 'Prepare hot statements once per connection; `false` for a proxy that loses prepared statements',
     arg: '<true|false>',
     default: true,
     parse: boolean,

@@ -13,7 +13,7 @@ async function preparedNames(database: Database): Promise<string[]> {
 }
 
 // Prepared statements on a pool of one connection, so that what one statement
-// prepared is what the next one sees; on, and off (PgBouncer < 1.21).
+// prepared is what the next one sees; on, and off.
 describe('Sql prepared statements (integration)', () => {
   let testDatabase: { url: string; dispose(): Promise<void> };
   const opened: Database[] = [];

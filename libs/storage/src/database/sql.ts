@@ -49,9 +49,8 @@ export class Sql {
     /** Set inside a transaction: every statement runs on its connection. */
     private readonly runner?: QueryRunner,
     /**
-     * Off, PreparedStatements go as plain text: PgBouncer before 1.21 in
-     * transaction mode hands a client's statements to connections that
-     * never prepared them.
+     * Off, PreparedStatements go as plain text, for a proxy that hands a
+     * client's statements to server connections that never prepared them.
      */
     private readonly preparedStatements = true,
   ) {}
