@@ -1,7 +1,7 @@
 // Warm Invoke throughput and latency of Nova beside a bare grpc-js echo
 // server measured in the same run, and cold starts per runtime.
 //
-//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20] [--profile DIR]
+//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20] [--profile DIR] [--max-replicas N]
 //
 // Load comes from h2load (Debian package nghttp2-client) sending a prebuilt
 // gRPC frame, pinned to CPU 1 while the servers are pinned to CPU 0.
@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     'pin-servers': { type: 'string', default: 'true' },
     // A directory: Nova runs under --cpu-prof, and its self time per place is printed per call.
     profile: { type: 'string' },
+    // The functions' max_replicas (0: Nova's default, 10): how many instance processes share the load.
+    'max-replicas': { type: 'string', default: '0' },
   },
 });
 const pinServers = args['pin-servers'] !== 'false';
@@ -105,7 +107,10 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    const base = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0, network: '' };
+    const base = {
+      ...{ memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, network: '' },
+      maxReplicas: Number(args['max-replicas']),
+    };
     await cp.createFunction({
       ...base,
       name: 'bench-py',

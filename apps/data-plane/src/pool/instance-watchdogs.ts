@@ -48,10 +48,10 @@ export class IdleReaper implements OnApplicationBootstrap, OnApplicationShutdown
     this.node.warm.reap(now, idleMs);
   }
 
-  private async checkIdleCpu(): Promise<void> {
+  private checkIdleCpu(): void {
     for (const pool of this.pools.all()) {
       for (const instance of [...pool.idleInstances()]) {
-        const cpuMs = await instance.cgroup?.cpuUsageMs();
+        const cpuMs = instance.cgroup?.cpuUsageMs();
         if (cpuMs === undefined || instance.state !== 'idle') continue;
         const now = performance.now();
         const previous = this.idleCpuSamples.get(instance);
@@ -91,10 +91,10 @@ export class MemoryWatchdog implements OnApplicationBootstrap, OnApplicationShut
     this.timer.stop();
   }
 
-  private async check(): Promise<void> {
+  private check(): void {
     for (const pool of this.pools.all()) {
       for (const instance of pool.busyInstances()) {
-        const rss = await instance.residentMb();
+        const rss = instance.residentMb();
         if (rss !== undefined && rss > instance.memoryLimitMb) {
           this.logger.warn('instance over its memory limit; killing it', {
             function: pool.name,

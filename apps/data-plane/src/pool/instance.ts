@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Duplex, Readable } from 'node:stream';
 import { JsonLogger } from '#server';
@@ -250,14 +250,15 @@ export class Instance {
    * instance's cgroup, or the resident memory of its one process without
    * cgroups; undefined when it is gone.
    */
-  async residentMb(): Promise<number | undefined> {
+  residentMb(): number | undefined {
     if (!this.child.pid || this.state === 'dead') return undefined;
     if (this.cgroup) {
-      const bytes = await this.cgroup.anonymousBytes();
+      const bytes = this.cgroup.anonymousBytes();
       return bytes === undefined ? undefined : bytes / (1024 * 1024);
     }
     try {
-      const statm = await readFile(`/proc/${this.child.pid}/statm`, 'utf8');
+      // Synchronous, as the cgroup files are (cgroups.ts): procfs text is made in memory.
+      const statm = readFileSync(`/proc/${this.child.pid}/statm`, 'utf8');
       return (Number(statm.split(' ')[1]) * 4096) / (1024 * 1024);
     } catch {
       return undefined;
@@ -397,7 +398,7 @@ export class Instance {
   private async classifyExit(): Promise<void> {
     if (!this.cgroup) return;
     await killAll(this.cgroup);
-    if (this.pending && (await this.cgroup.oomKilled())) this.killedForMemory = true;
+    if (this.pending && this.cgroup.oomKilled()) this.killedForMemory = true;
     await this.cgroup
       .remove()
       .catch((error: Error) =>

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { access, constants, mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What one instance may use; the kernel holds it to these. */
@@ -18,11 +19,11 @@ export interface InstanceCgroup {
   readonly procsFiles: string[];
   setMemoryLimit(bytes: number): Promise<void>;
   /** Anonymous memory of all its processes (not its tmpfs or page cache), for the memory watchdog. */
-  anonymousBytes(): Promise<number | undefined>;
+  anonymousBytes(): number | undefined;
   /** CPU time its processes used so far, in ms. */
-  cpuUsageMs(): Promise<number | undefined>;
+  cpuUsageMs(): number | undefined;
   /** Whether the kernel's OOM killer ended a process of it. */
-  oomKilled(): Promise<boolean>;
+  oomKilled(): boolean;
   remove(): Promise<void>;
 }
 
@@ -42,9 +43,16 @@ function statField(text: string, name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-async function readOrUndefined(path: string): Promise<string | undefined> {
+/**
+ * A cgroup file, read synchronously: the kernel makes its text in memory,
+ * so the read never waits on a disk, and the watchdogs read one per busy
+ * instance ten times a second. fs/promises would make each read four
+ * thread-pool round trips (open, fstat, read, close), each a wake-up of
+ * the event loop (docs/BENCHMARKS.md, issue 14).
+ */
+function readOrUndefined(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -79,7 +87,7 @@ export class Cgroups {
 
   /** Finds writable controllers for pids, memory and CPU; a string says why there are none. */
   static async detect(): Promise<Cgroups | string> {
-    const mounts = (await readOrUndefined('/proc/self/mounts')) ?? '';
+    const mounts = readOrUndefined('/proc/self/mounts') ?? '';
     const tag = `nova-${process.pid}-${randomBytes(4).toString('hex')}`;
     const v1: Record<string, string> = {};
     let v2Root: string | undefined;
@@ -106,7 +114,7 @@ export class Cgroups {
       return new Cgroups(1, groups);
     }
     if (v2Root) {
-      const controllers = (await readOrUndefined(join(v2Root, 'cgroup.controllers'))) ?? '';
+      const controllers = readOrUndefined(join(v2Root, 'cgroup.controllers')) ?? '';
       const missing = ['pids', 'memory', 'cpu'].filter((name) => !controllers.split(/\s+/).includes(name));
       if (missing.length > 0) return `cgroup v2 at ${v2Root} lacks the ${missing.join(', ')} controller(s)`;
       if (!(await writable(v2Root))) return `cgroup v2 at ${v2Root} is not writable (run Nova as root)`;
@@ -160,18 +168,18 @@ class CgroupV1 implements InstanceCgroup {
     await writeFile(join(this.dirs['memory']!, 'memory.limit_in_bytes'), String(bytes));
   }
 
-  async anonymousBytes(): Promise<number | undefined> {
-    const stat = await readOrUndefined(join(this.dirs['memory']!, 'memory.stat'));
+  anonymousBytes(): number | undefined {
+    const stat = readOrUndefined(join(this.dirs['memory']!, 'memory.stat'));
     return stat === undefined ? undefined : statField(stat, 'total_rss');
   }
 
-  async cpuUsageMs(): Promise<number | undefined> {
-    const usage = await readOrUndefined(join(this.dirs['cpuacct']!, 'cpuacct.usage'));
+  cpuUsageMs(): number | undefined {
+    const usage = readOrUndefined(join(this.dirs['cpuacct']!, 'cpuacct.usage'));
     return usage === undefined ? undefined : Number(usage.trim()) / 1e6;
   }
 
-  async oomKilled(): Promise<boolean> {
-    const control = await readOrUndefined(join(this.dirs['memory']!, 'memory.oom_control'));
+  oomKilled(): boolean {
+    const control = readOrUndefined(join(this.dirs['memory']!, 'memory.oom_control'));
     return (statField(control ?? '', 'oom_kill') ?? 0) > 0;
   }
 
@@ -191,19 +199,19 @@ class CgroupV2 implements InstanceCgroup {
     await writeFile(join(this.dir, 'memory.max'), String(bytes));
   }
 
-  async anonymousBytes(): Promise<number | undefined> {
-    const stat = await readOrUndefined(join(this.dir, 'memory.stat'));
+  anonymousBytes(): number | undefined {
+    const stat = readOrUndefined(join(this.dir, 'memory.stat'));
     return stat === undefined ? undefined : statField(stat, 'anon');
   }
 
-  async cpuUsageMs(): Promise<number | undefined> {
-    const stat = await readOrUndefined(join(this.dir, 'cpu.stat'));
+  cpuUsageMs(): number | undefined {
+    const stat = readOrUndefined(join(this.dir, 'cpu.stat'));
     const usec = stat === undefined ? undefined : statField(stat, 'usage_usec');
     return usec === undefined ? undefined : usec / 1000;
   }
 
-  async oomKilled(): Promise<boolean> {
-    const events = await readOrUndefined(join(this.dir, 'memory.events'));
+  oomKilled(): boolean {
+    const events = readOrUndefined(join(this.dir, 'memory.events'));
     return (statField(events ?? '', 'oom_kill') ?? 0) > 0;
   }
 
