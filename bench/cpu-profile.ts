@@ -2,7 +2,8 @@
 // self time grouped by where the code lives (Nova's own files, each npm
 // package, Node's internals by module, the garbage collector), as
 // microseconds per call, for issue 14's accounting of a warm call.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -53,4 +54,23 @@ export function summarizeCpuProfile(file: string, calls: number, top = 25): Prof
     .slice(0, top)
     .map(([place, us]) => ({ place, usPerCall: us / Math.max(1, calls), share: us / busyUs }));
   return { busyMs: busyUs / 1000, places };
+}
+
+/**
+ * Prints, on stderr, the self time per place of the newest profile in `dir`
+ * (the one Nova wrote as it exited), per `unit` of the `count` the run did.
+ */
+export function printNewestCpuProfile(dir: string, count: number, unit: string): void {
+  const [newest] = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  if (!newest) throw new Error(`no .cpuprofile in ${dir}`);
+  const summary = summarizeCpuProfile(join(dir, newest.name), count);
+  process.stderr.write(`Nova's CPU, ${summary.busyMs.toFixed(0)} ms over ${Math.round(count)} ${unit}s:\n`);
+  for (const { place, usPerCall, share } of summary.places) {
+    process.stderr.write(
+      `  ${usPerCall.toFixed(1).padStart(7)} µs/${unit} ${(share * 100).toFixed(1).padStart(5)} %  ${place}\n`,
+    );
+  }
 }

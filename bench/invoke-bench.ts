@@ -6,14 +6,14 @@
 // Load comes from h2load (Debian package nghttp2-client) sending a prebuilt
 // gRPC frame, pinned to CPU 1 while the servers are pinned to CPU 0.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { invokeRequest } from '../test/support/requests.js';
-import { summarizeCpuProfile } from './cpu-profile.js';
+import { printNewestCpuProfile } from './cpu-profile.js';
 import {
   h2load,
   hasTaskset,
@@ -205,22 +205,7 @@ async function main(): Promise<void> {
       ) + '\n',
     );
     await stopChildren(children);
-    if (args.profile) {
-      // The newest profile is this run's (Nova writes it as it exits).
-      const [newest] = (await readdir(args.profile))
-        .filter((name) => name.endsWith('.cpuprofile'))
-        .sort()
-        .reverse();
-      if (newest) {
-        const summary = summarizeCpuProfile(join(args.profile, newest), calls.total);
-        process.stderr.write(`Nova's CPU, ${summary.busyMs.toFixed(0)} ms over ${calls.total} calls:\n`);
-        for (const { place, usPerCall, share } of summary.places) {
-          process.stderr.write(
-            `  ${usPerCall.toFixed(1).padStart(7)} µs/call ${(share * 100).toFixed(1).padStart(5)} %  ${place}\n`,
-          );
-        }
-      }
-    }
+    if (args.profile) printNewestCpuProfile(args.profile, calls.total, 'call');
   } finally {
     await stopChildren(children);
     await rm(work, { recursive: true, force: true });

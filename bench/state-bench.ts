@@ -17,14 +17,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createStatehouseClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
-import { summarizeCpuProfile } from './cpu-profile.js';
+import { printNewestCpuProfile } from './cpu-profile.js';
+import { median } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -200,27 +200,6 @@ async function throughput(limit: number, task: (i: number) => Promise<unknown>):
   return done / ((performance.now() - started) / 1000);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Nova's self time per place and per operation, from the profile it wrote as it exited (the newest in `dir`). */
-function printProfile(dir: string, operations: number): void {
-  const [newest] = readdirSync(dir)
-    .filter((name) => name.endsWith('.cpuprofile'))
-    .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
-    .sort((a, b) => b.at - a.at);
-  if (!newest) throw new Error(`no .cpuprofile in ${dir}`);
-  const summary = summarizeCpuProfile(join(dir, newest.name), operations);
-  process.stderr.write(`Nova's CPU, ${summary.busyMs.toFixed(0)} ms over ${Math.round(operations)} operations:\n`);
-  for (const { place, usPerCall, share } of summary.places) {
-    process.stderr.write(
-      `  ${usPerCall.toFixed(1).padStart(7)} µs/op ${(share * 100).toFixed(1).padStart(5)} %  ${place}\n`,
-    );
-  }
-}
-
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'nova-state-bench-'));
   await chmod(work, 0o755);
@@ -359,7 +338,7 @@ async function main(): Promise<void> {
     );
     nova.kill('SIGTERM');
     await new Promise((resolve) => nova.once('exit', resolve));
-    if (args.profile) printProfile(args.profile, novaOperations);
+    if (args.profile) printNewestCpuProfile(args.profile, novaOperations, 'op');
   } finally {
     if (nova.exitCode === null && nova.signalCode === null) {
       nova.kill('SIGTERM');

@@ -3,25 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createControlPlaneClient, createDataPlaneClient, type dataPlane } from '#proto';
 import { createTestDatabase, startNova, type NovaProcess, type TestDatabase } from './support/nova-process.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 import { useNova } from './support/fixture.js';
 import { HitCounter } from './support/hit-counter.js';
 import { codeOf } from './support/grpc-status.js';
 
 type DataPlane = ReturnType<typeof createDataPlaneClient>;
-
-function asyncRequest(fn: string, overrides: Partial<dataPlane.InvokeAsyncRequest> = {}): dataPlane.InvokeAsyncRequest {
-  return {
-    function: fn,
-    payload: Buffer.from('{}'),
-    maxAttempts: 0,
-    backoffBaseMs: 0,
-    backoffMaxMs: 0,
-    idempotencyKey: '',
-    version: 0,
-    ...overrides,
-  };
-}
 
 /** Polls until the invocation reaches one of the statuses. */
 async function waitForStatus(

@@ -14,7 +14,7 @@ import { useTopology } from './support/topology.js';
 import { repoRoot, runCli } from './support/nova-process.js';
 import { startExternalAgent } from './support/agent-endpoint.js';
 import { codeOf, statusOf } from './support/grpc-status.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 const echo = Buffer.from('def handler(event):\n    return event\n');
@@ -268,15 +268,7 @@ describe('a cluster: one control plane, three data-plane nodes, two routers on o
     await invoke(0, 'victim', { s: 0 });
     const queued = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        viaRouter[i % 2]!.invokeAsync({
-          function: 'queued',
-          payload: Buffer.from('{"s": 0.2}'),
-          maxAttempts: 3,
-          backoffBaseMs: 0,
-          backoffMaxMs: 0,
-          idempotencyKey: '',
-          version: 0,
-        }),
+        viaRouter[i % 2]!.invokeAsync(asyncRequest('queued', { payload: Buffer.from('{"s": 0.2}'), maxAttempts: 3 })),
       ),
     );
     const inFlight = Array.from({ length: 4 }, () => statusOf(invoke(0, 'victim', { s: 3 })));

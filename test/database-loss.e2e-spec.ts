@@ -9,7 +9,7 @@ import { EmbeddedPostgres } from '#storage';
 import { statusOf } from './support/grpc-status.js';
 import { freePort, startNova, type NovaProcess } from './support/nova-process.js';
 import { checkHealth, healthClient } from './support/raw-grpc.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,15 +94,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
       // Recovered: control plane, data plane and the invocation records all work again.
       assert.equal((await cp.listFunctions({ limit: 10, offset: 0 })).functions[0]?.name, 'steady');
       assert.equal((await dp.health({})).status, 'healthy');
-      const queued = await dp.invokeAsync({
-        function: 'steady',
-        payload: Buffer.from('{}'),
-        maxAttempts: 1,
-        backoffBaseMs: 0,
-        backoffMaxMs: 0,
-        idempotencyKey: '',
-        version: 0,
-      });
+      const queued = await dp.invokeAsync(asyncRequest('steady', { maxAttempts: 1 }));
       await waitUntil('the async call to run', async () => {
         return (await dp.getInvocation({ id: queued.invocationId })).status === 'succeeded';
       });
@@ -150,17 +142,7 @@ describe('database loss: the node survives, says so, and recovers', () => {
         listFunctions: statusOf(cp.listFunctions({ limit: 10, offset: 0 })),
         getFunction: statusOf(cp.getFunction({ name: 'cached' })),
         createFunction: statusOf(cp.createFunction(createRequest({ name: 'during-outage' }))),
-        invokeAsync: statusOf(
-          dp.invokeAsync({
-            function: 'cached',
-            payload: Buffer.from('{}'),
-            maxAttempts: 1,
-            backoffBaseMs: 0,
-            backoffMaxMs: 0,
-            idempotencyKey: '',
-            version: 0,
-          }),
-        ),
+        invokeAsync: statusOf(dp.invokeAsync(asyncRequest('cached', { maxAttempts: 1 }))),
         listInvocations: statusOf(dp.listInvocations({ function: 'cached', status: '', limit: 10, offset: 0 })),
         getMetrics: statusOf(dp.getMetrics({ function: 'cached', rangeSeconds: 60 })),
         invokeUnknownFunction: statusOf(dp.invoke(invokeRequest('not-cached', Buffer.from('{}')))),

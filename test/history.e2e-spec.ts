@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { callsOf, useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 
 describe('nova.v1.DataPlane: invocation history and metrics', () => {
   const fx = useNova({});
@@ -104,18 +104,7 @@ describe('nova.v1.DataPlane: invocation ids (issue 9)', () => {
     const streamed = await fx.dp.getInvocation({ id: streamedId });
     assert.equal(streamed.kind, 'stream');
     assert.equal(streamed.correlationId, 'streamed-1');
-    const queued = await fx.dp.invokeAsync(
-      {
-        function: 'py-kinds',
-        payload: Buffer.from('{}'),
-        maxAttempts: 0,
-        backoffBaseMs: 0,
-        backoffMaxMs: 0,
-        idempotencyKey: '',
-        version: 0,
-      },
-      { metadata: { 'x-request-id': 'queued-1' } },
-    );
+    const queued = await fx.dp.invokeAsync(asyncRequest('py-kinds'), { metadata: { 'x-request-id': 'queued-1' } });
     const stored = await fx.dp.getInvocation({ id: queued.invocationId });
     assert.equal(stored.kind, 'async');
     assert.equal(stored.correlationId, 'queued-1');

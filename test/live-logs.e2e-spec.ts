@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { createTestDatabase, runCli, spawnCli, startNova, type RunningCli } from './support/nova-process.js';
 import { useNova } from './support/fixture.js';
 import { statusOf } from './support/grpc-status.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 const printing = (tag: string): Buffer =>
@@ -37,15 +37,7 @@ describe('live logs', () => {
     try {
       const sync = await fx.dp.invoke(invokeRequest('tail-a', Buffer.from('{"n": 1}')));
       await fx.dp.invoke(invokeRequest('tail-b', Buffer.from('{"n": 2}')));
-      const queued = await fx.dp.invokeAsync({
-        function: 'tail-a',
-        payload: Buffer.from('{"n": 3}'),
-        maxAttempts: 0,
-        backoffBaseMs: 0,
-        backoffMaxMs: 0,
-        idempotencyKey: '',
-        version: 0,
-      });
+      const queued = await fx.dp.invokeAsync(asyncRequest('tail-a', { payload: Buffer.from('{"n": 3}') }));
       for await (const chunk of fx.dp.invokeStream(invokeRequest('tail-a', Buffer.from('{"n": 4}')))) void chunk;
       await waitUntil(
         'all three of tail-a in the tail',

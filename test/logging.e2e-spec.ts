@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useNova } from './support/fixture.js';
-import { createRequest, invokeRequest } from './support/requests.js';
+import { asyncRequest, createRequest, invokeRequest } from './support/requests.js';
 import { waitUntil } from './support/wait.js';
 
 describe('request ids in logs', () => {
@@ -22,15 +22,7 @@ describe('request ids in logs', () => {
 
   it('puts an async invocation’s id on the lines its attempts write', async () => {
     await nova.cp.createFunction(createRequest({ name: 'log-trace-async' }));
-    const queued = await nova.dp.invokeAsync({
-      function: 'log-trace-async',
-      payload: Buffer.from('{}'),
-      maxAttempts: 1,
-      backoffBaseMs: 0,
-      backoffMaxMs: 0,
-      idempotencyKey: '',
-      version: 0,
-    });
+    const queued = await nova.dp.invokeAsync(asyncRequest('log-trace-async', { maxAttempts: 1 }));
     await waitUntil(
       'the attempt’s cold start line',
       () =>

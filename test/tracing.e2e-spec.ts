@@ -6,6 +6,7 @@ import { Nova } from '#client';
 import { createDataPlaneClient } from '#proto';
 import { useTopology } from './support/topology.js';
 import { waitUntil } from './support/wait.js';
+import { asyncRequest } from './support/requests.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -171,18 +172,9 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     const traceId = 'c'.repeat(31) + '3';
     const client = createDataPlaneClient({ address: topology.routers[0]!.address });
     try {
-      await client.invokeAsync(
-        {
-          function: 'traced',
-          payload: Buffer.from('{}'),
-          maxAttempts: 1,
-          backoffBaseMs: 0,
-          backoffMaxMs: 0,
-          idempotencyKey: '',
-          version: 0,
-        },
-        { metadata: { traceparent: `00-${traceId}-${'d'.repeat(15)}4-01` } },
-      );
+      await client.invokeAsync(asyncRequest('traced', { maxAttempts: 1 }), {
+        metadata: { traceparent: `00-${traceId}-${'d'.repeat(15)}4-01` },
+      });
     } finally {
       client.close();
     }

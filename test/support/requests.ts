@@ -49,3 +49,20 @@ export function invokeRequest(
 ): dataPlane.InvokeRequest {
   return { function: fn, payload, timeoutS: 0, metadata: {}, version: 0, includeLog: false, ...overrides };
 }
+
+/** An InvokeAsyncRequest for the function with an empty object as payload, and the given changes. */
+export function asyncRequest(
+  fn: string,
+  overrides: Partial<dataPlane.InvokeAsyncRequest> = {},
+): dataPlane.InvokeAsyncRequest {
+  return {
+    function: fn,
+    payload: Buffer.from('{}'),
+    maxAttempts: 0,
+    backoffBaseMs: 0,
+    backoffMaxMs: 0,
+    idempotencyKey: '',
+    version: 0,
+    ...overrides,
+  };
+}
