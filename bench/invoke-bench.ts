@@ -18,7 +18,7 @@ import {
   h2load,
   hasTaskset,
   invokeFrame,
-  median,
+  medianResult,
   percentile,
   pinned,
   stopChildren,
@@ -146,16 +146,14 @@ async function main(): Promise<void> {
         const samples: LoadResult[] = [];
         for (let run = 0; run < runs; run++)
           samples.push(await h2load(target.address, target.frame, inFlight, target.pid, duration));
-        const result: LoadResult = {
-          rps: median(samples.map((s) => s.rps)),
-          p50Ms: median(samples.map((s) => s.p50Ms)),
-          p99Ms: median(samples.map((s) => s.p99Ms)),
-          cpuMsPerCall: median(samples.map((s) => s.cpuMsPerCall)),
-          cutOff: samples.reduce((sum, s) => sum + s.cutOff, 0),
-        };
+        const result = medianResult(samples);
         warm.push({ target: target.name, inFlight, result });
+        const split = Object.entries(result.cpuMsPerCallByCommand)
+          .filter(([, ms]) => ms >= 0.001)
+          .map(([command, ms]) => `${command} ${(ms * 1000).toFixed(0)}`)
+          .join(', ');
         process.stderr.write(
-          `${target.name} @${inFlight}: ${result.rps.toFixed(0)} req/s p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms\n`,
+          `${target.name} @${inFlight}: ${result.rps.toFixed(0)} req/s p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms, CPU per call (us): ${split}\n`,
         );
       }
     }

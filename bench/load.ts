@@ -40,34 +40,42 @@ export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegEx
   });
 }
 
-/** CPU seconds used so far by a process and every live descendant. */
-export function treeCpuSeconds(root: number): number {
+/**
+ * CPU seconds used so far by a process and every live descendant, by
+ * command name (comm); the root itself is "server".
+ */
+export function treeCpuByCommand(root: number): Map<string, number> {
   const parents = new Map<number, number>();
-  const cpu = new Map<number, number>();
+  const cpu = new Map<number, { command: string; seconds: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const command = Number(entry) === root ? 'server' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       parents.set(Number(entry), Number(fields[1]));
       // utime, stime, cutime, cstime: the last two cover reaped children.
-      cpu.set(
-        Number(entry),
-        (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks,
-      );
+      const seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks;
+      cpu.set(Number(entry), { command, seconds });
     } catch {
       // gone meanwhile
     }
   }
-  let total = 0;
-  for (const [pid, seconds] of cpu) {
+  const byCommand = new Map<string, number>();
+  for (const [pid, { command, seconds }] of cpu) {
     for (let at: number | undefined = pid; at !== undefined && at > 1; at = parents.get(at)) {
       if (at === root) {
-        total += seconds;
+        byCommand.set(command, (byCommand.get(command) ?? 0) + seconds);
         break;
       }
     }
   }
+  return byCommand;
+}
+
+function sum(byCommand: Map<string, number>): number {
+  let total = 0;
+  for (const seconds of byCommand.values()) total += seconds;
   return total;
 }
 
@@ -81,11 +89,33 @@ export function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** The median of each figure over several runs of one target (cut-off calls summed). */
+export function medianResult(samples: LoadResult[]): LoadResult {
+  const commands = new Set(samples.flatMap((s) => Object.keys(s.cpuMsPerCallByCommand)));
+  return {
+    rps: median(samples.map((s) => s.rps)),
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    cpuMsPerCall: median(samples.map((s) => s.cpuMsPerCall)),
+    cpuMsPerCallByCommand: Object.fromEntries(
+      [...commands].map((command) => [command, median(samples.map((s) => s.cpuMsPerCallByCommand[command] ?? 0))]),
+    ),
+    cutOff: samples.reduce((sum, s) => sum + s.cutOff, 0),
+  };
+}
+
 export interface LoadResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
   cpuMsPerCall: number;
+  /**
+   * The same by command name (server for the root, then python3, node,
+   * postgres, bwrap...): which
+   * process the CPU went to. A process that ended during the run counts
+   * only through its parent's cutime.
+   */
+  cpuMsPerCallByCommand: Record<string, number>;
   /** Requests still in flight when the timed window closed (h2load logs them without a status). */
   cutOff: number;
 }
@@ -100,7 +130,7 @@ export async function h2load(
 ): Promise<LoadResult> {
   const dir = await mkdtemp(join(tmpdir(), 'nova-bench-'));
   const log = join(dir, 'requests.log');
-  const cpuBefore = treeCpuSeconds(serverPid);
+  const cpuBefore = treeCpuByCommand(serverPid);
   const [command, commandArgs] = pinned(1, 'h2load', [
     '-c',
     '1',
@@ -121,7 +151,7 @@ export async function h2load(
     `http://${address}${path}`,
   ]);
   const { stdout: output } = await promisify(execFile)(command, commandArgs, { maxBuffer: 16 * 1024 * 1024 });
-  const cpuAfter = treeCpuSeconds(serverPid);
+  const cpuAfter = treeCpuByCommand(serverPid);
   const lines = (await readFile(log, 'utf8')).trim().split('\n');
   const latencies = lines.map((line) => Number(line.split('\t')[2]) / 1000).sort((a, b) => a - b);
   const cutOff = lines.filter((line) => line.split('\t')[1] !== '200').length;
@@ -134,7 +164,13 @@ export async function h2load(
     rps: calls / duration,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    cpuMsPerCall: ((cpuAfter - cpuBefore) * 1000) / Number(done[1]),
+    cpuMsPerCall: ((sum(cpuAfter) - sum(cpuBefore)) * 1000) / Number(done[1]),
+    cpuMsPerCallByCommand: Object.fromEntries(
+      [...cpuAfter].map(([command, seconds]) => [
+        command,
+        ((seconds - (cpuBefore.get(command) ?? 0)) * 1000) / Number(done[1]),
+      ]),
+    ),
     cutOff,
   };
 }

@@ -26,6 +26,7 @@ import {
   hasTaskset,
   invokeFrame,
   median,
+  medianResult,
   pinned,
   stopChildren,
   waitForLine,
@@ -89,13 +90,7 @@ async function startNova(mode: string, env: Record<string, string>): Promise<Sta
 async function measure(address: string, frame: string, inFlight: number, pid: number): Promise<LoadResult> {
   const samples: LoadResult[] = [];
   for (let run = 0; run < runs; run++) samples.push(await h2load(address, frame, inFlight, pid, duration));
-  return {
-    rps: median(samples.map((s) => s.rps)),
-    p50Ms: median(samples.map((s) => s.p50Ms)),
-    p99Ms: median(samples.map((s) => s.p99Ms)),
-    cpuMsPerCall: median(samples.map((s) => s.cpuMsPerCall)),
-    cutOff: samples.reduce((sum, s) => sum + s.cutOff, 0),
-  };
+  return medianResult(samples);
 }
 
 /** Two loads at once, one per function, 16 in flight each: their summed throughput. */
