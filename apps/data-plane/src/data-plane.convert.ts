@@ -9,9 +9,6 @@ import type { InvokeCall, InvokeResult, StreamChunk } from './invoke/invoke.serv
 // Between nova.v1.DataPlane's messages and the features' own types: the
 // controller calls these and nothing past it sees a wire type.
 
-const withTraceparent = (traceparent: string | undefined): { traceparent?: string } =>
-  traceparent ? { traceparent } : {};
-
 export function toInvokeCall(
   request: dataPlane.InvokeRequest,
   correlationId: string,
@@ -28,7 +25,7 @@ export function toInvokeCall(
     correlationId,
     callDeadline,
     // The call's own (gRPC metadata, its span's when tracing is on), else one the caller put in the request.
-    ...withTraceparent(traceparent ?? validTraceparent(request.metadata['traceparent'])),
+    traceparent: traceparent ?? validTraceparent(request.metadata['traceparent']),
   };
 }
 
@@ -69,7 +66,7 @@ export function toAsyncCall(
     backoffBaseMs: request.backoffBaseMs,
     backoffMaxMs: request.backoffMaxMs,
     idempotencyKey: request.idempotencyKey,
-    ...withTraceparent(traceparent),
+    traceparent,
   };
 }
 

@@ -70,22 +70,25 @@ export class InvocationRunner {
   ): Promise<RunResult> {
     const started = performance.now();
     const startedAt = new Date();
-    const base = (): { durationMs: number; startedAt: Date; version: number } => ({
-      durationMs: performance.now() - started,
-      startedAt,
-      version: record.version,
-    });
+    const { version } = record;
     let acquired: Acquired;
     try {
-      acquired = await this.pools.acquire(record, options.deadline);
+      // A warm instance comes without a promise: one microtask fewer per call.
+      const pending = this.pools.acquire(record, options.deadline);
+      acquired = pending instanceof Promise ? await pending : pending;
     } catch (error) {
-      if (error instanceof LoadFailure) return { ...base(), kind: 'load_failure', error: error.error, log: error.log };
-      if (error instanceof DomainError) return { ...base(), kind: 'rejected', error: error as DomainError };
+      const durationMs = performance.now() - started;
+      if (error instanceof LoadFailure) {
+        return { kind: 'load_failure', durationMs, startedAt, version, error: error.error, log: error.log };
+      }
+      if (error instanceof DomainError)
+        return { kind: 'rejected', durationMs, startedAt, version, error: error as DomainError };
       throw error;
     }
     const timeoutMs = Math.max(1, options.deadline - Date.now());
+    const { signal } = options;
     const abort = (): void => acquired.instance.kill();
-    options.signal?.addEventListener('abort', abort, { once: true });
+    signal?.addEventListener('abort', abort, { once: true });
     const state = this.functionState.session(record.name, options.deadline);
     try {
       const outcome = await acquired.instance.invoke(options.requestId, options.payload, options.metadata, timeoutMs, {
@@ -98,18 +101,21 @@ export class InvocationRunner {
       this.pools.release(
         record,
         acquired,
-        options.signal?.aborted ? { kind: 'crashed', error: 'Cancelled', log: '' } : outcome,
+        signal?.aborted ? { kind: 'crashed', error: 'Cancelled', log: '' } : outcome,
       );
+      // One literal of one shape per kind (no spreads): V8 keeps a warm call's objects on its fast paths.
       return {
-        ...base(),
         kind: 'outcome',
+        durationMs: performance.now() - started,
+        startedAt,
+        version,
         outcome,
         coldStart: acquired.cold,
-        log: acquired.loadLog + outcome.log,
+        log: acquired.cold ? acquired.loadLog + outcome.log : outcome.log,
         timeoutMs,
       };
     } finally {
-      options.signal?.removeEventListener('abort', abort);
+      signal?.removeEventListener('abort', abort);
       // Whatever the code left open is rolled back: a call's transaction never outlives it.
       void state.close();
     }

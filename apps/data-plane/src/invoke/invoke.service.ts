@@ -8,6 +8,8 @@ import { InvocationRunner, summarize, type RunOptions, type RunResult } from './
 import { invokeErrors } from './invoke.errors.js';
 import { checkCallInput } from './invoke.rules.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** One call of a function, as the caller asked for it. */
 export interface InvokeCall {
   /** "name", or "name:3", "name:alias", "name:latest". */
@@ -67,20 +69,29 @@ export class InvokeService {
     const invocationId = randomUUID();
     const { record, result } = await this.run(invocationId, call);
     const log = this.record(invocationId, call, 'sync', record, result);
-    const base = {
+    let output: Buffer = EMPTY;
+    let error: string;
+    let coldStart = true;
+    switch (result.kind) {
+      case 'load_failure':
+        error = result.error;
+        break;
+      case 'rejected':
+        throw result.error;
+      case 'outcome':
+        ({ output, error } = this.answer(record, result));
+        coldStart = result.coldStart;
+        break;
+    }
+    return {
       invocationId,
+      output,
+      error,
+      coldStart,
       durationMs: Math.round(result.durationMs),
       version: record.version,
       log: call.includeLog ? log : '',
     };
-    switch (result.kind) {
-      case 'load_failure':
-        return { ...base, output: Buffer.alloc(0), error: result.error, coldStart: true };
-      case 'rejected':
-        throw result.error;
-      case 'outcome':
-        return { ...base, ...this.answer(record, result), coldStart: result.coldStart };
-    }
   }
 
   /**
@@ -123,26 +134,24 @@ export class InvokeService {
     call: InvokeCall,
     streaming?: Pick<RunOptions, 'signal' | 'onChunk'>,
   ): Promise<{ record: FunctionRecord; result: RunResult }> {
-    const { record, deadline } = await this.prepare(call);
-    const result = await this.runner.run(record, {
-      requestId: invocationId,
-      payload: call.payload,
-      metadata: call.metadata,
-      deadline,
-      ...(call.traceparent ? { traceparent: call.traceparent } : {}),
-      ...streaming,
-    });
-    return { record, result };
-  }
-
-  private async prepare(call: InvokeCall): Promise<{ record: FunctionRecord; deadline: number }> {
     checkCallInput(call.functionName, call.payload);
     if (!Number.isInteger(call.timeoutS) || call.timeoutS < 0) {
       throw new InvalidArgumentError('timeout_s', `must be 0 or more (got ${call.timeoutS})`);
     }
-    const record = await this.catalog.resolve(call.functionName, call.version);
+    // A function the catalog holds comes without a promise (the warm path).
+    const found = this.catalog.resolve(call.functionName, call.version);
+    const record = found instanceof Promise ? await found : found;
     const timeoutS = call.timeoutS > 0 ? Math.min(call.timeoutS, record.timeoutS) : record.timeoutS;
-    return { record, deadline: Math.min(Date.now() + timeoutS * 1000, call.callDeadline ?? Infinity) };
+    const result = await this.runner.run(record, {
+      requestId: invocationId,
+      payload: call.payload,
+      metadata: call.metadata,
+      deadline: Math.min(Date.now() + timeoutS * 1000, call.callDeadline ?? Infinity),
+      traceparent: call.traceparent,
+      onChunk: streaming?.onChunk,
+      signal: streaming?.signal,
+    });
+    return { record, result };
   }
 
   /** The caller's answer to a finished attempt: output and error, or a status code. */
@@ -156,7 +165,7 @@ export class InvokeService {
         return { output: outcome.output, error: '' };
       case 'function_error':
       case 'crashed':
-        return { output: Buffer.alloc(0), error: outcome.error };
+        return { output: EMPTY, error: outcome.error };
       case 'timeout':
         throw invokeErrors.timeout(record.name, result.timeoutMs);
       case 'memory':

@@ -78,14 +78,16 @@ export class FrameChannel {
 
   send(header: Record<string, unknown>, body?: Uint8Array): void {
     if (this.broken || this.socket.destroyed) return;
-    const encoded = Buffer.from(JSON.stringify(header));
-    const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
-    prefix.writeUInt32BE(encoded.length, 0);
-    prefix.writeUInt32BE(body?.length ?? 0, 4);
-    // One write per frame: the socket coalesces them into one syscall when it can.
-    this.socket.write(
-      body && body.length > 0 ? Buffer.concat([prefix, encoded, body]) : Buffer.concat([prefix, encoded]),
-    );
+    const json = JSON.stringify(header);
+    const headerLength = Buffer.byteLength(json);
+    const bodyLength = body?.length ?? 0;
+    // One buffer and one write per frame: the socket coalesces writes into one syscall when it can.
+    const frame = Buffer.allocUnsafe(PREFIX_BYTES + headerLength + bodyLength);
+    frame.writeUInt32BE(headerLength, 0);
+    frame.writeUInt32BE(bodyLength, 4);
+    frame.write(json, PREFIX_BYTES);
+    if (body && bodyLength > 0) frame.set(body, PREFIX_BYTES + headerLength);
+    this.socket.write(frame);
   }
 
   /** Stops reading from the instance (a slow stream consumer); the instance blocks on its own writes. */

@@ -112,10 +112,17 @@ export class FunctionPool {
     this.serveWaiters();
   }
 
+  /** An idle instance of the current revision, taken for a call; undefined when there is none. */
+  takeWarm(): Acquired | undefined {
+    if (this.closed) return undefined;
+    const warm = this.takeIdle();
+    return warm && { instance: warm, cold: false, loadLog: '' };
+  }
+
   async acquire(deadline: number): Promise<Acquired> {
     if (this.closed) throw poolErrors.functionDeleted(this.name);
-    const warm = this.takeIdle();
-    if (warm) return { instance: warm, cold: false, loadLog: '' };
+    const warm = this.takeWarm();
+    if (warm) return warm;
     if (this.hasRoom()) return this.startFor();
     if (this.waiters.length >= this.queueLimit) {
       throw poolErrors.queueFull(this.name, this.record.maxReplicas, this.queueLimit);

@@ -18,8 +18,9 @@ import { newFunction } from '../../../../test/support/records.js';
 
 const ok = { kind: 'ok', output: Buffer.alloc(0), log: '' } as const;
 
-async function errorOf(work: Promise<unknown>): Promise<DomainError> {
-  const error = await work.then(
+/** The error a call that gets no warm instance fails with. */
+async function errorOf(work: Acquired | Promise<Acquired>): Promise<DomainError> {
+  const error = await Promise.resolve(work).then(
     () => undefined,
     (failure: unknown) => failure,
   );

@@ -64,8 +64,10 @@ export class InstancePoolService
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
   }
 
-  acquire(record: FunctionRecord, deadline: number): Promise<Acquired> {
-    return this.poolFor(record).acquire(deadline);
+  /** An instance for one call: at once when one is idle (the warm path makes no promise), else a promise of one. */
+  acquire(record: FunctionRecord, deadline: number): Acquired | Promise<Acquired> {
+    const pool = this.poolFor(record);
+    return pool.takeWarm() ?? pool.acquire(deadline);
   }
 
   release(record: FunctionRecord, acquired: Acquired, outcome: InvokeOutcome): void {

@@ -130,6 +130,9 @@ export async function startNovaServer(config: NovaConfig, planes: PlaneDefinitio
           'grpc.keepalive_time_ms': config.grpc.keepaliveS * 1000,
           'grpc.keepalive_timeout_ms': Math.min(KEEPALIVE_TIMEOUT_MS, config.grpc.keepaliveS * 1000),
           'grpc.max_concurrent_streams': config.grpc.maxStreams,
+          // Channelz (grpc-js's per-call and per-socket counters) is on by
+          // default and costs every call; Nova serves no channelz service.
+          'grpc.enable_channelz': 0,
         },
         onLoadPackageDefinition: (definition: PackageDefinition, server: Server) => {
           grpcServer = server;
