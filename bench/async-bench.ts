@@ -78,7 +78,16 @@ async function main(): Promise<void> {
     const address = `127.0.0.1:${apiPort}`;
     const cp = createControlPlaneClient({ address });
     const dp = createDataPlaneClient({ address });
-    const base = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0, network: '' };
+    const base = {
+      memoryMb: 0,
+      timeoutS: 0,
+      envVars: {},
+      mode: '',
+      minReplicas: 0,
+      maxReplicas: 0,
+      network: '',
+      concurrency: 0,
+    };
     const request = (fn: string) => ({
       function: fn,
       payload: Buffer.from('{"n":1}'),

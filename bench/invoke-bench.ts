@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       }
     }
     const base = {
-      ...{ memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, network: '' },
+      ...{ memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, network: '', concurrency: 0 },
       maxReplicas: Number(args['max-replicas']),
     };
     await cp.createFunction({

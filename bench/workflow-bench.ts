@@ -59,7 +59,16 @@ const sleeper = Buffer.from(
     '',
   ].join('\n'),
 );
-const functionBase = { memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, maxReplicas: 0, network: '' };
+const functionBase = {
+  memoryMb: 0,
+  timeoutS: 0,
+  envVars: {},
+  mode: '',
+  minReplicas: 0,
+  maxReplicas: 0,
+  network: '',
+  concurrency: 0,
+};
 
 /** The same rows a workflow of three steps writes, by hand: the floor of what the database allows. */
 async function bareWorkflow(db: pg.Pool, id: string): Promise<void> {

@@ -257,7 +257,7 @@ describe('context.state in function code', () => {
       '    return "survived"',
     ]);
     const response = await invoke('py-forged-frame');
-    assert.match(response.error, /InstanceProtocolError: .*a state call outside the call in flight/);
+    assert.match(response.error, /InstanceProtocolError: .*a state call outside the calls in flight/);
   });
 
   it('a transaction left open when the call times out is rolled back, and its key’s lock freed', async () => {

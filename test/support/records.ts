@@ -13,6 +13,7 @@ export function newFunction(name: string, overrides: Partial<NewFunction> = {}):
     maxReplicas: 10,
     envVars: {},
     network: 'none',
+    concurrency: 1,
     code: Buffer.from(`def handler(e): return '${name}'\n`),
     ...overrides,
   };

@@ -18,6 +18,7 @@ export function createRequest(
     minReplicas: 0,
     maxReplicas: 0,
     network: '',
+    concurrency: 0,
     ...overrides,
   };
 }
@@ -37,6 +38,7 @@ export function updateRequest(
     updateMask: [],
     network: '',
     handler: '',
+    concurrency: 0,
     ...overrides,
   };
 }

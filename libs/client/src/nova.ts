@@ -35,6 +35,8 @@ export interface FunctionInfo {
   mode: string;
   /** none or egress. */
   network: string;
+  /** Calls one instance serves at once. */
+  concurrency: number;
   envVars: Record<string, string>;
   /** ISO 8601. */
   createdAt: string;
@@ -52,6 +54,8 @@ export interface FunctionSettings {
   maxReplicas?: number;
   /** none (the default: no network) or egress. */
   network?: string;
+  /** Calls one instance serves at once, 1 to 100 (above 1 only for node); 1 unless set. */
+  concurrency?: number;
   envVars?: Record<string, string>;
 }
 
@@ -301,6 +305,7 @@ function settingsOf(settings: FunctionSettings): Required<FunctionSettings> {
     minReplicas: settings.minReplicas ?? 0,
     maxReplicas: settings.maxReplicas ?? 0,
     network: settings.network ?? '',
+    concurrency: settings.concurrency ?? 0,
     envVars: settings.envVars ?? {},
   };
 }
@@ -327,6 +332,7 @@ function maskOf(changes: FunctionChanges): string[] {
     'network',
     'envVars',
     'handler',
+    'concurrency',
   ];
   return fields.filter((field) => changes[field] !== undefined);
 }

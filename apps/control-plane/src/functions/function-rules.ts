@@ -11,6 +11,9 @@ export const functionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },
   timeoutS: { min: 1, max: 900, default: 30 },
   maxReplicas: { min: 1, max: 1000, default: 10 },
+  concurrency: { min: 1, max: 100, default: 1 },
+  /** Runtimes whose instances may serve several calls at once (async handlers on one event loop). */
+  concurrentRuntimes: ['node'] as readonly string[],
   envVarsMaxBytes: 4096,
   modes: ['process'] as const,
   defaultMode: 'process',
@@ -222,6 +225,27 @@ export function checkMode(mode: string): string {
   return mode;
 }
 
+/** 0 means the default, 1. */
+export function checkConcurrency(value: number): number {
+  return value === 0
+    ? functionLimits.concurrency.default
+    : checkRange('concurrency', value, functionLimits.concurrency);
+}
+
+/**
+ * Above 1 only where one process can overlap calls: Python's and WASM's
+ * handlers run to completion one at a time, so a second call written to
+ * them would only wait behind the first.
+ */
+export function checkConcurrencyFitsRuntime(value: number, runtime: string): void {
+  if (value > 1 && !functionLimits.concurrentRuntimes.includes(runtime)) {
+    throw new InvalidArgumentError(
+      'concurrency',
+      `${value} is for runtimes whose instances serve calls at once (${functionLimits.concurrentRuntimes.join(', ')}); a ${runtime} instance serves one call at a time`,
+    );
+  }
+}
+
 /** Empty means the default, none. */
 export function checkNetwork(network: string): FunctionNetwork {
   if (network === '') return 'none';
@@ -274,6 +298,7 @@ export const updatableFields = [
   'max_replicas',
   'network',
   'handler',
+  'concurrency',
 ] as const;
 export type UpdatableField = (typeof updatableFields)[number];
 

@@ -20,6 +20,7 @@ export function toFunctionSpec(request: controlPlane.CreateFunctionRequest): Fun
     maxReplicas: request.maxReplicas,
     envVars: request.envVars,
     network: request.network,
+    concurrency: request.concurrency,
   };
 }
 
@@ -38,6 +39,7 @@ export function toFunctionChanges(request: controlPlane.UpdateFunctionRequest): 
   if (request.minReplicas !== 0 || mask.has('min_replicas')) changes.minReplicas = request.minReplicas;
   if (request.network !== '' || mask.has('network')) changes.network = request.network;
   if (request.handler !== '' || mask.has('handler')) changes.handler = request.handler;
+  if (request.concurrency !== 0 || mask.has('concurrency')) changes.concurrency = request.concurrency;
   return changes;
 }
 
@@ -53,6 +55,7 @@ export function toFunctionInfo(record: FunctionRecord): controlPlane.FunctionInf
     minReplicas: record.minReplicas,
     maxReplicas: record.maxReplicas,
     network: record.network,
+    concurrency: record.concurrency,
     version: record.version,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),

@@ -23,6 +23,8 @@ import {
   checkMode,
   checkName,
   checkNetwork,
+  checkConcurrency,
+  checkConcurrencyFitsRuntime,
   checkPage,
   checkReplicasFitNode,
   checkRuntime,
@@ -44,11 +46,15 @@ export interface FunctionSpec {
   maxReplicas: number;
   envVars: Record<string, string>;
   network: string;
+  concurrency: number;
 }
 
 /** The settings an update changes; absent ones stay as they are. */
 export type FunctionChanges = Partial<
-  Pick<FunctionSpec, 'memoryMb' | 'timeoutS' | 'envVars' | 'minReplicas' | 'maxReplicas' | 'network' | 'handler'>
+  Pick<
+    FunctionSpec,
+    'memoryMb' | 'timeoutS' | 'envVars' | 'minReplicas' | 'maxReplicas' | 'network' | 'handler' | 'concurrency'
+  >
 >;
 
 /** An alias as a client asks to set it. */
@@ -87,7 +93,9 @@ export class FunctionsService {
       envVars: checkEnvVars(request.envVars),
       mode: checkMode(request.mode),
       network: checkNetwork(request.network),
+      concurrency: checkConcurrency(request.concurrency),
     };
+    checkConcurrencyFitsRuntime(settings.concurrency, runtime);
     // Last: unpacking an archive is the most expensive check.
     const code = await checkCodeRunsHandler(checkCode(request.code), runtime, handler);
     const created = await this.functions.create({
@@ -125,11 +133,13 @@ export class FunctionsService {
     if (changes.minReplicas !== undefined) patch.minReplicas = changes.minReplicas;
     if (changes.network !== undefined) patch.network = checkNetwork(changes.network);
     if (changes.handler !== undefined) patch.handler = checkHandler(changes.handler);
+    if (changes.concurrency !== undefined) patch.concurrency = checkConcurrency(changes.concurrency);
 
     if (Object.keys(patch).length === 0) return this.get(name);
     const updated = await this.functions.update(name, patch, async (current, next) => {
       checkMinReplicas(next.minReplicas, next.maxReplicas);
       checkReplicasFitNode(next, this.node);
+      checkConcurrencyFitsRuntime(next.concurrency, current.runtime);
       if (next.handler !== current.handler) {
         const latest = await this.functions.findCode(name, current.version);
         if (latest) await checkCodeRunsHandler(latest.code, current.runtime, next.handler);

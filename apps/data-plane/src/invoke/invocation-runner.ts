@@ -74,7 +74,8 @@ export class InvocationRunner {
     let acquired: Acquired;
     try {
       // A warm instance comes without a promise: one microtask fewer per call.
-      const pending = this.pools.acquire(record, options.deadline);
+      // A call that can be cancelled (a stream, a workflow run) is stopped by killing its instance: it gets one alone.
+      const pending = this.pools.acquire(record, options.deadline, options.signal !== undefined);
       acquired = pending instanceof Promise ? await pending : pending;
     } catch (error) {
       const durationMs = performance.now() - started;

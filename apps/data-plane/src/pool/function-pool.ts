@@ -10,12 +10,15 @@ export interface Acquired {
   cold: boolean;
   /** What importing the function printed, for the cold call's log. */
   loadLog: string;
+  /** The instance's call slots this call holds: 1, or all of them when it has the instance to itself. */
+  slots: number;
 }
 
 interface Waiter {
   resolve: (acquired: Acquired) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  exclusive: boolean;
 }
 
 const noSiblings: FunctionSiblings = {
@@ -30,7 +33,8 @@ export function revisionOf(record: FunctionRecord): string {
   const env = createHash('sha256')
     .update(JSON.stringify(Object.entries(record.envVars).sort()))
     .digest('hex');
-  return `${record.id}:${record.version}:${record.memoryMb}:${record.handler}:${record.network}:${env.slice(0, 16)}`;
+  // concurrency too: an instance learns at load whether its calls overlap (how it captures their output).
+  return `${record.id}:${record.version}:${record.memoryMb}:${record.handler}:${record.network}:${record.concurrency}:${env.slice(0, 16)}`;
 }
 
 export interface InstanceStarter {
@@ -50,10 +54,18 @@ export interface FunctionSiblings {
 }
 
 /**
- * The instances of one function on this node. Calls take an idle instance of
- * the current revision, else start one up to max_replicas, else wait in a
- * bounded queue. A new revision (code or settings) gets new instances; the
+ * The instances of one function on this node. Each instance has
+ * `concurrency` call slots (1 unless the function allows more). Calls take
+ * a free slot of an instance already serving calls, else an idle instance
+ * of the current revision, else start one up to max_replicas, else wait in
+ * a bounded queue. A call that must have its instance to itself (a stream,
+ * a workflow run: cancelling them kills the instance) takes every slot of
+ * an idle one. A new revision (code or settings) gets new instances; the
  * old ones finish their calls and stop.
+ *
+ * The pool counts the slots it handed out itself (Instance.slotsTaken): an
+ * instance's own count of calls in flight runs ahead of it (two results
+ * read in one chunk settle two calls before either is released).
  */
 export class FunctionPool {
   private readonly logger = new JsonLogger('pool');
@@ -61,6 +73,8 @@ export class FunctionPool {
   private revision: string;
   private readonly instances = new Set<Instance>();
   private idle: Instance[] = [];
+  /** Instances of the current revision with calls in flight and a slot free (only with concurrency above 1). */
+  private readonly open = new Set<Instance>();
   private starting = 0;
   private readonly waiters: Waiter[] = [];
   private closed = false;
@@ -107,23 +121,27 @@ export class FunctionPool {
       const stale = this.idle;
       this.idle = [];
       for (const instance of stale) this.retire(instance);
+      // Shared instances of the old revision take no more calls; each stops when its last one is released.
+      this.open.clear();
     }
     this.ensureMinimum();
     this.serveWaiters();
   }
 
-  /** An idle instance of the current revision, taken for a call; undefined when there is none. */
-  takeWarm(): Acquired | undefined {
-    if (this.closed) return undefined;
-    const warm = this.takeIdle();
-    return warm && { instance: warm, cold: false, loadLog: '' };
+  /**
+   * A free slot of a warm instance of the current revision, taken for a call;
+   * undefined when there is none, or when calls already wait (they come first).
+   */
+  takeWarm(exclusive = false): Acquired | undefined {
+    if (this.closed || this.waiters.length > 0) return undefined;
+    return this.takeSlot(exclusive);
   }
 
-  async acquire(deadline: number): Promise<Acquired> {
+  async acquire(deadline: number, exclusive = false): Promise<Acquired> {
     if (this.closed) throw poolErrors.functionDeleted(this.name);
-    const warm = this.takeWarm();
+    const warm = this.takeWarm(exclusive);
     if (warm) return warm;
-    if (this.hasRoom()) return this.startFor();
+    if (this.hasRoom()) return this.startFor(exclusive);
     if (this.waiters.length >= this.queueLimit) {
       throw poolErrors.queueFull(this.name, this.record.maxReplicas, this.queueLimit);
     }
@@ -131,6 +149,7 @@ export class FunctionPool {
       const waiter: Waiter = {
         resolve,
         reject,
+        exclusive,
         timer: setTimeout(
           () => {
             const at = this.waiters.indexOf(waiter);
@@ -144,24 +163,41 @@ export class FunctionPool {
     });
   }
 
-  /** Returns an instance after a call; one that cannot serve again is stopped. */
-  release(instance: Instance, outcome: InvokeOutcome): void {
+  /** Gives back a call's slots after it ended; an instance that cannot serve again is stopped. */
+  release(acquired: Acquired, outcome: InvokeOutcome): void {
+    const { instance } = acquired;
+    instance.slotsTaken -= acquired.slots;
     const reusable =
       outcome.kind === 'ok' ||
       outcome.kind === 'output_too_large' ||
       (outcome.kind === 'function_error' && !outcome.replace);
-    if (!reusable || instance.state === 'dead' || instance.revision !== this.revision || this.closed) {
+    if (!reusable || instance.state === 'dead') {
+      this.open.delete(instance);
       this.retire(instance);
       this.serveWaiters();
       return;
     }
-    instance.state = 'idle';
+    if (instance.revision !== this.revision || this.closed) {
+      // Its other calls finish first; the last one out stops it.
+      this.open.delete(instance);
+      if (instance.slotsTaken === 0) {
+        this.retire(instance);
+        this.serveWaiters();
+      }
+      return;
+    }
     instance.lastUsedAt = Date.now();
+    if (instance.slotsTaken > 0) {
+      this.open.add(instance);
+      this.serveWaiters();
+      return;
+    }
+    this.open.delete(instance);
+    instance.state = 'idle';
     const waiter = this.waiters.shift();
     if (waiter) {
       clearTimeout(waiter.timer);
-      instance.state = 'busy';
-      waiter.resolve({ instance, cold: false, loadLog: '' });
+      waiter.resolve(this.assign(instance, waiter.exclusive, false, ''));
       return;
     }
     // Another version of the function waits for room under max_replicas: this idle instance gives way.
@@ -189,8 +225,8 @@ export class FunctionPool {
   ensureMinimum(): void {
     const missing = Math.min(this.record.minReplicas, this.record.maxReplicas) - this.current() - this.starting;
     for (let i = 0; i < missing; i++) {
-      this.startFor().then(
-        (acquired) => this.release(acquired.instance, { kind: 'ok', output: Buffer.alloc(0), log: '' }),
+      this.startFor(false).then(
+        (acquired) => this.release(acquired, { kind: 'ok', output: Buffer.alloc(0), log: '' }),
         (error: Error) =>
           this.logger.warn('could not pre-warm an instance', { function: this.name, error: error.message }),
       );
@@ -229,6 +265,7 @@ export class FunctionPool {
       waiter.reject(poolErrors.functionDeleted(this.name));
     }
     this.idle = [];
+    this.open.clear();
     await Promise.all([...this.instances].map((instance) => instance.stop()));
     this.instances.clear();
   }
@@ -240,30 +277,53 @@ export class FunctionPool {
     return count;
   }
 
+  /** A slot of a shared instance with room (not for a call that needs its instance alone), else an idle instance. */
+  private takeSlot(exclusive: boolean): Acquired | undefined {
+    if (!exclusive && this.open.size > 0) {
+      for (const instance of this.open) {
+        if (instance.state === 'dead' || instance.revision !== this.revision) {
+          this.open.delete(instance);
+          continue;
+        }
+        return this.assign(instance, false, false, '');
+      }
+    }
+    const warm = this.takeIdle();
+    return warm && this.assign(warm, exclusive, false, '');
+  }
+
+  /** Hands a call its slots of the instance: one, or every one when it needs the instance alone. */
+  private assign(instance: Instance, exclusive: boolean, cold: boolean, loadLog: string): Acquired {
+    const concurrency = this.record.concurrency;
+    const slots = exclusive ? concurrency : 1;
+    instance.slotsTaken += slots;
+    instance.state = 'busy';
+    if (instance.slotsTaken < concurrency) this.open.add(instance);
+    else this.open.delete(instance);
+    return { instance, cold, loadLog, slots };
+  }
+
   private takeIdle(): Instance | undefined {
     for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
-      if (instance.state === 'idle' && instance.revision === this.revision) {
-        instance.state = 'busy';
-        return instance;
-      }
+      if (instance.state === 'idle' && instance.revision === this.revision) return instance;
       this.retire(instance);
     }
     return undefined;
   }
 
-  private async startFor(): Promise<Acquired> {
+  private async startFor(exclusive: boolean): Promise<Acquired> {
     this.starting += 1;
     try {
       const { instance, loadLog } = await this.starter.start(this.record, this.revision);
       this.instances.add(instance);
       instance.onExitOnce(() => {
         this.instances.delete(instance);
+        this.open.delete(instance);
         const at = this.idle.indexOf(instance);
         if (at >= 0) this.idle.splice(at, 1);
         this.serveWaiters();
       });
-      instance.state = 'busy';
-      return { instance, cold: true, loadLog };
+      return this.assign(instance, exclusive, true, loadLog);
     } catch (error) {
       // Callers queued behind this start would only fail the same way (the
       // same code, the same runtime): answer them now rather than at their
@@ -301,17 +361,19 @@ export class FunctionPool {
   /** A waiter whose instance died (or whose capacity freed up, here or in a sibling pool) gets a new one. */
   serveWaiters(): void {
     while (this.waiters.length > 0 && !this.closed) {
-      const warm = this.takeIdle();
+      // In order: a call that needs an instance alone holds back the ones behind it until one drains.
+      const { exclusive } = this.waiters[0]!;
+      const warm = this.takeSlot(exclusive);
       if (warm) {
         const waiter = this.waiters.shift()!;
         clearTimeout(waiter.timer);
-        waiter.resolve({ instance: warm, cold: false, loadLog: '' });
+        waiter.resolve(warm);
         continue;
       }
       if (!this.hasRoom()) return;
       const waiter = this.waiters.shift()!;
       clearTimeout(waiter.timer);
-      this.startFor().then(waiter.resolve, waiter.reject);
+      this.startFor(exclusive).then(waiter.resolve, waiter.reject);
     }
   }
 

@@ -64,6 +64,7 @@ export class InstanceLauncher {
           functionName: record.name,
           version: record.version,
           memoryMb: record.memoryMb,
+          concurrency: record.concurrency,
           handler: record.handler,
           module: prepared.module,
           moduleFiles: prepared.moduleFiles,

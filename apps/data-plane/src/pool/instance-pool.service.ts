@@ -64,15 +64,19 @@ export class InstancePoolService
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
   }
 
-  /** An instance for one call: at once when one is idle (the warm path makes no promise), else a promise of one. */
-  acquire(record: FunctionRecord, deadline: number): Acquired | Promise<Acquired> {
+  /**
+   * An instance for one call: at once when one has a free slot (the warm
+   * path makes no promise), else a promise of one. Exclusive: the call needs
+   * the instance to itself (it may be cancelled, which kills the instance).
+   */
+  acquire(record: FunctionRecord, deadline: number, exclusive = false): Acquired | Promise<Acquired> {
     const pool = this.poolFor(record);
-    return pool.takeWarm() ?? pool.acquire(deadline);
+    return pool.takeWarm(exclusive) ?? pool.acquire(deadline, exclusive);
   }
 
   release(record: FunctionRecord, acquired: Acquired, outcome: InvokeOutcome): void {
     const pool = this.pools.get(this.keyOf(record));
-    if (pool) pool.release(acquired.instance, outcome);
+    if (pool) pool.release(acquired, outcome);
     else void acquired.instance.stop();
   }
 

@@ -20,6 +20,8 @@ export interface LoadSpec {
   functionName: string;
   version: number;
   memoryMb: number;
+  /** Calls it serves at once: above 1, its calls overlap and each one's output is captured apart. */
+  concurrency: number;
   handler: string;
   module: string;
   moduleFiles: Record<string, string>;
@@ -99,9 +101,10 @@ const logger = new JsonLogger('instance');
 
 /**
  * One OS process running a runtime bootstrap: first generic, then loaded
- * with one function version, then serving one invocation at a time. Its
- * process group is its own, so that killing it also ends whatever the
- * handler started.
+ * with one function version, then serving invocations: one at a time, or
+ * as many at once as the function's concurrency allows. Its process group
+ * is its own, so that killing it also ends whatever the handler started;
+ * a kill ends every call in flight on it.
  */
 export class Instance {
   state: InstanceState = 'starting';
@@ -109,8 +112,12 @@ export class Instance {
   revision: string | undefined;
   functionName: string | undefined;
   memoryLimitMb: number;
+  /** Calls it serves at once (from its load). */
+  concurrency = 1;
   workDir: string | undefined;
   lastUsedAt = Date.now();
+  /** Call slots its FunctionPool has handed out and not yet taken back (the pool's count, kept by the pool). */
+  slotsTaken = 0;
   readonly exited: Promise<void>;
 
   private readonly child: ChildProcess;
@@ -123,7 +130,10 @@ export class Instance {
   private stderrTail = '';
   private onReady: ((error?: Error) => void) | undefined;
   private onLoaded: ((frame: Frame) => void) | undefined;
-  private pending: PendingInvoke | undefined;
+  /** The calls in flight, by request id. */
+  private readonly calls = new Map<string, PendingInvoke>();
+  /** Why the instance was killed for one call, for the others it ends with it. */
+  private killedFor: string | undefined;
   private killedForMemory = false;
   /** Why the instance was killed for what it sent, when it was. */
   private violation: string | undefined;
@@ -206,6 +216,7 @@ export class Instance {
     this.functionName = spec.functionName;
     this.workDir = spec.workDir;
     this.memoryLimitMb = spec.memoryMb;
+    this.concurrency = spec.concurrency;
     const frame = await new Promise<Frame>((resolve) => {
       this.onLoaded = resolve;
       this.channel.send({ t: 'load', function: spec, limits: instanceLimits });
@@ -233,11 +244,20 @@ export class Instance {
   ): Promise<InvokeOutcome> {
     this.state = 'busy';
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.settle({ kind: 'timeout', log: '' });
-        this.kill();
-      }, timeoutMs);
-      this.pending = { requestId, settle: resolve, onChunk, timer, state, stateCallsInFlight: 0, onProgress };
+      const pending: PendingInvoke = {
+        requestId,
+        settle: resolve,
+        onChunk,
+        timer: setTimeout(() => {
+          this.settle(pending, { kind: 'timeout', log: '' });
+          this.killedFor ??= 'another call on it ran past its timeout';
+          this.kill();
+        }, timeoutMs),
+        state,
+        stateCallsInFlight: 0,
+        onProgress,
+      };
+      this.calls.set(requestId, pending);
       this.channel.send(
         { t: 'invoke', requestId, metadata, timeoutMs, stream: onChunk !== undefined, workflowId, traceparent },
         payload,
@@ -295,7 +315,7 @@ export class Instance {
 
   /**
    * A frame that passed the protocol's checks must also come in order: ready
-   * once at start, loaded once while loading, chunks and one result for the
+   * once at start, loaded once while loading, chunks and one result for a
    * call in flight, echoing its request id. Anything else kills the instance.
    */
   private onFrame(frame: Frame): void {
@@ -313,8 +333,8 @@ export class Instance {
         this.onLoaded = undefined;
         return;
       case 'chunk': {
-        const pending = this.pending;
-        if (!pending?.onChunk || pending.requestId !== header.requestId) {
+        const pending = this.calls.get(header.requestId);
+        if (!pending?.onChunk) {
           return this.violate('a streamed chunk outside a streaming call');
         }
         const wait = pending.onChunk(frame.body);
@@ -326,14 +346,12 @@ export class Instance {
       }
       case 'progress':
         // Advisory: a late one (a Node callback after the handler returned) is dropped, not fatal.
-        if (this.pending?.requestId === header.requestId) this.pending.onProgress?.(header.text);
+        this.calls.get(header.requestId)?.onProgress?.(header.text);
         return;
       case 'state':
       case 'workflow': {
-        const pending = this.pending;
-        if (!pending || pending.requestId !== header.requestId) {
-          return this.violate(`a ${header.t} call outside the call in flight`);
-        }
+        const pending = this.calls.get(header.requestId);
+        if (!pending) return this.violate(`a ${header.t} call outside the calls in flight`);
         const refuse = (code: string, error: string): void =>
           this.channel.send({ t: 'state_reply', seq: header.seq, ok: false, code, error } satisfies StateReply);
         if (!pending.state) return refuse('unavailable', 'state is not available to this call');
@@ -344,23 +362,24 @@ export class Instance {
         void pending.state.handle(header, frame.body).then((answer) => {
           pending.stateCallsInFlight--;
           // The answer to a call that has ended goes nowhere: the instance may serve another by now.
-          if (this.pending === pending) this.channel.send(answer.header, answer.body);
+          if (this.calls.get(pending.requestId) === pending) this.channel.send(answer.header, answer.body);
         });
         return;
       }
       case 'result': {
-        if (!this.pending || this.pending.requestId !== header.requestId) {
-          return this.violate('a result outside the call in flight');
-        }
+        const pending = this.calls.get(header.requestId);
+        if (!pending) return this.violate('a result outside the calls in flight');
         const log = header.log + (header.logTruncated ? LOG_TRUNCATED : '');
         if (header.ok) {
-          this.settle({ kind: 'ok', output: frame.body, log });
+          this.settle(pending, { kind: 'ok', output: frame.body, log });
         } else if (header.fatal === 'memory') {
-          this.settle({ kind: 'memory', error: header.error ?? 'MemoryError', log });
+          // The process exits now: the calls sharing it ran out of the same memory.
+          this.killedForMemory = true;
+          this.settle(pending, { kind: 'memory', error: header.error ?? 'MemoryError', log });
         } else if (header.fatal === 'output_too_large') {
-          this.settle({ kind: 'output_too_large', error: header.error ?? '', log });
+          this.settle(pending, { kind: 'output_too_large', error: header.error ?? '', log });
         } else {
-          this.settle({
+          this.settle(pending, {
             kind: 'function_error',
             error: header.error ?? 'Error',
             log,
@@ -384,12 +403,10 @@ export class Instance {
     this.kill();
   }
 
-  private settle(outcome: InvokeOutcome): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
+  private settle(pending: PendingInvoke, outcome: InvokeOutcome): void {
+    if (!this.calls.delete(pending.requestId)) return;
     clearTimeout(pending.timer);
-    if (this.state === 'busy') this.state = 'idle';
+    if (this.calls.size === 0 && this.state === 'busy') this.state = 'idle';
     this.lastUsedAt = Date.now();
     pending.settle(outcome);
   }
@@ -398,7 +415,7 @@ export class Instance {
   private async classifyExit(): Promise<void> {
     if (!this.cgroup) return;
     await killAll(this.cgroup);
-    if (this.pending && this.cgroup.oomKilled()) this.killedForMemory = true;
+    if (this.calls.size > 0 && this.cgroup.oomKilled()) this.killedForMemory = true;
     await this.cgroup
       .remove()
       .catch((error: Error) =>
@@ -423,26 +440,33 @@ export class Instance {
       body: Buffer.alloc(0),
     });
     this.onLoaded = undefined;
-    if (this.pending) {
-      if (violation) {
-        this.settle({ kind: 'crashed', error: violation, log: this.stderrTail });
-      } else if (
-        this.killedForMemory ||
-        /heap out of memory|Allocation failed|Cannot allocate memory/i.test(this.stderrTail)
-      ) {
-        this.settle({
-          kind: 'memory',
-          error: `MemoryLimitExceeded: the function used more than its ${this.memoryLimitMb} MiB`,
-          log: this.stderrTail,
-        });
-      } else {
-        this.settle({
-          kind: 'crashed',
-          error: `RuntimeExitError: the instance exited during the call (${status})`,
-          log: this.stderrTail,
-        });
-      }
+    // Every call still in flight ends with the instance, for the one reason it died.
+    const outOfMemory =
+      this.killedForMemory || /heap out of memory|Allocation failed|Cannot allocate memory/i.test(this.stderrTail);
+    let outcome: InvokeOutcome;
+    if (violation) {
+      outcome = { kind: 'crashed', error: violation, log: this.stderrTail };
+    } else if (outOfMemory) {
+      const whose = this.concurrency > 1 ? 'the calls in flight on its instance' : 'the function';
+      outcome = {
+        kind: 'memory',
+        error: `MemoryLimitExceeded: ${whose} used more than its ${this.memoryLimitMb} MiB`,
+        log: this.stderrTail,
+      };
+    } else if (this.killedFor) {
+      outcome = {
+        kind: 'crashed',
+        error: `RuntimeExitError: the instance was stopped during the call: ${this.killedFor} (calls on one instance end together)`,
+        log: this.stderrTail,
+      };
+    } else {
+      outcome = {
+        kind: 'crashed',
+        error: `RuntimeExitError: the instance exited during the call (${status})`,
+        log: this.stderrTail,
+      };
     }
+    for (const pending of [...this.calls.values()]) this.settle(pending, outcome);
     for (const handler of this.exitHandlers) handler();
     this.exitHandlers = [];
   }

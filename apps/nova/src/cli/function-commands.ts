@@ -29,6 +29,7 @@ function printFunction(info: FunctionInfo, json: boolean | undefined): void {
     memory_mb: info.memoryMb,
     timeout_s: info.timeoutS,
     replicas: `${info.minReplicas}..${info.maxReplicas}`,
+    concurrency: info.concurrency,
     mode: info.mode,
     env_vars: Object.keys(info.envVars).sort().join(', ') || '-',
     created_at: localTime(info.createdAt),
@@ -128,6 +129,11 @@ export function registerFunctionCommands(program: Command): void {
     .option('--min-replicas <n>', 'instances kept warm', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node (default 10)', integer('--max-replicas'))
     .option('--network <mode>', 'none (default: no network) or egress (outbound, never the node or private ranges)')
+    .option(
+      '--concurrency <n>',
+      'calls one instance serves at once, 1 to 100 (default 1; above 1 only for node)',
+      integer('--concurrency', 1),
+    )
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const code = await readFile(String(flags['code']));
@@ -144,6 +150,7 @@ export function registerFunctionCommands(program: Command): void {
           minReplicas: flags['minReplicas'] as number | undefined,
           maxReplicas: flags['maxReplicas'] as number | undefined,
           network: flags['network'] as string | undefined,
+          concurrency: flags['concurrency'] as number | undefined,
         }),
       );
       printFunction(info, flags.json);
@@ -196,14 +203,28 @@ export function registerFunctionCommands(program: Command): void {
     .option('--min-replicas <n>', 'instances kept warm (0 allowed)', integer('--min-replicas'))
     .option('--max-replicas <n>', 'most instances per node', integer('--max-replicas'))
     .option('--network <mode>', 'none or egress')
+    .option(
+      '--concurrency <n>',
+      'calls one instance serves at once, 1 to 100 (above 1 only for node)',
+      integer('--concurrency', 1),
+    )
     .option('--handler <handler>', 'a new handler: makes a new version of the latest code')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: Flags & Record<string, unknown>, command: Command) => {
       const envChanges = ['env', 'envFile', 'unsetEnv', 'clearEnv'];
-      const changes = [...envChanges, 'memory', 'timeout', 'minReplicas', 'maxReplicas', 'network', 'handler'];
+      const changes = [
+        ...envChanges,
+        'memory',
+        'timeout',
+        'minReplicas',
+        'maxReplicas',
+        'network',
+        'handler',
+        'concurrency',
+      ];
       if (!changes.some((flag) => flags[flag] !== undefined)) {
         throw new Error(
-          'nothing to change: give at least one of --memory, --timeout, --env, --env-file, --unset-env, --clear-env, --min-replicas, --max-replicas, --network, --handler',
+          'nothing to change: give at least one of --memory, --timeout, --env, --env-file, --unset-env, --clear-env, --min-replicas, --max-replicas, --network, --concurrency, --handler',
         );
       }
       // UpdateFunction replaces the whole map: merge with what is stored, as `lambda update-function-configuration` users expect.
@@ -223,6 +244,7 @@ export function registerFunctionCommands(program: Command): void {
           maxReplicas: flags['maxReplicas'] as number | undefined,
           network: flags['network'] as string | undefined,
           handler: flags['handler'] as string | undefined,
+          concurrency: flags['concurrency'] as number | undefined,
         }),
       );
       printFunction(info, flags.json);

@@ -33,6 +33,7 @@ interface ManifestFunction {
   min_replicas?: number;
   max_replicas?: number;
   network?: string;
+  concurrency?: number;
 }
 
 /** An agent, tool or worker of a manifest: what backs it, and its info as agentplatform lists it. */
@@ -82,6 +83,7 @@ const manifestKeys = [
     'min_replicas',
     'max_replicas',
     'network',
+    'concurrency',
   ].map((key) => `functions.*.${key}`),
   ...[...serviceKeys, 'capabilities'].map((key) => `agents.*.${key}`),
   ...[...serviceKeys, 'parameters'].map((key) => `tools.*.${key}`),
@@ -116,7 +118,7 @@ function manifestFor(name: string, runtime: keyof typeof templates): string {
   const { file, handler } = templates[runtime];
   return `# Nova functions of this folder: \`nova apply\` creates them, or updates them to match.
 # Keys: runtime, handler, code, memory_mb, timeout_s, env, env_file, min_replicas,
-# max_replicas, network (README, "Projects").
+# max_replicas, network, concurrency (README, "Projects").
 functions:
   ${name}:
     runtime: ${runtime}
@@ -265,6 +267,7 @@ async function applyOne(nova: Nova, name: string, spec: ManifestFunction, base: 
     minReplicas: spec.min_replicas ?? 0,
     maxReplicas: spec.max_replicas ?? 0,
     network: spec.network ?? '',
+    concurrency: spec.concurrency ?? 0,
     envVars,
   };
   let current: FunctionInfo | undefined;
@@ -298,6 +301,7 @@ async function applyOne(nova: Nova, name: string, spec: ManifestFunction, base: 
       fn.minReplicas,
       fn.maxReplicas,
       fn.network,
+      fn.concurrency,
       Object.entries(fn.envVars).sort(),
     ]);
   const settingsChanged = settingsOf(updated) !== settingsOf(current);

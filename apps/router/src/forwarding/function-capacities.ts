@@ -2,11 +2,11 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { FunctionsRepository, NotificationListener, notifyChannels, type FunctionChange } from '#storage';
 import { JsonLogger } from '#server';
 
-/** What a function may run on one node when the router has not heard of it yet (the control plane's default). */
-const DEFAULT_MAX_REPLICAS = 10;
+/** What a function may run on one node when the router has not heard of it yet (the control plane's defaults). */
+const DEFAULT_CALLS_PER_NODE = 10;
 
 /**
- * Each function's instances per node (max_replicas), kept current by the
+ * Each function's calls at once per node (max_replicas × concurrency), kept current by the
  * control plane's NOTIFY as the data plane keeps its catalog: a node whose
  * calls in flight for a function reach it is saturated for that function.
  */
@@ -24,7 +24,7 @@ export class FunctionCapacities implements OnModuleInit {
     await this.listener.subscribe(notifyChannels.functions, (payload) => {
       const change = JSON.parse(payload) as FunctionChange;
       if (change.op === 'deleted') return void this.byName.delete(change.name);
-      this.functions.maxReplicas(change.name).then(
+      this.functions.callsPerNode(change.name).then(
         (found) => found.forEach((max, name) => this.byName.set(name, max)),
         (error: Error) =>
           this.logger.warn('could not read a changed function', { function: change.name, error: error.message }),
@@ -36,10 +36,10 @@ export class FunctionCapacities implements OnModuleInit {
 
   /** Calls of the function one node runs at once. */
   of(name: string): number {
-    return this.byName.get(name) ?? DEFAULT_MAX_REPLICAS;
+    return this.byName.get(name) ?? DEFAULT_CALLS_PER_NODE;
   }
 
   private async reload(): Promise<void> {
-    this.byName = await this.functions.maxReplicas();
+    this.byName = await this.functions.callsPerNode();
   }
 }

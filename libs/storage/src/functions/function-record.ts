@@ -15,6 +15,8 @@ export interface FunctionRecord {
   envVars: Record<string, string>;
   /** What its instances may reach. */
   network: FunctionNetwork;
+  /** Calls one instance serves at once (1 but for node functions that allow more). */
+  concurrency: number;
   /** Unique per function, assigned by the database: the node derives the function's uid and gid from it. */
   sandboxId: number;
   /** The latest code version. */
@@ -61,7 +63,10 @@ export type NewFunction = Omit<
 
 /** Settings that UpdateFunction may change; absent ones stay as they are. A new handler makes a version. */
 export type FunctionSettingsPatch = Partial<
-  Pick<FunctionRecord, 'memoryMb' | 'timeoutS' | 'minReplicas' | 'maxReplicas' | 'envVars' | 'network' | 'handler'>
+  Pick<
+    FunctionRecord,
+    'memoryMb' | 'timeoutS' | 'minReplicas' | 'maxReplicas' | 'envVars' | 'network' | 'handler' | 'concurrency'
+  >
 >;
 
 export interface FunctionCode {

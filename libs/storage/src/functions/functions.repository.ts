@@ -35,8 +35,8 @@ export class FunctionsRepository {
         await storeBlob(tx, codeHash, spec.code, now);
         const row = await tx.one<Omit<FunctionRow, 'code_sha256' | 'aliases'>>(
           `INSERT INTO functions (id, name, runtime, handler, mode, memory_mb, timeout_s, min_replicas, max_replicas,
-                                  env_vars, network, latest_version, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, 1, $12, $12)
+                                  env_vars, network, concurrency, latest_version, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, 1, $13, $13)
            RETURNING *`,
           [
             randomUUID(),
@@ -50,6 +50,7 @@ export class FunctionsRepository {
             spec.maxReplicas,
             JSON.stringify(spec.envVars),
             spec.network,
+            spec.concurrency,
             now,
           ],
         );
@@ -68,13 +69,16 @@ export class FunctionsRepository {
     return row && toFunctionRecord(row);
   }
 
-  /** Each function's most instances per node, by name: what a router needs to know when a node is saturated. */
-  async maxReplicas(name?: string): Promise<Map<string, number>> {
-    const rows = await this.sql.rows<{ name: string; max_replicas: number }>(
-      `SELECT name, max_replicas FROM functions${name === undefined ? '' : ' WHERE name = $1'}`,
+  /**
+   * Each function's calls at once per node (max_replicas × concurrency), by
+   * name: what a router needs to know when a node is saturated.
+   */
+  async callsPerNode(name?: string): Promise<Map<string, number>> {
+    const rows = await this.sql.rows<{ name: string; calls: number }>(
+      `SELECT name, max_replicas * concurrency AS calls FROM functions${name === undefined ? '' : ' WHERE name = $1'}`,
       name === undefined ? [] : [name],
     );
-    return new Map(rows.map((row) => [row.name, row.max_replicas]));
+    return new Map(rows.map((row) => [row.name, row.calls]));
   }
 
   /** A page ordered by name, and the number of all functions. */
@@ -109,7 +113,7 @@ export class FunctionsRepository {
       await tx.run(
         `UPDATE functions
             SET memory_mb = $2, timeout_s = $3, min_replicas = $4, max_replicas = $5, env_vars = $6::jsonb,
-                network = $7, updated_at = $8, handler = $9, latest_version = $10
+                network = $7, updated_at = $8, handler = $9, latest_version = $10, concurrency = $11
           WHERE id = $1`,
         [
           current.id,
@@ -122,6 +126,7 @@ export class FunctionsRepository {
           next.updatedAt,
           next.handler,
           next.version,
+          next.concurrency,
         ],
       );
       await notify(tx, { op: 'updated', name, version: next.version });
@@ -382,6 +387,7 @@ interface FunctionRow {
   max_replicas: number;
   env_vars: Record<string, string>;
   network: string;
+  concurrency: number;
   sandbox_id: number;
   latest_version: number;
   code_sha256: string;
@@ -404,6 +410,7 @@ function toFunctionRecord(row: FunctionRow): FunctionRecord {
     maxReplicas: row.max_replicas,
     envVars: row.env_vars,
     network: row.network as FunctionNetwork,
+    concurrency: row.concurrency,
     sandboxId: row.sandbox_id,
     version: row.latest_version,
     codeHash: row.code_sha256,

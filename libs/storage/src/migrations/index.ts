@@ -13,6 +13,7 @@ import { InvocationProgress1795500000000 } from './1795500000000-InvocationProgr
 import { InvocationTraceparent1795520000000 } from './1795520000000-InvocationTraceparent.js';
 import { Workflows1795510000000 } from './1795510000000-Workflows.js';
 import { StateCheaperStatements1795530000000 } from './1795530000000-StateCheaperStatements.js';
+import { FunctionConcurrency1795540000000 } from './1795540000000-FunctionConcurrency.js';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   Workflows1795510000000,
   InvocationTraceparent1795520000000,
   StateCheaperStatements1795530000000,
+  FunctionConcurrency1795540000000,
 ];

@@ -1,16 +1,28 @@
 // Nova's Node instance bootstrap. Started as a generic process, it waits on
 // fd 3 for one `load` message that makes it an instance of one function
 // version (environment, working directory, the function's user, then the
-// handler's module), and then runs one `invoke` at a time. See channel.mjs
-// for the framing.
+// handler's module), and then runs each `invoke` it is sent: one at a time,
+// or several at once for a function whose concurrency allows it. See
+// channel.mjs for the framing.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { captureOutput, decodeEvent, describe, encodeOutput, limits, serve, specialise } from './channel.mjs';
+import {
+  captureOutput,
+  captureOutputPerCall,
+  decodeEvent,
+  describe,
+  encodeOutput,
+  limits,
+  serve,
+  specialise,
+} from './channel.mjs';
 import { createState, createWorkflow, forgetStateCalls, receiveStateReply } from './state.mjs';
 
 let handler;
 let fn;
+/** Set when calls overlap (concurrency above 1): runs one with its own output capture. */
+let runAsCall;
 
 async function load(message) {
   fn = message.function;
@@ -32,6 +44,8 @@ async function load(message) {
     const { log } = stop();
     fn.loadLog = log;
   }
+  // After the import: what it printed is the load log, captured above.
+  if (fn.concurrency > 1) runAsCall = captureOutputPerCall();
 }
 
 function context(header) {
@@ -69,9 +83,11 @@ function isStream(value) {
   return typeof value[Symbol.asyncIterator] === 'function' || typeof value.next === 'function';
 }
 
-async function invoke(header, body) {
-  forgetStateCalls();
-  const stop = captureOutput();
+function invoke(header, body) {
+  return runAsCall ? runAsCall((stop) => invokeOne(header, body, stop)) : invokeOne(header, body, captureOutput());
+}
+
+async function invokeOne(header, body, stop) {
   let result = { t: 'result', requestId: header.requestId, ok: true };
   let output = Buffer.alloc(0);
   try {
@@ -108,6 +124,7 @@ async function invoke(header, body) {
     }
   }
   const { log, truncated } = stop();
+  forgetStateCalls(header.requestId);
   return [{ ...result, log, logTruncated: truncated }, output];
 }
 

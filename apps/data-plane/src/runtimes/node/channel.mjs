@@ -1,6 +1,7 @@
 // The instance side of the data plane's fd-3 protocol, shared by the Node and
 // WASM bootstraps. Frames: u32 header length, u32 body length (big-endian),
 // a JSON header, then the body bytes.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import net from 'node:net';
 
 export function openChannel(onFrame) {
@@ -49,12 +50,11 @@ export function clip(text, max, keepEnd = false) {
     .replace(/\uFFFD+$|^\uFFFD+/g, '');
 }
 
-/** Takes over process.stdout/stderr writes; returns a function that restores them and gives the text. */
-export function captureOutput() {
+/** What one call prints, up to the log limit: write() is a stream's write, finish() gives the text. */
+function createCapture() {
   const parts = [];
   let size = 0;
   let truncated = false;
-  const originals = [process.stdout.write, process.stderr.write];
   const write = (chunk, encoding, callback) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     const bytes = Buffer.byteLength(text);
@@ -71,11 +71,47 @@ export function captureOutput() {
     if (typeof done === 'function') done();
     return true;
   };
-  process.stdout.write = write;
-  process.stderr.write = write;
+  return { write, finish: () => ({ log: parts.join(''), truncated }) };
+}
+
+/** Takes over process.stdout/stderr writes; returns a function that restores them and gives the text. */
+export function captureOutput() {
+  const capture = createCapture();
+  const originals = [process.stdout.write, process.stderr.write];
+  process.stdout.write = capture.write;
+  process.stderr.write = capture.write;
   return () => {
     [process.stdout.write, process.stderr.write] = originals;
-    return { log: parts.join(''), truncated };
+    return capture.finish();
+  };
+}
+
+/**
+ * For an instance whose calls overlap: each write goes to the call whose
+ * code made it (its async context), so one call's log never holds
+ * another's. Writes outside any call, or after their call ended, go where
+ * they would have gone. Returns run(fn): fn runs as a call and is handed
+ * its stop(), which gives the call's text.
+ */
+export function captureOutputPerCall() {
+  const calls = new AsyncLocalStorage();
+  const routed = (original) =>
+    function write(chunk, encoding, callback) {
+      const capture = calls.getStore();
+      return capture && !capture.ended
+        ? capture.write(chunk, encoding, callback)
+        : original.call(this, chunk, encoding, callback);
+    };
+  process.stdout.write = routed(process.stdout.write);
+  process.stderr.write = routed(process.stderr.write);
+  return (fn) => {
+    const capture = createCapture();
+    return calls.run(capture, () =>
+      fn(() => {
+        capture.ended = true;
+        return capture.finish();
+      }),
+    );
   };
 }
 
@@ -124,7 +160,9 @@ export function encodeOutput(value) {
 
 /**
  * Serves the data plane on fd 3: one load frame (limits applied first), then
- * one invocation at a time. `load(header)` resolves with what importing
+ * invocations, each started as its frame comes (the data plane sends a
+ * second before the first has ended only to a function whose concurrency
+ * allows it). `load(header)` resolves with what importing
  * printed; `invoke(header, body)` with [result header, output]. A failed load
  * or a fatal result ends the process, which the data plane then replaces.
  * `stateReply(header, body)` takes the answers to the function's state calls.

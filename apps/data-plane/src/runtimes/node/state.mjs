@@ -50,14 +50,14 @@ export function receiveStateReply(header, body) {
 export function callDataPlane(channel, header, body) {
   return new Promise((resolve, reject) => {
     const id = ++seq;
-    waiting.set(id, { resolve, reject });
+    waiting.set(id, { resolve, reject, requestId: header.requestId });
     channel.send({ ...header, seq: id }, body);
   });
 }
 
-/** A new call begins: replies to the last one's state calls will never come (the data plane drops them). */
-export function forgetStateCalls() {
-  waiting.clear();
+/** A call has ended: replies to its state calls will never come (the data plane drops them). */
+export function forgetStateCalls(requestId) {
+  for (const [id, call] of waiting) if (call.requestId === requestId) waiting.delete(id);
 }
 
 function checkKey(key) {

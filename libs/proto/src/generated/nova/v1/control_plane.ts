@@ -46,6 +46,15 @@ export interface CreateFunctionRequest {
    * never the node's own addresses, loopback or private ranges).
    */
   network: string;
+  /**
+   * Calls one instance serves at once, 1 to 100; 0 means the default, 1.
+   * Above 1 only for the node runtime: its handlers are async, and calls
+   * waiting on I/O overlap in one process instead of waking one each. The
+   * calls share the instance's memory_mb; each keeps its own timeout, and a
+   * call that times out or outgrows memory ends the instance's other calls
+   * in flight too (they fail as crashed).
+   */
+  concurrency: number;
 }
 
 export interface CreateFunctionRequest_EnvVarsEntry {
@@ -74,6 +83,8 @@ export interface FunctionInfo {
   codeHash: string;
   /** "none" or "egress"; see CreateFunctionRequest.network. */
   network: string;
+  /** Calls one instance serves at once; see CreateFunctionRequest.concurrency. */
+  concurrency: number;
 }
 
 export interface FunctionInfo_EnvVarsEntry {
@@ -117,7 +128,8 @@ export interface UpdateFunctionRequest {
   maxReplicas: number;
   /**
    * Field names (memory_mb, timeout_s, env_vars, min_replicas,
-   * max_replicas, network) to apply even when they hold their default value.
+   * max_replicas, network, concurrency) to apply even when they hold their
+   * default value.
    */
   updateMask: string[];
   /** "none" or "egress"; empty leaves it as it is. */
@@ -127,6 +139,8 @@ export interface UpdateFunctionRequest {
    * latest code; its module must be in that code.
    */
   handler: string;
+  /** 1 to 100 (above 1 only for node); see CreateFunctionRequest.concurrency. */
+  concurrency: number;
 }
 
 export interface UpdateFunctionRequest_EnvVarsEntry {
