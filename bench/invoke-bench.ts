@@ -1,7 +1,7 @@
 // Warm Invoke throughput and latency of Nova beside a bare grpc-js echo
 // server measured in the same run, and cold starts per runtime.
 //
-//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20] [--profile DIR] [--max-replicas N]
+//   npm run bench -- [--duration 5] [--runs 3] [--concurrency 1,8,32] [--cold 20] [--profile DIR] [--max-replicas N] [--node-concurrency 8]
 //
 // Load comes from h2load (Debian package nghttp2-client) sending a prebuilt
 // gRPC frame, pinned to CPU 1 while the servers are pinned to CPU 0.
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     // The functions' max_replicas (0: Nova's default, 10): how many instance processes share the load.
     'max-replicas': { type: 'string', default: '0' },
+    /** The concurrency of the third target, a Node function whose instances serve that many calls at once. */
+    'node-concurrency': { type: 'string', default: '8' },
   },
 });
 const pinServers = args['pin-servers'] !== 'false';
@@ -125,8 +127,17 @@ async function main(): Promise<void> {
       handler: 'handler',
       code: Buffer.from('exports.handler = (event) => event;\n'),
     });
+    const nodeConcurrency = Number(args['node-concurrency']);
+    await cp.createFunction({
+      ...base,
+      name: 'bench-node-shared',
+      runtime: 'node',
+      handler: 'handler',
+      code: Buffer.from('exports.handler = (event) => event;\n'),
+      concurrency: nodeConcurrency,
+    });
     // Warm up: enough parallel calls to start every instance the load will use.
-    for (const name of ['bench-py', 'bench-node']) {
+    for (const name of ['bench-py', 'bench-node', 'bench-node-shared']) {
       await Promise.all(Array.from({ length: 64 }, () => dp.invoke(invokeRequest(name, Buffer.from('{"n":1}')))));
     }
 
@@ -139,6 +150,12 @@ async function main(): Promise<void> {
       },
       { name: 'Nova, Python', address, frame: await invokeFrame(work, 'bench-py'), pid: nova.pid! },
       { name: 'Nova, Node', address, frame: await invokeFrame(work, 'bench-node'), pid: nova.pid! },
+      {
+        name: `Nova, Node, concurrency ${nodeConcurrency}`,
+        address,
+        frame: await invokeFrame(work, 'bench-node-shared'),
+        pid: nova.pid!,
+      },
     ];
     const warm: { target: string; inFlight: number; result: LoadResult }[] = [];
     for (const inFlight of concurrencies) {
