@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
+import { createRequest } from '../test/support/requests.js';
 import { rate, stopChildren } from './load.js';
 
 const { values: args } = parseArgs({
@@ -78,16 +79,6 @@ async function main(): Promise<void> {
     const address = `127.0.0.1:${apiPort}`;
     const cp = createControlPlaneClient({ address });
     const dp = createDataPlaneClient({ address });
-    const base = {
-      memoryMb: 0,
-      timeoutS: 0,
-      envVars: {},
-      mode: '',
-      minReplicas: 0,
-      maxReplicas: 0,
-      network: '',
-      concurrency: 0,
-    };
     const request = (fn: string) => ({
       function: fn,
       payload: Buffer.from('{"n":1}'),
@@ -111,13 +102,9 @@ async function main(): Promise<void> {
     const results: Record<string, number> = { pgInsertPerS: insertRate, pgUpdatePerS: updateRate };
     for (const workers of [1, 2]) {
       const fn = `drain-${workers}`;
-      await cp.createFunction({
-        ...base,
-        name: fn,
-        runtime: 'python',
-        handler: 'handler',
-        code: Buffer.from('def handler(event):\n    return event\n'),
-      });
+      await cp.createFunction(
+        createRequest({ name: fn, code: Buffer.from('def handler(event):\n    return event\n') }),
+      );
       results[`enqueuePerS_${workers}`] = await rate(count, inFlight, () => dp.invokeAsync(request(fn)));
       const started = performance.now();
       const running = await Promise.all(

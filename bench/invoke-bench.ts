@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createControlPlaneClient, createDataPlaneClient } from '#proto';
-import { invokeRequest } from '../test/support/requests.js';
+import { createRequest, invokeRequest } from '../test/support/requests.js';
 import { printNewestCpuProfile } from './cpu-profile.js';
 import {
   h2load,
@@ -109,33 +109,21 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    const base = {
-      ...{ memoryMb: 0, timeoutS: 0, envVars: {}, mode: '', minReplicas: 0, network: '', concurrency: 0 },
-      maxReplicas: Number(args['max-replicas']),
-    };
-    await cp.createFunction({
-      ...base,
-      name: 'bench-py',
-      runtime: 'python',
-      handler: 'handler',
-      code: Buffer.from('def handler(event):\n    return event\n'),
-    });
-    await cp.createFunction({
-      ...base,
-      name: 'bench-node',
-      runtime: 'node',
-      handler: 'handler',
-      code: Buffer.from('exports.handler = (event) => event;\n'),
-    });
+    const maxReplicas = Number(args['max-replicas']);
+    const pythonEcho = Buffer.from('def handler(event):\n    return event\n');
+    const nodeEcho = Buffer.from('exports.handler = (event) => event;\n');
     const nodeConcurrency = Number(args['node-concurrency']);
-    await cp.createFunction({
-      ...base,
-      name: 'bench-node-shared',
-      runtime: 'node',
-      handler: 'handler',
-      code: Buffer.from('exports.handler = (event) => event;\n'),
-      concurrency: nodeConcurrency,
-    });
+    await cp.createFunction(createRequest({ name: 'bench-py', maxReplicas, code: pythonEcho }));
+    await cp.createFunction(createRequest({ name: 'bench-node', runtime: 'node', maxReplicas, code: nodeEcho }));
+    await cp.createFunction(
+      createRequest({
+        name: 'bench-node-shared',
+        runtime: 'node',
+        maxReplicas,
+        code: nodeEcho,
+        concurrency: nodeConcurrency,
+      }),
+    );
     // Warm up: enough parallel calls to start every instance the load will use.
     for (const name of ['bench-py', 'bench-node', 'bench-node-shared']) {
       await Promise.all(Array.from({ length: 64 }, () => dp.invoke(invokeRequest(name, Buffer.from('{"n":1}')))));
@@ -185,7 +173,7 @@ async function main(): Promise<void> {
         runtime === 'python' ? 'def handler(event):\n    return event\n' : 'exports.handler = (event) => event;\n';
       for (let i = 0; i < coldSamples; i++) {
         const name = `cold-${runtime}-${i}`;
-        await cp.createFunction({ ...base, name, runtime, handler: 'handler', code: Buffer.from(code) });
+        await cp.createFunction(createRequest({ name, runtime, maxReplicas, code: Buffer.from(code) }));
         // Let the warm pool refill, as it does between real cold starts.
         await new Promise((resolve) => setTimeout(resolve, 200));
         const started = performance.now();

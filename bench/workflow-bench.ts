@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createControlPlaneClient, createWorkflowsClient } from '#proto';
 import { EmbeddedPostgres } from '#storage';
+import { createRequest } from '../test/support/requests.js';
 import { median, percentile, rate, stopChildren, waitServing } from './load.js';
 
 const { values: args } = parseArgs({
@@ -59,16 +60,6 @@ const sleeper = Buffer.from(
     '',
   ].join('\n'),
 );
-const functionBase = {
-  memoryMb: 0,
-  timeoutS: 0,
-  envVars: {},
-  mode: '',
-  minReplicas: 0,
-  maxReplicas: 0,
-  network: '',
-  concurrency: 0,
-};
 
 /** The same rows a workflow of three steps writes, by hand: the floor of what the database allows. */
 async function bareWorkflow(db: pg.Pool, id: string): Promise<void> {
@@ -129,13 +120,7 @@ async function main(): Promise<void> {
     const barePerS = await rate(count, 8, (i) => bareWorkflow(db, `bare-${i}`));
     await db.query("DELETE FROM workflows WHERE function_name = 'bare'");
 
-    await cp.createFunction({
-      ...functionBase,
-      name: 'three',
-      runtime: 'python',
-      handler: 'handler',
-      code: threeSteps,
-    });
+    await cp.createFunction(createRequest({ name: 'three', code: threeSteps }));
     // Warm the function's instances first: cold starts are not what this measures.
     await rate(64, 64, () => start('three'));
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -159,7 +144,7 @@ async function main(): Promise<void> {
 
     // Failover: a second data-plane node, and the owner of a sleeping workflow killed.
     await startNode('bench-b', port + 2);
-    await cp.createFunction({ ...functionBase, name: 'sleeper', runtime: 'python', handler: 'handler', code: sleeper });
+    await cp.createFunction(createRequest({ name: 'sleeper', code: sleeper }));
     const failoverMs: number[] = [];
     for (let i = 0; i < failovers; i++) {
       const workflowId = `failover-${i}`;

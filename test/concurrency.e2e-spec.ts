@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import type { dataPlane } from '#proto';
+import type { controlPlane, dataPlane } from '#proto';
 import { callsOf, outputJson, useNova } from './support/fixture.js';
 import { updateRequest } from './support/requests.js';
 import { statusOf } from './support/grpc-status.js';
@@ -38,11 +38,14 @@ describe('per-function concurrency: one Node instance serves several calls at on
   const { create, invoke } = callsOf(fx);
   const call = (fn: string, event: object): Promise<dataPlane.InvokeResponse> =>
     invoke(fn, JSON.stringify(event), { includeLog: true });
+  /** One instance of slowNode with four call slots, started by a first call so later calls meet it warm. */
+  const createShared = async (name: string, overrides: Partial<controlPlane.CreateFunctionRequest> = {}) => {
+    await create({ name, runtime: 'node', concurrency: 4, maxReplicas: 1, code: slowNode, ...overrides });
+    assert.equal((await call(name, { id: 0, ms: 0 })).error, '');
+  };
 
   it('overlaps calls in one instance up to its concurrency, each with its own log, and queues the next', async () => {
-    await create({ name: 'node-overlap', runtime: 'node', concurrency: 4, maxReplicas: 1, code: slowNode });
-    // Warm first, so the four calls below meet a ready instance.
-    assert.equal((await call('node-overlap', { id: 0, ms: 0 })).error, '');
+    await createShared('node-overlap');
     const responses = await Promise.all([1, 2, 3, 4, 5].map((id) => call('node-overlap', { id, ms: 400 })));
     for (const response of responses) assert.equal(response.error, '');
     const ran = responses.map((response) => outputJson(response) as Ran);
@@ -68,15 +71,7 @@ describe('per-function concurrency: one Node instance serves several calls at on
   });
 
   it('times out a call on its own deadline; the calls sharing its instance end with it and say why', async () => {
-    await create({
-      name: 'node-overlap-timeout',
-      runtime: 'node',
-      concurrency: 4,
-      maxReplicas: 1,
-      timeoutS: 1,
-      code: slowNode,
-    });
-    assert.equal((await call('node-overlap-timeout', { id: 0, ms: 0 })).error, '');
+    await createShared('node-overlap-timeout', { timeoutS: 1 });
     const started = Date.now();
     const [late, quick, sharing] = await Promise.all([
       statusOf(call('node-overlap-timeout', { id: 1, ms: 8000 })).then((result) => ({ ...result, at: Date.now() })),
@@ -97,15 +92,7 @@ describe('per-function concurrency: one Node instance serves several calls at on
   });
 
   it('holds the memory limit over the calls of one instance together', async () => {
-    await create({
-      name: 'node-overlap-hog',
-      runtime: 'node',
-      concurrency: 4,
-      maxReplicas: 1,
-      memoryMb: 128,
-      code: slowNode,
-    });
-    assert.equal((await call('node-overlap-hog', { id: 0, ms: 0 })).error, '');
+    await createShared('node-overlap-hog', { memoryMb: 128 });
     const waiting = statusOf(call('node-overlap-hog', { id: 1, ms: 5000 }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const [hog, sharing] = await Promise.all([
