@@ -111,4 +111,23 @@ describe('InstancePoolService (integration)', () => {
     assert.equal(error.kind, 'not_found');
     await waitUntil('the busy instance to stop with its pool', () => busy.instance.state === 'dead', 5000);
   });
+
+  it('refuses a second call with the request id of one in flight on the instance, and leaves the first alone', async () => {
+    await functions.create(
+      newFunction('pool-same-id', {
+        code: Buffer.from('import time\ndef handler(e):\n    time.sleep(0.3)\n    return e\n'),
+      }),
+    );
+    const record = await catalog.require('pool-same-id');
+    const acquired = await pools.acquire(record, Date.now() + 20_000);
+    const payload = Buffer.from('"first"');
+    const first = acquired.instance.invoke('same-id', payload, {}, 10_000);
+    const second = await acquired.instance.invoke('same-id', Buffer.from('"second"'), {}, 10_000);
+    assert.equal(second.kind, 'function_error');
+    assert.match(second.kind === 'function_error' ? second.error : '', /request same-id is already running/);
+    const outcome = await first;
+    assert.equal(outcome.kind, 'ok');
+    assert.equal(outcome.kind === 'ok' ? outcome.output.toString() : '', '"first"');
+    pools.release(record, acquired, outcome);
+  });
 });

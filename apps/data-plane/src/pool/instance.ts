@@ -242,6 +242,16 @@ export class Instance {
     timeoutMs: number,
     { onChunk, state, onProgress, workflowId, traceparent }: InvokeOptions = {},
   ): Promise<InvokeOutcome> {
+    if (this.calls.has(requestId)) {
+      // Frames are told apart by request id: a second attempt of one async invocation (a lease taken over
+      // while the first still ran) must not share an instance with it.
+      return Promise.resolve({
+        kind: 'function_error',
+        error: `RuntimeError: request ${requestId} is already running on this instance`,
+        log: '',
+        replace: false,
+      });
+    }
     this.state = 'busy';
     return new Promise((resolve) => {
       const pending: PendingInvoke = {

@@ -398,7 +398,16 @@ async function lockDown(path: string, identity: FunctionIdentity | undefined): P
  * Sandboxes left by Nova processes that are gone (killed, crashed): only
  * real directories owned by this user, whose owner file names a dead pid.
  */
-async function removeStaleSandboxes(): Promise<void> {
+/** How old a sandbox root without its owner's pid must be to count as left half-made by a crash. */
+const HALF_MADE_SANDBOX_MS = 60_000;
+
+/**
+ * Removes the sandbox roots of Nova processes that are gone. A root whose
+ * `.owner` holds no pid yet is another process's, being made right now
+ * (its pid is written just after the directory): it is left alone unless
+ * it is older than a minute.
+ */
+export async function removeStaleSandboxes(): Promise<void> {
   const uid = process.getuid?.();
   for (const name of await readdir(tmpdir())) {
     if (!name.startsWith(SANDBOX_PREFIX)) continue;
@@ -409,7 +418,9 @@ async function removeStaleSandboxes(): Promise<void> {
       const owner = Number(
         await readFile(join(path, '.owner'), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW }),
       );
-      if (isProcessAlive(owner)) continue;
+      if (!Number.isInteger(owner) || owner <= 0) {
+        if (Date.now() - stat.mtimeMs < HALF_MADE_SANDBOX_MS) continue;
+      } else if (isProcessAlive(owner)) continue;
       await removeSandboxRoot(path);
     } catch {
       // raced with another process, or not ours to judge
