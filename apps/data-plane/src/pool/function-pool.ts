@@ -279,7 +279,7 @@ export class FunctionPool {
 
   /** A slot of a shared instance with room (not for a call that needs its instance alone), else an idle instance. */
   private takeSlot(exclusive: boolean): Acquired | undefined {
-    if (!exclusive && this.open.size > 0) {
+    if (!exclusive) {
       for (const instance of this.open) {
         if (instance.state === 'dead' || instance.revision !== this.revision) {
           this.open.delete(instance);

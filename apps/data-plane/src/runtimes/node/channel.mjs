@@ -50,7 +50,7 @@ export function clip(text, max, keepEnd = false) {
     .replace(/\uFFFD+$|^\uFFFD+/g, '');
 }
 
-/** What one call prints, up to the log limit: write() is a stream's write, finish() gives the text. */
+/** What one call prints, up to the log limit: write() is a stream's write, finish() ends it and gives the text. */
 function createCapture() {
   const parts = [];
   let size = 0;
@@ -71,7 +71,15 @@ function createCapture() {
     if (typeof done === 'function') done();
     return true;
   };
-  return { write, finish: () => ({ log: parts.join(''), truncated }) };
+  const capture = {
+    ended: false,
+    write,
+    finish: () => {
+      capture.ended = true;
+      return { log: parts.join(''), truncated };
+    },
+  };
+  return capture;
 }
 
 /** Takes over process.stdout/stderr writes; returns a function that restores them and gives the text. */
@@ -106,12 +114,7 @@ export function captureOutputPerCall() {
   process.stderr.write = routed(process.stderr.write);
   return (fn) => {
     const capture = createCapture();
-    return calls.run(capture, () =>
-      fn(() => {
-        capture.ended = true;
-        return capture.finish();
-      }),
-    );
+    return calls.run(capture, () => fn(capture.finish));
   };
 }
 
